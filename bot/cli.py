@@ -1,0 +1,204 @@
+"""The marketbot command line: ingest, ask, sources, forget, run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.errors import UserError
+from bot.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="marketbot: explains market moves from a cited corpus of news.",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class State:
+    offline: bool = False
+    data_dir: Path | None = None
+
+
+def _settings() -> Settings:
+    overrides: dict[str, Any] = {}
+    if State.offline:
+        overrides["offline"] = True
+    if State.data_dir is not None:
+        overrides["data_dir"] = State.data_dir
+    settings = Settings(**overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _services(settings: Settings | None = None) -> Any:
+    from bot.services import build_services
+
+    return build_services(settings or _settings())
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    offline: Annotated[bool, typer.Option("--offline", help="Make no network connection.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Override MARKETBOT_DATA_DIR.")] = None,
+) -> None:
+    State.offline = offline
+    State.data_dir = data_dir
+    if ctx.invoked_subcommand is None:
+        run()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    outlet: Annotated[str | None, typer.Option(help="Outlet name for items that lack one.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest news files and folders (CoinDesk export, JSON, JSONL, CSV, Markdown, HTML, text)."""
+    services = _services()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+
+        def report_progress(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=what)
+
+        report = services.ingest(paths, outlet=outlet, progress=report_progress)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "files": [f.to_json() for f in report.files],
+                    "chunks": report.chunks,
+                    "stored": report.stored,
+                    "seconds": round(report.seconds, 2),
+                }
+            )
+        )
+    else:
+        for f in report.files:
+            line = (
+                f"{f.origin}: {f.format}, {f.found} found, {f.stored} new, "
+                f"{f.updated} updated, {f.duplicates} already stored"
+            )
+            out.print(line, markup=False, highlight=False)
+            for problem in f.problems:
+                out.print(f"  - {problem}", markup=False, highlight=False)
+        out.print(
+            f"{report.stored} articles stored ({report.chunks} chunks) in {report.seconds:.1f} s",
+            highlight=False,
+        )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[list[str], typer.Argument(help="The question, or - to read stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Answer a question; with `-`, answer one question per stdin line (JSON Lines with --json)."""
+    services = _services()
+    text = " ".join(question)
+    if text.strip() == "-":
+        for line in sys.stdin:
+            if line.strip():
+                _answer(services, line.strip(), as_json)
+        return
+    _answer(services, text, as_json)
+
+
+def _answer(services: Any, question: str, as_json: bool) -> None:
+    from bot.render import answer_text
+
+    try:
+        answer = services.ask(question)
+    except UserError as error:
+        if as_json:
+            print(
+                json.dumps({"question": question, "status": "error", "error": str(error)}),
+                flush=True,
+            )
+            return
+        err.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+    else:
+        print(answer_text(answer), flush=True)
+
+
+@app.command()
+def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the stored articles, newest first."""
+    articles = _services().sources()
+    if as_json:
+        print(json.dumps([a.summary() for a in articles], ensure_ascii=False))
+        return
+    table = Table("id", "published", "outlet", "title", "assets", "added by")
+    for a in articles:
+        table.add_row(
+            a.id,
+            a.published_at.strftime("%Y-%m-%d") if a.published_at else "?",
+            a.outlet or "unknown",
+            a.title[:70],
+            " ".join(a.assets[:5]),
+            a.ingested_by,
+        )
+    out.print(table)
+    out.print(f"{len(articles)} articles")
+
+
+@app.command()
+def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` shows.")]) -> None:
+    """Remove an article and all its chunks."""
+    try:
+        article = _services().forget(article_id)
+    except UserError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    out.print(f"Forgot {article.id}: {article.title}", markup=False)
+
+
+@app.command()
+def run() -> None:
+    """The main job: the Discord bot when MARKETBOT_DISCORD_TOKEN is set, else the console."""
+    settings = _settings()
+    if settings.discord_token is not None:
+        err.print(
+            "MARKETBOT_DISCORD_TOKEN is set, but the Discord bot is not part of this "
+            "version yet; unset it to use the terminal console."
+        )
+        raise typer.Exit(2)
+    from bot.console import run_console
+
+    err.print("Loading the model and the corpus…")
+    run_console(_services(settings), sys.stdin, out)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as error:
+        err.print(str(error), markup=False)
+        sys.exit(2)

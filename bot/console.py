@@ -1,0 +1,60 @@
+"""The terminal console: the same commands as Discord, typed at a prompt."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from rich.console import Console
+
+from bot.errors import UserError
+from bot.render import answer_text
+
+HELP = """Commands:
+  /ask QUESTION   answer a question (a plain line does the same)
+  /sources        what I know about, newest first
+  /help           this list
+  /quit           leave (Ctrl-D too)"""
+
+
+def run_console(services: Any, stdin: TextIO, out: Console) -> None:
+    """Read commands until /quit or end of input; one bad line never ends the session."""
+    out.print("marketbot console. Ask why a market moved, or type /help.", highlight=False)
+    interactive = stdin.isatty()
+    while True:
+        if interactive:
+            out.print("> ", end="", highlight=False)
+        line = stdin.readline()
+        if not line:
+            return
+        reply = handle_line(services, line.strip())
+        if reply is None:
+            return
+        if reply:
+            out.print(reply, markup=False, highlight=False)
+
+
+def handle_line(services: Any, line: str) -> str | None:
+    """The console's reply to one line; None means quit."""
+    if not line:
+        return ""
+    command, _, rest = line.partition(" ") if line.startswith("/") else ("/ask", "", line)
+    command = command.lower()
+    try:
+        if command in ("/quit", "/exit"):
+            return None
+        if command == "/help":
+            return HELP
+        if command == "/ask":
+            return answer_text(services.ask(rest))
+        if command == "/sources":
+            articles = services.sources()
+            rows = [
+                f"{a.id}  {a.published_at:%Y-%m-%d}  {a.title}"
+                if a.published_at
+                else f"{a.id}  ????-??-??  {a.title}"
+                for a in articles[:20]
+            ]
+            return "\n".join([*rows, f"({len(articles)} articles)"])
+        return f"Unknown command {command}. Type /help."
+    except UserError as error:
+        return str(error)

@@ -1,0 +1,1 @@
+"""The plain-Python core: never imports discord."""

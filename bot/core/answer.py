@@ -1,0 +1,409 @@
+"""The extractive composer: a short cited explanation built only from retrieved sentences.
+
+Every sentence of an answer is quoted from a passage and followed by that passage's [n]; the
+templates in prompts/ add connecting words only, so no figure can appear that no source gave.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.prompts import PromptTemplate
+
+from bot.core.assets import AssetTable
+from bot.core.documents import Answer, Article, Citation, Passage
+from bot.core.lexical import terms
+from bot.core.question import _DOWN, _UP, Question
+from bot.core.retrieval import GENERIC, Retrieval
+from bot.core.text import sentences
+
+THEMES: dict[str, tuple[str, ...]] = {
+    "Macro": (
+        "fed",
+        "federal reserve",
+        "rate cut",
+        "interest rate",
+        "rates",
+        "inflation",
+        "cpi",
+        "jobs",
+        "payroll",
+        "tariff",
+        "dollar",
+        "treasury",
+        "yield",
+        "shutdown",
+        "economy",
+        "economic",
+        "macro",
+        "powell",
+        "hawkish",
+        "dovish",
+        "recession",
+        "geopolitic",
+        "sanction",
+        "oil",
+        "risk assets",
+        "risky assets",
+    ),
+    "Leverage and liquidations": (
+        "liquidat",
+        "leverage",
+        "margin call",
+        "open interest",
+        "perpetual",
+        "funding rate",
+        "cascade",
+        "short squeeze",
+        "forced selling",
+        "long positions",
+        "waterfall",
+        "derivatives",
+    ),
+    "Security incidents": (
+        "hack",
+        "exploit",
+        "breach",
+        "stolen",
+        "attack",
+        "vulnerabilit",
+        "bug",
+        "outage",
+        "halted",
+        "depeg",
+        "security",
+    ),
+    "Regulation": (
+        "sec ",
+        "regulat",
+        " ban",
+        "banned",
+        "lawsuit",
+        "court",
+        "enforcement",
+        "legislation",
+        "bill ",
+        "congress",
+        "crackdown",
+        "scrutiny",
+        "approval",
+    ),
+    "Flows and holders": (
+        "etf",
+        "inflow",
+        "outflow",
+        "whale",
+        "sold",
+        "selling",
+        "bought",
+        "buying",
+        "accumulat",
+        "institutional",
+        "holders",
+        "reserves",
+        "capital",
+        "treasur",
+    ),
+    "Sentiment": ("fear", "greed", "panic", "sentiment", "confidence", "euphoria", "fomo"),
+    "Project news": (
+        "listing",
+        "delist",
+        "partnership",
+        "launch",
+        "upgrade",
+        "earnings",
+        "announce",
+        "acquisition",
+        "mainnet",
+        "unlock",
+    ),
+}
+CAUSAL = re.compile(
+    r"\b(trigger\w*|because|due to|amid|driven by|as a result|led to|caused?|pressure[sd]?|"
+    r"fuel\w*|spark\w*|weigh\w*|amplif\w*|exacerbat\w*|behind|after|following|blamed|"
+    r"attributed)\b",
+    re.IGNORECASE,
+)
+FIGURE = re.compile(
+    r"(\$\s?\d[\d,.]*\s*(?:billion|million|trillion|bn|m|k)?|\d[\d,.]*\s?%|"
+    r"\b\d[\d,.]*\b)",
+    re.IGNORECASE,
+)
+MAX_CAUSES = 4
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    passage: int
+    terms: frozenset[str]
+
+
+class Templates:
+    """Answer templates from prompts/, as LangChain PromptTemplates."""
+
+    def __init__(self, folder: Path) -> None:
+        def load(name: str) -> PromptTemplate:
+            return PromptTemplate.from_file(folder / name, encoding="utf-8")
+
+        self.why = load("answer_why.txt")
+        self.why_no_causes = load("answer_why_no_causes.txt")
+        self.fact = load("answer_fact.txt")
+        self.no_sources = load("no_sources.txt")
+
+
+class ExtractiveComposer:
+    """Builds the answer from the passages' own sentences, each one cited."""
+
+    def __init__(self, templates: Templates, assets: AssetTable) -> None:
+        self.templates = templates
+        self.assets = assets
+
+    def compose(
+        self, question: Question, retrieval: Retrieval, corpus: dict[str, Article]
+    ) -> Answer:
+        if not retrieval.relevant:
+            return self.no_sources(question, retrieval.reason, corpus)
+        passages = list(retrieval.passages)
+        pool = self._sentences(passages)
+        cites = _Citations(passages)
+        wanted = self._question_terms(question)
+        if question.kind == "why":
+            text = self._why(question, pool, passages, wanted, cites)
+        else:
+            text = self._fact(question, pool, passages, wanted, cites)
+        if text is None:
+            return self.no_sources(question, "the passages found do not address it", corpus)
+        return Answer(
+            question=question.text,
+            status="answered",
+            answer=text.strip(),
+            citations=cites.list(),
+            assets=question.assets,
+        )
+
+    def no_sources(self, question: Question, reason: str, corpus: dict[str, Article]) -> Answer:
+        dates = sorted(a.published_at for a in corpus.values() if a.published_at)
+        counts = Counter(s for a in corpus.values() for s in a.assets)
+        newest = sorted(
+            corpus.values(), key=lambda a: a.published_at or a.ingested_at, reverse=True
+        )[:3]
+        recent = (
+            ("Latest: " + "; ".join(f"\u201c{a.title}\u201d" for a in newest) + ".")
+            if newest
+            else ""
+        )
+        text = self.templates.no_sources.format(
+            reason=reason,
+            article_count=len(corpus),
+            first_date=dates[0].strftime("%-d %b %Y") if dates else "?",
+            last_date=dates[-1].strftime("%-d %b %Y") if dates else "?",
+            top_assets=", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
+            recent_titles=recent,
+        )
+        return Answer(
+            question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
+        )
+
+    # -- why --------------------------------------------------------------------------------
+
+    def _why(
+        self,
+        question: Question,
+        pool: list[_Sentence],
+        passages: list[Passage],
+        wanted: set[str],
+        cites: _Citations,
+    ) -> str | None:
+        move = self._move_sentence(question, pool, passages, wanted)
+        used = {move.text} if move else set()
+        causes: list[tuple[float, str, _Sentence]] = []
+        for theme, cues in THEMES.items():
+            best: tuple[float, _Sentence] | None = None
+            for sentence in pool:
+                if sentence.text in used:
+                    continue
+                lowered = f" {sentence.text.lower()} "
+                hits = sum(1 for cue in cues if cue in lowered)
+                if not hits:
+                    continue
+                score = (
+                    min(hits, 3) * 0.5
+                    + 0.6 * bool(CAUSAL.search(sentence.text))
+                    + self._relevance(sentence, wanted, passages)
+                )
+                if best is None or score > best[0]:
+                    best = (score, sentence)
+            if best and best[0] >= 1.2:
+                causes.append((best[0], theme, best[1]))
+        causes.sort(key=lambda c: -c[0])
+        lines: list[str] = []
+        for _, theme, sentence in causes:
+            if sentence.text in used or len(lines) >= MAX_CAUSES:
+                continue
+            used.add(sentence.text)
+            lines.append(f"- {theme}: {sentence.text} [{cites.number(sentence.passage, sentence)}]")
+        if move is None and not lines:
+            return None
+        if move is None:
+            move_text = "I found no figure for the move itself in my sources."
+        else:
+            move_text = (
+                f"{cites.hedge(move.passage)}: {move.text} [{cites.number(move.passage, move)}]"
+            )
+        if not lines:
+            return self.templates.why_no_causes.format(move=move_text)
+        return self.templates.why.format(move=move_text, causes="\n".join(lines))
+
+    def _move_sentence(
+        self, question: Question, pool: list[_Sentence], passages: list[Passage], wanted: set[str]
+    ) -> _Sentence | None:
+        best: tuple[float, _Sentence] | None = None
+        for sentence in pool:
+            down, up = _DOWN.search(sentence.text), _UP.search(sentence.text)
+            if not (down or up) or not FIGURE.search(sentence.text):
+                continue
+            mentioned = set(self.assets.find(sentence.text))
+            if question.assets and not mentioned & set(question.assets):
+                continue
+            score = self._relevance(sentence, wanted, passages)
+            if "%" in sentence.text:
+                score += 0.5
+            if (question.direction == "down" and down) or (question.direction == "up" and up):
+                score += 0.5
+            if best is None or score > best[0]:
+                best = (score, sentence)
+        return best[1] if best else None
+
+    # -- fact -------------------------------------------------------------------------------
+
+    def _fact(
+        self,
+        question: Question,
+        pool: list[_Sentence],
+        passages: list[Passage],
+        wanted: set[str],
+        cites: _Citations,
+    ) -> str | None:
+        asks_figure = bool(
+            re.search(
+                r"\b(how (much|many|far|big|low|high)|what (price|level)|"
+                r"percent|%|amount|total)\b",
+                question.text,
+                re.IGNORECASE,
+            )
+        )
+        ranked: list[tuple[float, _Sentence]] = []
+        for sentence in pool:
+            score = self._relevance(sentence, wanted, passages)
+            if asks_figure and FIGURE.search(sentence.text):
+                score += 0.5
+            if question.assets and set(question.assets) & set(self.assets.find(sentence.text)):
+                score += 0.3
+            ranked.append((score, sentence))
+        ranked.sort(key=lambda r: -r[0])
+        if not ranked or ranked[0][0] < 0.35:
+            return None
+        chosen = [ranked[0][1]]
+        for score, sentence in ranked[1:]:
+            if len(chosen) == 2 or score < ranked[0][0] * 0.75:
+                break
+            if _overlap(sentence.terms, chosen[0].terms) < 0.6:
+                chosen.append(sentence)
+        statements = [
+            f"{cites.hedge(s.passage)}: {s.text} [{cites.number(s.passage, s)}]" for s in chosen
+        ]
+        return self.templates.fact.format(statements="\n".join(statements))
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def _question_terms(self, question: Question) -> set[str]:
+        words = {t for t in terms(question.text) if t not in GENERIC}
+        for symbol in question.assets:
+            words |= set(terms(self.assets.name(symbol)))
+            words.add(symbol.lower())
+        return words
+
+    def _sentences(self, passages: list[Passage]) -> list[_Sentence]:
+        pool: list[_Sentence] = []
+        seen: set[str] = set()
+        for index, passage in enumerate(passages):
+            for text in sentences(passage.chunk.text):
+                key = text.lower()
+                if len(text) < 25 or key in seen:
+                    continue
+                seen.add(key)
+                pool.append(_Sentence(text, index, frozenset(terms(text))))
+        return pool
+
+    def _relevance(self, sentence: _Sentence, wanted: set[str], passages: list[Passage]) -> float:
+        overlap = len(sentence.terms & wanted) / max(len(wanted), 1)
+        return overlap + 0.8 * passages[sentence.passage].score
+
+
+class _Citations:
+    """Numbers passages in the order the answer first cites them, and keeps their quotes."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self._numbers: dict[str, int] = {}
+        self._quotes: dict[str, list[str]] = {}
+
+    def number(self, passage: int, sentence: _Sentence) -> int:
+        article = self.passages[passage].article
+        n = self._numbers.setdefault(article.id, len(self._numbers) + 1)
+        quotes = self._quotes.setdefault(article.id, [])
+        if sentence.text not in quotes:
+            quotes.append(sentence.text)
+        return n
+
+    def hedge(self, passage: int) -> str:
+        article = self.passages[passage].article
+        when = article.published_at.strftime("%-d %b %Y") if article.published_at else None
+        if article.outlet:
+            return f"According to {article.outlet}" + (f" ({when})" if when else "")
+        return "According to an article (" + (f"{when}, " if when else "") + "outlet unknown)"
+
+    def list(self) -> tuple[Citation, ...]:
+        by_id = {p.article.id: p.article for p in self.passages}
+        out: list[Citation] = []
+        for article_id, n in sorted(self._numbers.items(), key=lambda kv: kv[1]):
+            article = by_id[article_id]
+            out.append(
+                Citation(
+                    n=n,
+                    title=article.title,
+                    outlet=article.outlet,
+                    url=article.url,
+                    published_at=article.published_at.date().isoformat()
+                    if article.published_at
+                    else None,
+                    quote=" … ".join(self._quotes[article_id]),
+                    article_id=article_id,
+                )
+            )
+        return tuple(out)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(min(len(a), len(b)), 1)
+
+
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def ungrounded_numbers(answer: Answer) -> list[str]:
+    """Figures in the answer that appear in none of its cited quotes, dates or titles."""
+    allowed = " ".join(
+        f"{c.quote} {c.title} {c.published_at or ''} {c.n}" for c in answer.citations
+    )
+    dates = " ".join(
+        f"{int(c.published_at[8:10])} {c.published_at[:4]}"
+        for c in answer.citations
+        if c.published_at
+    )
+    known = set(NUMBER.findall(allowed)) | set(NUMBER.findall(dates))
+    return [n for n in NUMBER.findall(answer.answer) if n not in known]

@@ -1,0 +1,106 @@
+"""Domain objects: articles, chunks, passages, citations and answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Article:
+    """One stored news item with its provenance."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None
+    outlet: str | None
+    published_at: datetime | None
+    ingested_at: datetime
+    ingested_by: str
+    assets: tuple[str, ...]
+    fingerprint: str
+    n_chunks: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """The article's metadata without its body, JSON-ready."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "url": self.url,
+            "outlet": self.outlet,
+            "published_at": iso(self.published_at),
+            "ingested_at": iso(self.ingested_at),
+            "ingested_by": self.ingested_by,
+            "assets": list(self.assets),
+            "chunks": self.n_chunks,
+            "characters": len(self.body),
+        }
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of an article's text, the unit of retrieval."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the article it belongs to and why it ranked."""
+
+    chunk: Chunk
+    article: Article
+    score: float
+    dense_similarity: float | None = None
+    lexical_score: float | None = None
+    also_reported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source behind one or more sentences of an answer."""
+
+    n: int
+    title: str
+    outlet: str | None
+    url: str | None
+    published_at: str | None
+    quote: str
+    article_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the user sees, with everything needed to check it."""
+
+    question: str
+    status: Literal["answered", "no_sources"]
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    figures: tuple[dict[str, Any], ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    assets: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as the JSON object `marketbot ask --json` prints."""
+        data = asdict(self)
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["figures"] = list(self.figures)
+        data["assets"] = list(self.assets)
+        return data
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,205 @@
+"""Ingestion: load, normalise, dedupe, split, embed and store articles, idempotently."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+
+from bot.core.assets import AssetTable
+from bot.core.documents import Article, Chunk, utcnow
+from bot.core.embed import MiniLMEmbeddings
+from bot.core.sources import LoadResult, iter_files, load_path
+from bot.core.splitter import SentenceSplitter
+from bot.core.store import ChromaStore
+from bot.core.text import canonical_url, clean, fingerprint, parse_datetime, short_hash
+
+log = logging.getLogger(__name__)
+
+FLUSH_CHUNKS = 256  # chunks embedded and written together; one crash-safe step
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file."""
+
+    origin: str
+    format: str
+    found: int = 0
+    stored: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+    cleaned_up: int = 0
+
+    @property
+    def stored(self) -> int:
+        return sum(f.stored + f.updated for f in self.files)
+
+    @property
+    def failed(self) -> bool:
+        """True when some file yielded nothing usable."""
+        return any(f.found == 0 and f.problems for f in self.files)
+
+
+class Ingestor:
+    """Writes Documents into the store; the same article is stored once, whoever sends it."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embeddings: MiniLMEmbeddings,
+        assets: AssetTable,
+        chunk_size: int = 700,
+        chunk_overlap: int = 120,
+    ) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.assets = assets
+        self.splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+
+    def ingest_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        ingested_by: str = "cli",
+        outlet: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; each file gets its own report."""
+        files = list(iter_files(list(paths)))
+        results: list[LoadResult] = []
+        for number, path in enumerate(files, start=1):
+            results.append(load_path(path))
+            if progress:
+                progress(number, len(files), f"reading {path.name}")
+        return self.ingest_results(
+            results, ingested_by=ingested_by, outlet=outlet, progress=progress
+        )
+
+    def ingest_results(
+        self,
+        results: Iterable[LoadResult],
+        *,
+        ingested_by: str,
+        outlet: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        by_id, by_print, pending = self.store.keys()
+        if pending:
+            # A killed ingestion left these half-written: remove them; the input re-adds them.
+            log.warning("removing %d articles a previous ingestion left unfinished", len(pending))
+            self.store.forget(pending)
+            report.cleaned_up = len(pending)
+        results = list(results)
+        total = sum(len(r.documents) for r in results)
+        batch: list[tuple[Article, list[Chunk]]] = []
+        done = 0
+        for result in results:
+            file_report = FileReport(
+                result.origin,
+                result.format,
+                found=len(result.documents),
+                problems=list(result.problems),
+            )
+            report.files.append(file_report)
+            for document in result.documents:
+                done += 1
+                try:
+                    article = self.to_article(document, ingested_by=ingested_by, outlet=outlet)
+                except ValueError as error:
+                    file_report.problems.append(f"{document.metadata.get('origin')}: {error}")
+                    continue
+                known_print = by_id.get(article.id)
+                if known_print == article.fingerprint or (
+                    article.fingerprint in by_print and by_print[article.fingerprint] != article.id
+                ):
+                    file_report.duplicates += 1
+                else:
+                    if known_print is None:
+                        file_report.stored += 1
+                    else:
+                        file_report.updated += 1
+                    chunks = self.split(article)
+                    article = replace(article, n_chunks=len(chunks))
+                    batch.append((article, chunks))
+                    by_id[article.id] = article.fingerprint
+                    by_print[article.fingerprint] = article.id
+                    if sum(len(c) for _, c in batch) >= FLUSH_CHUNKS:
+                        report.chunks += self._flush(batch)
+                        batch = []
+                if progress:
+                    progress(done, total, "embedding")
+        report.chunks += self._flush(batch)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def to_article(
+        self, document: Document, *, ingested_by: str, outlet: str | None = None
+    ) -> Article:
+        """Normalise a loaded Document into an Article with its id, fingerprint and assets."""
+        meta = document.metadata
+        body = clean(document.page_content)
+        title = clean(str(meta.get("title") or ""))[:300]
+        if len(body) < 20:
+            raise ValueError("too little text to be an article")
+        url = meta.get("url") or None
+        print_ = fingerprint(body)
+        article_id = short_hash(canonical_url(url)) if url else short_hash("text:" + print_)
+        hinted = [s for s in (self.assets.resolve(h) for h in meta.get("assets_hint") or []) if s]
+        found = self.assets.find(f"{title}\n{body}")
+        return Article(
+            id=article_id,
+            title=title or body[:100],
+            body=body,
+            url=url,
+            outlet=outlet or meta.get("outlet") or None,
+            published_at=parse_datetime(meta.get("published_at")),
+            ingested_at=utcnow(),
+            ingested_by=ingested_by,
+            assets=tuple(dict.fromkeys([*found, *hinted])),
+            fingerprint=print_,
+        )
+
+    def split(self, article: Article) -> list[Chunk]:
+        texts = self.splitter.split_text(article.body)
+        return [Chunk(f"{article.id}:{i}", article.id, i, text) for i, text in enumerate(texts)]
+
+    def _flush(self, batch: list[tuple[Article, list[Chunk]]]) -> int:
+        if not batch:
+            return 0
+        articles = [a for a, _ in batch]
+        chunks = [c for _, cs in batch for c in cs]
+        titles = {a.id: a.title for a in articles}
+        vectors = self.embeddings.encode(
+            [embedding_text(titles[c.article_id], c.text) for c in chunks]
+            + [a.title for a in articles]
+        )
+        chunk_vectors, title_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        self.store.begin(articles, title_vectors)
+        self.store.write_chunks([a.id for a in articles], chunks, chunk_vectors)
+        self.store.commit(articles)
+        log.info("stored %d articles, %d chunks", len(articles), len(chunks))
+        return len(chunks)
+
+
+def embedding_text(title: str, chunk: str) -> str:
+    """What is embedded for a chunk: its article's title gives short chunks their context."""
+    return f"{title}\n{chunk}" if title and not chunk.startswith(title) else chunk

@@ -1,0 +1,124 @@
+"""What a question asks: which assets, which way, by how much, when, and whether it asks why."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from bot.core.assets import AssetTable
+
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(\d{4}))?"
+_MONTH_DAY = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)
+_DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR}", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE)
+_WHY = re.compile(
+    r"\b(why|reason|caused?|causes|behind|explain|how come|what happened|drove|driving|"
+    r"trigger(?:ed)?|what'?s going on)\b",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(
+    r"\b(fell|fall(?:s|ing|en)?|drop(?:s|ped|ping)?|dump(?:s|ed|ing)?|crash(?:ed|es|ing)?|"
+    r"plunge[sd]?|plunging|slid(?:e|es|ing)?|sink|sank|tank(?:s|ed|ing)?|declined?|lost|lose|"
+    r"dip(?:s|ped)?|down|tumbled?|sell-?off|bleed(?:ing)?|slump(?:ed)?|depeg(?:ged)?)\b",
+    re.IGNORECASE,
+)
+_UP = re.compile(
+    r"\b(rose|rise[sn]?|rising|pump(?:s|ed|ing)?|rall(?:y|ied|ies)|surge[sd]?|surging|"
+    r"jump(?:s|ed)?|soar(?:s|ed)?|up|gain(?:s|ed)?|climb(?:s|ed)?|spike[sd]?|moon(?:ed|ing)?|"
+    r"record high|all-time high|ath|rebound(?:ed)?)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class MonthDay:
+    month: int
+    day: int
+    year: int | None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A parsed question; `text` is what the user wrote."""
+
+    text: str
+    assets: tuple[str, ...]
+    kind: Literal["why", "fact"]
+    direction: Literal["down", "up"] | None
+    claimed_pct: float | None
+    dates: tuple[MonthDay, ...]
+
+
+def parse(text: str, assets: AssetTable) -> Question:
+    """Parse a user's question; never raises on odd input."""
+    down, up = _DOWN.search(text), _UP.search(text)
+    direction: Literal["down", "up"] | None = None
+    if down and not (up and up.start() < down.start()):
+        direction = "down"
+    elif up:
+        direction = "up"
+    pct = _PERCENT.search(text)
+    return Question(
+        text=text,
+        assets=assets.find(text),
+        kind="why" if _WHY.search(text) else "fact",
+        direction=direction,
+        claimed_pct=float(pct.group(1).replace(",", ".")) if pct else None,
+        dates=_dates(text),
+    )
+
+
+def _dates(text: str) -> tuple[MonthDay, ...]:
+    found: list[MonthDay] = []
+    for match in _ISO_DATE.finditer(text):
+        found.append(MonthDay(int(match.group(2)), int(match.group(3)), int(match.group(1))))
+    for match in _MONTH_DAY.finditer(text):
+        found.append(_month_day(match.group(1), match.group(2), match.group(3)))
+    for match in _DAY_MONTH.finditer(text):
+        found.append(_month_day(match.group(2), match.group(1), match.group(3)))
+    return tuple(d for d in found if 1 <= d.month <= 12 and 1 <= d.day <= 31)
+
+
+def _month_day(month: str, day: str, year: str | None) -> MonthDay:
+    return MonthDay(_MONTHS[month[:3].lower()], int(day), int(year) if year else None)
+
+
+def resolve_date(
+    when: MonthDay, corpus_dates: list[date], today: date | None = None
+) -> date | None:
+    """The calendar date meant: a missing year is the one whose news clusters nearest that day."""
+    try:
+        if when.year:
+            return date(when.year, when.month, when.day)
+        today = today or datetime.now(UTC).date()
+        years = sorted({d.year for d in corpus_dates} | {today.year}, reverse=True)
+        best: tuple[int, date] | None = None
+        for year in years:
+            candidate = date(year, when.month, when.day)
+            if candidate > today:
+                continue
+            near = sum(1 for d in corpus_dates if abs((d - candidate).days) <= 7)
+            if best is None or near > best[0]:
+                best = (near, candidate)
+        return best[1] if best else None
+    except ValueError:  # 31 Feb and friends
+        return None

@@ -1,0 +1,250 @@
+"""The vector store: chunks and article records in Chroma, embedded or on a `chroma run` server.
+
+Two collections. `<prefix>_chunks` holds every chunk with its embedding; `<prefix>_articles` holds
+one record per article (its text, metadata and state). An article is written in three steps:
+its record as `pending`, then its chunks, then its record as `complete`. Readers only see complete
+articles, and the next writer removes whatever a killed ingestion left pending, so an interrupted
+run never leaves half an article visible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from bot.core.documents import Article, Chunk
+from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
+from bot.core.text import parse_datetime
+
+log = logging.getLogger(__name__)
+
+PAGE = 2000  # rows per Chroma get() page
+WRITE_BATCH = 2000  # rows per Chroma write call, under its max batch size
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    article_id: str
+    text: str
+    similarity: float
+
+
+def open_client(chroma_url: str | None, path: Path) -> ClientAPI:
+    """An HTTP client for a Chroma server, or a persistent embedded one at path."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        parts = urlsplit(chroma_url)
+        return chromadb.HttpClient(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=settings,
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class ChromaStore:
+    """Articles and their chunks in two Chroma collections."""
+
+    def __init__(self, client: ClientAPI, embeddings: MiniLMEmbeddings, prefix: str) -> None:
+        self.client = client
+        function: Any = ChromaEmbeddingAdapter(embeddings)
+        config: Any = {"hnsw": {"space": "cosine"}}
+        self.chunks: Collection = client.get_or_create_collection(
+            f"{prefix}_chunks", embedding_function=function, configuration=config
+        )
+        self.articles: Collection = client.get_or_create_collection(
+            f"{prefix}_articles", embedding_function=function, configuration=config
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def article_records(self, *, with_text: bool = False) -> Iterator[Article]:
+        """Every complete article (metadata, and the text when asked)."""
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.articles.get(
+                where={"state": "complete"}, include=include, limit=PAGE, offset=offset
+            )
+            ids = page["ids"]
+            if not ids:
+                return
+            metas = page["metadatas"] or []
+            docs = page["documents"] if with_text else None
+            for i, article_id in enumerate(ids):
+                yield _article(article_id, metas[i], docs[i] if docs else "")
+            offset += len(ids)
+
+    def article(self, article_id: str) -> Article | None:
+        page = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not page["ids"]:
+            return None
+        meta = (page["metadatas"] or [{}])[0]
+        if meta.get("state") != "complete":
+            return None
+        return _article(article_id, meta, (page["documents"] or [""])[0])
+
+    def keys(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """(article id -> fingerprint, fingerprint -> article id, pending ids), for dedupe."""
+        by_id: dict[str, str] = {}
+        by_print: dict[str, str] = {}
+        pending: list[str] = []
+        offset = 0
+        while True:
+            page = self.articles.get(include=["metadatas"], limit=PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            for article_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+                if meta.get("state") == "complete":
+                    by_id[article_id] = str(meta.get("fingerprint"))
+                    by_print[str(meta.get("fingerprint"))] = article_id
+                else:
+                    pending.append(article_id)
+            offset += len(page["ids"])
+        return by_id, by_print, pending
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article id, text) of every stored chunk, page by page."""
+        offset = 0
+        while True:
+            page = self.chunks.get(include=["metadatas", "documents"], limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            metas = page["metadatas"] or []
+            docs = page["documents"] or []
+            for i, chunk_id in enumerate(page["ids"]):
+                yield chunk_id, str(metas[i]["article_id"]), docs[i]
+            offset += len(page["ids"])
+
+    def chunk_count(self) -> int:
+        return self.chunks.count()
+
+    def dense(self, query: np.ndarray, k: int) -> list[DenseHit]:
+        """The k chunks nearest to a query embedding (cosine similarity, best first)."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        result = self.chunks.query(
+            query_embeddings=[query],
+            n_results=min(k, total),
+            include=["metadatas", "documents", "distances"],
+        )
+        ids = result["ids"][0]
+        metas = (result["metadatas"] or [[]])[0]
+        docs = (result["documents"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        return [
+            DenseHit(ids[i], str(metas[i]["article_id"]), docs[i], 1.0 - float(distances[i]))
+            for i in range(len(ids))
+        ]
+
+    def chunk_embeddings(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        page = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
+        vectors = page["embeddings"]
+        if vectors is None:
+            return {}
+        return {
+            cid: np.asarray(vec, dtype=np.float32)
+            for cid, vec in zip(page["ids"], vectors, strict=True)
+        }
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def begin(self, articles: Sequence[Article], title_vectors: np.ndarray) -> None:
+        """Record articles as pending before any of their chunks are written."""
+        if not articles:
+            return
+        self.articles.upsert(
+            ids=[a.id for a in articles],
+            embeddings=title_vectors,
+            documents=[a.body for a in articles],
+            metadatas=[_metadata(a, "pending") for a in articles],
+        )
+
+    def write_chunks(
+        self, article_ids: Sequence[str], chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Replace the chunks of these articles with the given ones."""
+        self.delete_chunks(article_ids)
+        for start in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[start : start + WRITE_BATCH]
+            self.chunks.add(
+                ids=[c.id for c in part],
+                embeddings=vectors[start : start + WRITE_BATCH],
+                documents=[c.text for c in part],
+                metadatas=[{"article_id": c.article_id, "index": c.index} for c in part],
+            )
+
+    def commit(self, articles: Sequence[Article]) -> None:
+        """Mark articles complete: from now on readers see them."""
+        if articles:
+            self.articles.update(
+                ids=[a.id for a in articles],
+                metadatas=[_metadata(a, "complete") for a in articles],
+            )
+
+    def delete_chunks(self, article_ids: Sequence[str]) -> None:
+        for start in range(0, len(article_ids), 500):
+            part = list(article_ids[start : start + 500])
+            where: Any = {"article_id": {"$in": part}}
+            self.chunks.delete(where=where)
+
+    def forget(self, article_ids: Sequence[str]) -> None:
+        """Remove articles: chunks first, so a crash in between leaves no orphan chunks visible."""
+        if not article_ids:
+            return
+        self.articles.update(
+            ids=list(article_ids), metadatas=[{"state": "pending"} for _ in article_ids]
+        )
+        self.delete_chunks(article_ids)
+        self.articles.delete(ids=list(article_ids))
+
+
+def _metadata(article: Article, state: str) -> dict[str, Any]:
+    published = article.published_at
+    return {
+        "title": article.title,
+        "url": article.url or "",
+        "outlet": article.outlet or "",
+        "published_at": published.isoformat() if published else "",
+        "published_ts": int(published.timestamp()) if published else -1,
+        "ingested_at": article.ingested_at.isoformat(),
+        "ingested_by": article.ingested_by,
+        "assets": "|" + "|".join(article.assets) + "|",
+        "fingerprint": article.fingerprint,
+        "n_chunks": article.n_chunks,
+        "state": state,
+    }
+
+
+def _article(article_id: str, meta: Any, body: str | None) -> Article:
+    ingested = parse_datetime(meta.get("ingested_at")) or datetime.fromtimestamp(0).astimezone()
+    return Article(
+        id=article_id,
+        title=str(meta.get("title", "")),
+        body=body or "",
+        url=str(meta.get("url")) or None,
+        outlet=str(meta.get("outlet")) or None,
+        published_at=parse_datetime(meta.get("published_at")),
+        ingested_at=ingested,
+        ingested_by=str(meta.get("ingested_by", "")),
+        assets=tuple(a for a in str(meta.get("assets", "")).split("|") if a),
+        fingerprint=str(meta.get("fingerprint", "")),
+        n_chunks=int(meta.get("n_chunks", 0)),
+    )

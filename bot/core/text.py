@@ -1,0 +1,155 @@
+"""Text normalisation, fingerprints, sentence splitting and date parsing shared by the core."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from dateutil import parser as dateutil_parser
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """Unicode-normalise and collapse runs of blank space, keeping paragraph breaks."""
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\u200b", "")
+    paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def fingerprint(text: str) -> str:
+    """A key equal for syndicated copies differing only in case, spacing, quotes, punctuation."""
+    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    folded = _NON_WORD.sub(" ", folded).strip()
+    return hashlib.sha256(folded.encode()).hexdigest()[:16]
+
+
+def canonical_url(url: str) -> str:
+    """The URL with host lower-cased, fragment, tracking parameters and trailing slash removed."""
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "u.s",
+    "u.k",
+    "e.u",
+    "u.n",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "inc",
+    "ltd",
+    "corp",
+    "co",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "e.g",
+    "i.e",
+    "vs",
+    "etc",
+    "st",
+    "no",
+    "approx",
+    "est",
+    "jr",
+    "sr",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9$€£])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences, keeping "U.S." and "$3.1" whole."""
+    result: list[str] = []
+    for paragraph in re.split(r"\n+", text):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        start = 0
+        pieces: list[str] = []
+        for match in _SENTENCE_END.finditer(paragraph):
+            piece = paragraph[start : match.start()].strip()
+            last_word = piece.rsplit(" ", 1)[-1].rstrip(".").lower()
+            if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+                continue
+            pieces.append(paragraph[start : match.end()].strip())
+            start = match.end()
+        pieces.append(paragraph[start:].strip())
+        result.extend(p for p in pieces if p)
+    return result
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse unix seconds, ISO 8601, RFC 2822 or a loose date string into an aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        seconds = float(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.upper() in {"NULL", "NONE", "N/A", "NAN"}:
+            return None
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                moment = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                try:
+                    moment = dateutil_parser.parse(text)
+                except (ValueError, OverflowError):
+                    return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens for lexical search; figures such as 3,100 or 2.5 stay whole."""
+    return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())

@@ -1,0 +1,127 @@
+"""build_services(settings): the one place that wires the core together."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core import network
+from bot.core.answer import ExtractiveComposer, Templates
+from bot.core.assets import AssetTable
+from bot.core.documents import Answer, Article
+from bot.core.embed import MiniLMEmbeddings
+from bot.core.ingest import Ingestor, IngestReport
+from bot.core.question import parse
+from bot.core.retrieval import HybridRetriever
+from bot.core.store import ChromaStore, open_client
+from bot.errors import InputError, NotFoundError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+
+
+@dataclass
+class Services:
+    """The core, built once and shared by the CLI, the console and the Discord bot."""
+
+    settings: Settings
+    assets: AssetTable
+    embeddings: MiniLMEmbeddings
+    store: ChromaStore
+    ingestor: Ingestor
+    retriever: HybridRetriever
+    composer: ExtractiveComposer
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question from the corpus, with citations and timings."""
+        started = time.perf_counter()
+        text = " ".join(question.split())
+        if not text:
+            raise InputError("Ask a question, e.g. \u201cwhy did ETH fall 14%?\u201d")
+        if len(text) > MAX_QUESTION_CHARS:
+            raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
+        parsed = parse(text, self.assets)
+        retrieval = self.retriever.search(parsed, k=self.settings.top_k)
+        compose_started = time.perf_counter()
+        answer = self.composer.compose(parsed, retrieval, self.retriever.articles)
+        timings = dict(retrieval.timings_ms)
+        timings["compose"] = (time.perf_counter() - compose_started) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            answer.question,
+            answer.status,
+            answer.answer,
+            answer.citations,
+            answer.figures,
+            {k: round(v, 2) for k, v in timings.items()},
+            answer.assets,
+        )
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        ingested_by: str = "cli",
+        outlet: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        report = self.ingestor.ingest_paths(
+            paths, ingested_by=ingested_by, outlet=outlet, progress=progress
+        )
+        self.retriever.invalidate()
+        return report
+
+    def sources(self) -> list[Article]:
+        """Stored articles, newest first."""
+        articles = list(self.store.article_records())
+        return sorted(articles, key=lambda a: a.published_at or a.ingested_at, reverse=True)
+
+    def forget(self, article_id: str) -> Article:
+        article = self.store.article(article_id.strip())
+        if article is None:
+            raise NotFoundError(
+                f"No stored article has the id {article_id.strip()!r}; "
+                "`marketbot sources` lists them."
+            )
+        self.store.forget([article.id])
+        self.retriever.invalidate()
+        return article
+
+    def seed(self) -> IngestReport | None:
+        """Fill a fresh store from the bundled corpus in knowledge/articles/."""
+        folder = self.settings.knowledge_dir / "articles"
+        if self.store.articles.count() or not folder.is_dir():
+            return None
+        log.info("seeding a fresh store from %s", folder)
+        return self.ingest([folder], ingested_by="bundled corpus")
+
+
+def build_services(settings: Settings, *, seed: bool = True) -> Services:
+    """Load the model, open the store and wire the core; seeds a fresh data dir."""
+    if settings.offline:
+        network.forbid_remote_connections()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    assets = AssetTable.load(settings.knowledge_dir / "assets.json")
+    embeddings = MiniLMEmbeddings(batch_size=settings.embed_batch_size)
+    store = ChromaStore(
+        open_client(settings.chroma_url, settings.chroma_path),
+        embeddings,
+        settings.collection_prefix,
+    )
+    services = Services(
+        settings=settings,
+        assets=assets,
+        embeddings=embeddings,
+        store=store,
+        ingestor=Ingestor(store, embeddings, assets, settings.chunk_size, settings.chunk_overlap),
+        retriever=HybridRetriever(store, embeddings, assets),
+        composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
+    )
+    if seed:
+        services.seed()
+    return services

@@ -1,0 +1,51 @@
+"""One Settings object, read from MARKETBOT_* environment variables (and .env), built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of marketbot, with its default; see .env.example."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the bot writes everything (Chroma store, logs)."
+    )
+    knowledge_dir: Path = Field(
+        default=PROJECT_ROOT / "knowledge",
+        description="The bundled corpus and tables a fresh data dir is seeded from.",
+    )
+    prompts_dir: Path = Field(
+        default=PROJECT_ROOT / "prompts", description="Prompt and answer templates."
+    )
+    offline: bool = Field(
+        default=False, description="Refuse every network connection except to loopback."
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (chroma run); unset: an embedded store in data_dir.",
+    )
+    collection_prefix: str = Field(
+        default="marketbot", description="Prefix of the Chroma collection names."
+    )
+    discord_token: SecretStr | None = Field(
+        default=None, description="Discord bot token; unset means the terminal console."
+    )
+    chunk_size: int = Field(default=700, ge=200, le=4000, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=120, ge=0, le=1000, description="Overlap between chunks.")
+    embed_batch_size: int = Field(default=64, ge=1, le=1024, description="Chunks per encode call.")
+    top_k: int = Field(default=6, ge=1, le=20, description="Passages an answer may draw on.")
+    log_level: str = Field(default="WARNING", description="Python logging level.")
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
