@@ -101,13 +101,16 @@ class Services:
         return self.ingest([folder], ingested_by="bundled corpus")
 
 
-def build_services(settings: Settings, *, seed: bool = True) -> Services:
-    """Load the model, open the store and wire the core; seeds a fresh data dir."""
+def build_services(
+    settings: Settings, *, seed: bool = True, embeddings: MiniLMEmbeddings | None = None
+) -> Services:
+    """Load the model (or reuse `embeddings`), open the store, wire the core; seed a fresh dir."""
     if settings.offline:
         network.forbid_remote_connections()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     assets = AssetTable.load(settings.knowledge_dir / "assets.json")
-    embeddings = MiniLMEmbeddings(batch_size=settings.embed_batch_size)
+    if embeddings is None:
+        embeddings = MiniLMEmbeddings(batch_size=settings.embed_batch_size)
     store = ChromaStore(
         open_client(settings.chroma_url, settings.chroma_path),
         embeddings,

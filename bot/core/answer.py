@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from langchain_core.prompts import PromptTemplate
@@ -17,114 +18,33 @@ from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Article, Citation, Passage
 from bot.core.lexical import terms
 from bot.core.question import _DOWN, _UP, Question
-from bot.core.retrieval import GENERIC, Retrieval
+from bot.core.retrieval import GENERIC, Retrieval, _date_fit
 from bot.core.text import sentences
 
-THEMES: dict[str, tuple[str, ...]] = {
-    "Macro": (
-        "fed",
-        "federal reserve",
-        "rate cut",
-        "interest rate",
-        "rates",
-        "inflation",
-        "cpi",
-        "jobs",
-        "payroll",
-        "tariff",
-        "dollar",
-        "treasury",
-        "yield",
-        "shutdown",
-        "economy",
-        "economic",
-        "macro",
-        "powell",
-        "hawkish",
-        "dovish",
-        "recession",
-        "geopolitic",
-        "sanction",
-        "oil",
-        "risk assets",
-        "risky assets",
-    ),
-    "Leverage and liquidations": (
-        "liquidat",
-        "leverage",
-        "margin call",
-        "open interest",
-        "perpetual",
-        "funding rate",
-        "cascade",
-        "short squeeze",
-        "forced selling",
-        "long positions",
-        "waterfall",
-        "derivatives",
-    ),
-    "Security incidents": (
-        "hack",
-        "exploit",
-        "breach",
-        "stolen",
-        "attack",
-        "vulnerabilit",
-        "bug",
-        "outage",
-        "halted",
-        "depeg",
-        "security",
-    ),
-    "Regulation": (
-        "sec ",
-        "regulat",
-        " ban",
-        "banned",
-        "lawsuit",
-        "court",
-        "enforcement",
-        "legislation",
-        "bill ",
-        "congress",
-        "crackdown",
-        "scrutiny",
-        "approval",
-    ),
-    "Flows and holders": (
-        "etf",
-        "inflow",
-        "outflow",
-        "whale",
-        "sold",
-        "selling",
-        "bought",
-        "buying",
-        "accumulat",
-        "institutional",
-        "holders",
-        "reserves",
-        "capital",
-        "treasur",
-    ),
-    "Sentiment": ("fear", "greed", "panic", "sentiment", "confidence", "euphoria", "fomo"),
-    "Project news": (
-        "listing",
-        "delist",
-        "partnership",
-        "launch",
-        "upgrade",
-        "earnings",
-        "announce",
-        "acquisition",
-        "mainnet",
-        "unlock",
-    ),
+# Cause themes, as regular expressions matched at word starts (stems end without \b).
+THEMES: dict[str, str] = {
+    "Macro": r"fed\b|federal reserve|rate cuts?\b|interest rates?\b|inflation|cpi\b|jobs report|"
+    r"payrolls?\b|tariffs?\b|dollar|treasur(?:y yields|ies)|yields?\b|shutdown|econom|macro|"
+    r"powell|hawkish|dovish|recession|geopolitic|sanctions?\b|oil prices?|risk(?:y)? assets",
+    "Leverage and liquidations": r"liquidat|leverag|margin calls?|open interest|perpetual|"
+    r"funding rates?|cascad|short squeeze|forced selling|long positions|waterfall|derivatives",
+    "Security incidents": r"hack|exploit|(?:security|data) breach|stolen|attack|vulnerabilit|"
+    r"bugs?\b|outage|halted|depeg|security (?:incident|breach|risk)",
+    "Regulation": r"sec\b|securities and exchange|regulat|bans?\b|banned|lawsuit|court|enforcement|"
+    r"legislation|bills?\b|congress|crackdown|scrutiny|approvals?\b|approved",
+    "Flows and holders": r"etfs?\b|inflows?\b|outflows?\b|whales?\b|sold\b|selling|bought|buying|"
+    r"accumulat|institutional|long-term holders|reserves\b|capital (?:flight|outflows)",
+    "Sentiment": r"fear|greed|panic|sentiment|confidence|euphoria|fomo",
+    "Project news": r"listing|delist|partnership|launch|upgrade|earnings|acquisition|mainnet|"
+    r"token unlock",
+}
+_THEME_RES = {
+    name: re.compile(rf"\b(?:{pattern})", re.IGNORECASE) for name, pattern in THEMES.items()
 }
 CAUSAL = re.compile(
     r"\b(trigger\w*|because|due to|amid|driven by|as a result|led to|caused?|pressure[sd]?|"
     r"fuel\w*|spark\w*|weigh\w*|amplif\w*|exacerbat\w*|behind|after|following|blamed|"
-    r"attributed)\b",
+    r"attributed|thanks to|on the back of|reason)\b",
     re.IGNORECASE,
 )
 FIGURE = re.compile(
@@ -132,7 +52,14 @@ FIGURE = re.compile(
     r"\b\d[\d,.]*\b)",
     re.IGNORECASE,
 )
+# Boilerplate that syndication and scraping leave in article bodies: never worth quoting.
+JUNK = re.compile(
+    r"https?://|pic\.twitter|appeared first on|related reading|not (?:investment|financial) "
+    r"advice|click here|sign up|subscribe|@\w+\)|featured image|disclaimer|\"@\w+\"|\{\s*\"",
+    re.IGNORECASE,
+)
 MAX_CAUSES = 4
+MAX_FACT_SENTENCES = 3
 
 
 @dataclass(frozen=True)
@@ -172,7 +99,7 @@ class ExtractiveComposer:
         cites = _Citations(passages)
         wanted = self._question_terms(question)
         if question.kind == "why":
-            text = self._why(question, pool, passages, wanted, cites)
+            text = self._why(question, pool, passages, wanted, cites, retrieval.event_date)
         else:
             text = self._fact(question, pool, passages, wanted, cites)
         if text is None:
@@ -217,38 +144,57 @@ class ExtractiveComposer:
         passages: list[Passage],
         wanted: set[str],
         cites: _Citations,
+        event: date | None = None,
     ) -> str | None:
         move = self._move_sentence(question, pool, passages, wanted)
         used = {move.text} if move else set()
-        causes: list[tuple[float, str, _Sentence]] = []
-        for theme, cues in THEMES.items():
-            best: tuple[float, _Sentence] | None = None
-            for sentence in pool:
-                if sentence.text in used:
-                    continue
-                lowered = f" {sentence.text.lower()} "
-                hits = sum(1 for cue in cues if cue in lowered)
-                if not hits:
-                    continue
-                score = (
-                    min(hits, 3) * 0.5
-                    + 0.6 * bool(CAUSAL.search(sentence.text))
-                    + self._relevance(sentence, wanted, passages)
-                )
-                if best is None or score > best[0]:
-                    best = (score, sentence)
-            if best and best[0] >= 1.2:
-                causes.append((best[0], theme, best[1]))
-        causes.sort(key=lambda c: -c[0])
-        lines: list[str] = []
-        for _, theme, sentence in causes:
-            if sentence.text in used or len(lines) >= MAX_CAUSES:
+        # A passage about another coin or another day may rank, but it cannot explain this move.
+        explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
+        ranked: list[tuple[float, str, _Sentence]] = []
+        for sentence in pool:
+            if sentence.text in used or sentence.passage not in explaining:
                 continue
-            used.add(sentence.text)
-            lines.append(f"- {theme}: {sentence.text} [{cites.number(sentence.passage, sentence)}]")
+            themes = [(len(r.findall(sentence.text)), name) for name, r in _THEME_RES.items()]
+            hits, theme = max(themes)
+            causal = bool(CAUSAL.search(sentence.text))
+            if not hits and not causal:
+                continue
+            score = (
+                0.4 * min(hits, 3)
+                + 0.5 * causal
+                + 1.5 * self._relevance(sentence, wanted, passages)
+                # The source that reports the move is the likeliest to explain it.
+                + 0.4 * (move is not None and sentence.passage == move.passage)
+            )
+            ranked.append((score, theme if hits else "", sentence))
+        ranked.sort(key=lambda c: -c[0])
+        lines: list[str] = []
+        chosen: list[_Sentence] = []
+        themes_used: set[str] = set()
+        for score, theme, sentence in ranked:
+            if len(lines) >= MAX_CAUSES or score < 0.9:
+                break
+            # One sentence per theme, and none that repeats one already chosen.
+            if (theme and theme in themes_used) or any(
+                _overlap(sentence.terms, c.terms) > 0.6 for c in chosen
+            ):
+                continue
+            themes_used.add(theme)
+            chosen.append(sentence)
+            label = f"{theme}: " if theme else ""
+            lines.append(f"- {label}{sentence.text} [{cites.number(sentence.passage, sentence)}]")
         if move is None and not lines:
             return None
-        if move is None:
+        if move is None and not (question.assets and question.direction):
+            # Not a question about a price move: the strongest cause leads, with its source.
+            lines.pop(0)
+            lead = chosen[0]
+            move_text = (
+                f"{cites.hedge(lead.passage)}: {lead.text} [{cites.number(lead.passage, lead)}]"
+            )
+            if not lines:
+                return self.templates.fact.format(statements=move_text)
+        elif move is None:
             move_text = "I found no figure for the move itself in my sources."
         else:
             move_text = (
@@ -257,6 +203,15 @@ class ExtractiveComposer:
         if not lines:
             return self.templates.why_no_causes.format(move=move_text)
         return self.templates.why.format(move=move_text, causes="\n".join(lines))
+
+    def _about(self, question: Question, passage: Passage, event: date | None) -> bool:
+        """Whether a passage reports on the asked assets and, when a day is named, that day."""
+        if question.assets:
+            named = set(passage.article.assets) | set(self.assets.find(passage.chunk.text))
+            if not named & set(question.assets):
+                return False
+        undated = event is None or passage.article.published_at is None
+        return undated or _date_fit(event, passage.article) == 1.0
 
     def _move_sentence(
         self, question: Question, pool: list[_Sentence], passages: list[Passage], wanted: set[str]
@@ -269,6 +224,8 @@ class ExtractiveComposer:
             mentioned = set(self.assets.find(sentence.text))
             if question.assets and not mentioned & set(question.assets):
                 continue
+            if not question.assets and _overlap_share(sentence.terms, wanted) < 0.3:
+                continue  # with no asset named, the move must be the one the question names
             score = self._relevance(sentence, wanted, passages)
             if "%" in sentence.text:
                 score += 0.5
@@ -309,13 +266,20 @@ class ExtractiveComposer:
             return None
         chosen = [ranked[0][1]]
         for score, sentence in ranked[1:]:
-            if len(chosen) == 2 or score < ranked[0][0] * 0.75:
+            if len(chosen) == MAX_FACT_SENTENCES or score < ranked[0][0] * 0.6:
                 break
-            if _overlap(sentence.terms, chosen[0].terms) < 0.6:
+            if all(_overlap(sentence.terms, c.terms) < 0.6 for c in chosen):
                 chosen.append(sentence)
-        statements = [
-            f"{cites.hedge(s.passage)}: {s.text} [{cites.number(s.passage, s)}]" for s in chosen
-        ]
+        # One statement per source, its sentences in the order the source gives them.
+        by_passage: dict[int, list[_Sentence]] = {}
+        for sentence in sorted(chosen, key=pool.index):
+            by_passage.setdefault(sentence.passage, []).append(sentence)
+        statements = []
+        for passage, group in by_passage.items():
+            numbers = [cites.number(passage, s) for s in group]  # records every quote
+            n = numbers[0]
+            quoted = " ".join(s.text for s in group)
+            statements.append(f"{cites.hedge(passage)}: {quoted} [{n}]")
         return self.templates.fact.format(statements="\n".join(statements))
 
     # -- shared -----------------------------------------------------------------------------
@@ -333,7 +297,7 @@ class ExtractiveComposer:
         for index, passage in enumerate(passages):
             for text in sentences(passage.chunk.text):
                 key = text.lower()
-                if len(text) < 25 or key in seen:
+                if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
                     continue
                 seen.add(key)
                 pool.append(_Sentence(text, index, frozenset(terms(text))))
@@ -388,11 +352,15 @@ class _Citations:
         return tuple(out)
 
 
+def _overlap_share(sentence: frozenset[str], wanted: set[str]) -> float:
+    return len(sentence & wanted) / max(len(wanted), 1)
+
+
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(min(len(a), len(b)), 1)
 
 
-NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")  # never ends on a comma: "2025," is 2025
 
 
 def ungrounded_numbers(answer: Answer) -> list[str]:

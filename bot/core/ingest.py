@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.documents import Document
 
 from bot.core.assets import AssetTable
@@ -187,13 +188,17 @@ class Ingestor:
             return 0
         articles = [a for a, _ in batch]
         chunks = [c for _, cs in batch for c in cs]
-        titles = {a.id: a.title for a in articles}
-        vectors = self.embeddings.encode(
-            [embedding_text(titles[c.article_id], c.text) for c in chunks]
-            + [a.title for a in articles]
+        chunk_vectors = self.embeddings.encode(
+            [embedding_text(article.title, c.text) for article, cs in batch for c in cs]
         )
-        chunk_vectors, title_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
-        self.store.begin(articles, title_vectors)
+        # An article's own vector is the mean of its chunks': no second encoder pass.
+        article_vectors = np.zeros((len(batch), chunk_vectors.shape[1]), dtype=np.float32)
+        start = 0
+        for row, (_, cs) in enumerate(batch):
+            mean = chunk_vectors[start : start + len(cs)].mean(axis=0)
+            article_vectors[row] = mean / (np.linalg.norm(mean) or 1.0)
+            start += len(cs)
+        self.store.begin(articles, article_vectors)
         self.store.write_chunks([a.id for a in articles], chunks, chunk_vectors)
         self.store.commit(articles)
         log.info("stored %d articles, %d chunks", len(articles), len(chunks))

@@ -21,8 +21,23 @@ STOPWORDS = frozenset(
 )
 
 
+_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ers", "ed", "es", "er", "s")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: liquidated, liquidation and liquidations share "liquid"."""
+    if word[0].isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:-2] if word.endswith("at") and len(word) > 7 else word
+
+
 def terms(text: str) -> list[str]:
-    return [t for t in tokens(text) if t not in STOPWORDS]
+    """Stemmed content words of a text, for lexical matching."""
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS]
 
 
 class LexicalIndex:

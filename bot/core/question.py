@@ -98,6 +98,13 @@ def _dates(text: str) -> tuple[MonthDay, ...]:
     return tuple(d for d in found if 1 <= d.month <= 12 and 1 <= d.day <= 31)
 
 
+def without_dates(text: str) -> str:
+    """The text with the dates `parse` recognises removed, so "Sept" is not read as a topic."""
+    for pattern in (_ISO_DATE, _MONTH_DAY, _DAY_MONTH):
+        text = pattern.sub(" ", text)
+    return text
+
+
 def _month_day(month: str, day: str, year: str | None) -> MonthDay:
     return MonthDay(_MONTHS[month[:3].lower()], int(day), int(year) if year else None)
 
