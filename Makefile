@@ -11,7 +11,6 @@ $(BIN)/python:
 
 # torch first, pinned: pip then takes the CPU wheel on disk instead of a multi-GB CUDA build.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)

@@ -96,18 +96,15 @@ def ingest(
             )
         )
     else:
+        # Plain print: a report piped to a file must not be wrapped at the terminal width.
         for f in report.files:
-            line = (
+            print(
                 f"{f.origin}: {f.format}, {f.found} found, {f.stored} new, "
                 f"{f.updated} updated, {f.duplicates} already stored"
             )
-            out.print(line, markup=False, highlight=False)
             for problem in f.problems:
-                out.print(f"  - {problem}", markup=False, highlight=False)
-        out.print(
-            f"{report.stored} articles stored ({report.chunks} chunks) in {report.seconds:.1f} s",
-            highlight=False,
-        )
+                print(f"  - {problem}")
+        print(f"{report.stored} articles stored ({report.chunks} chunks) in {report.seconds:.1f} s")
     if report.failed:
         raise typer.Exit(1)
 

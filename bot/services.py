@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.core import network
 from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
-from bot.core.documents import Answer, Article
+from bot.core.documents import Answer, Article, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.ingest import Ingestor, IngestReport
 from bot.core.question import parse
@@ -93,12 +93,19 @@ class Services:
         return article
 
     def seed(self) -> IngestReport | None:
-        """Fill a fresh store from the bundled corpus in knowledge/articles/."""
+        """Fill a fresh store from the bundled corpus in knowledge/articles/, once.
+
+        The mark is written only after the whole corpus is in, so a start killed half-way
+        through seeding seeds again (idempotently) on the next start.
+        """
         folder = self.settings.knowledge_dir / "articles"
-        if self.store.articles.count() or not folder.is_dir():
+        if self.store.seeded() or not folder.is_dir():
             return None
-        log.info("seeding a fresh store from %s", folder)
-        return self.ingest([folder], ingested_by="bundled corpus")
+        log.info("seeding the store from %s", folder)
+        report = self.ingest([folder], ingested_by="bundled corpus")
+        if not report.failed:
+            self.store.mark_seeded(utcnow().isoformat())
+        return report
 
 
 def build_services(
@@ -121,7 +128,14 @@ def build_services(
         assets=assets,
         embeddings=embeddings,
         store=store,
-        ingestor=Ingestor(store, embeddings, assets, settings.chunk_size, settings.chunk_overlap),
+        ingestor=Ingestor(
+            store,
+            embeddings,
+            assets,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.ingest_batch_chunks,
+        ),
         retriever=HybridRetriever(store, embeddings, assets),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
     )

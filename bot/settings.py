@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     )
     chunk_size: int = Field(default=700, ge=200, le=4000, description="Characters per chunk.")
     chunk_overlap: int = Field(default=120, ge=0, le=1000, description="Overlap between chunks.")
+    ingest_batch_chunks: int = Field(
+        default=256, ge=1, le=5000, description="Chunks written per crash-safe ingestion step."
+    )
     embed_batch_size: int = Field(default=64, ge=1, le=1024, description="Chunks per encode call.")
     top_k: int = Field(default=6, ge=1, le=20, description="Passages an answer may draw on.")
     log_level: str = Field(default="WARNING", description="Python logging level.")

@@ -95,6 +95,7 @@ class ExtractiveComposer:
         if not retrieval.relevant:
             return self.no_sources(question, retrieval.reason, corpus)
         passages = list(retrieval.passages)
+        passages += retrieval.context
         pool = self._sentences(passages)
         cites = _Citations(passages)
         wanted = self._question_terms(question)
@@ -125,7 +126,7 @@ class ExtractiveComposer:
         )
         text = self.templates.no_sources.format(
             reason=reason,
-            article_count=len(corpus),
+            article_count=f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
             first_date=dates[0].strftime("%-d %b %Y") if dates else "?",
             last_date=dates[-1].strftime("%-d %b %Y") if dates else "?",
             top_assets=", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
@@ -154,8 +155,11 @@ class ExtractiveComposer:
         for sentence in pool:
             if sentence.text in used or sentence.passage not in explaining:
                 continue
-            themes = [(len(r.findall(sentence.text)), name) for name, r in _THEME_RES.items()]
-            hits, theme = max(themes)
+            # The most cues wins; on a tie, the theme listed first.
+            hits, _, theme = max(
+                (len(r.findall(sentence.text)), -order, name)
+                for order, (name, r) in enumerate(_THEME_RES.items())
+            )
             causal = bool(CAUSAL.search(sentence.text))
             if not hits and not causal:
                 continue

@@ -22,6 +22,7 @@ class Article:
     assets: tuple[str, ...]
     fingerprint: str
     n_chunks: int = 0
+    characters: int = 0  # the text's length, known even when the text was not loaded
 
     def summary(self) -> dict[str, Any]:
         """The article's metadata without its body, JSON-ready."""
@@ -35,7 +36,7 @@ class Article:
             "ingested_by": self.ingested_by,
             "assets": list(self.assets),
             "chunks": self.n_chunks,
-            "characters": len(self.body),
+            "characters": self.characters or len(self.body),
         }
 
 

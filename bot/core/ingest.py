@@ -22,8 +22,6 @@ from bot.core.text import canonical_url, clean, fingerprint, parse_datetime, sho
 
 log = logging.getLogger(__name__)
 
-FLUSH_CHUNKS = 256  # chunks embedded and written together; one crash-safe step
-
 
 @dataclass
 class FileReport:
@@ -55,7 +53,7 @@ class IngestReport:
     @property
     def failed(self) -> bool:
         """True when some file yielded nothing usable."""
-        return any(f.found == 0 and f.problems for f in self.files)
+        return any(f.stored + f.updated + f.duplicates == 0 and f.problems for f in self.files)
 
 
 class Ingestor:
@@ -68,7 +66,10 @@ class Ingestor:
         assets: AssetTable,
         chunk_size: int = 700,
         chunk_overlap: int = 120,
+        batch_chunks: int = 256,
     ) -> None:
+        # batch_chunks: chunks embedded and written together; each batch is one crash-safe step.
+        self.batch_chunks = batch_chunks
         self.store = store
         self.embeddings = embeddings
         self.assets = assets
@@ -143,7 +144,7 @@ class Ingestor:
                     batch.append((article, chunks))
                     by_id[article.id] = article.fingerprint
                     by_print[article.fingerprint] = article.id
-                    if sum(len(c) for _, c in batch) >= FLUSH_CHUNKS:
+                    if sum(len(c) for _, c in batch) >= self.batch_chunks:
                         report.chunks += self._flush(batch)
                         batch = []
                 if progress:

@@ -17,6 +17,7 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.lexical import LexicalIndex, stem, terms
 from bot.core.question import Question, resolve_date, without_dates
 from bot.core.store import ChromaStore
+from bot.core.text import tokens
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Retrieval:
     reason: str
     event_date: date | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The other chunks of the best articles: an explanation is read from whole articles.
+    context: tuple[Passage, ...] = ()
 
 
 class HybridRetriever:
@@ -59,6 +62,7 @@ class HybridRetriever:
         self._articles: dict[str, Article] = {}
         self._lexical = LexicalIndex([])
         self._texts: dict[str, tuple[str, str]] = {}
+        self._by_article: dict[str, list[str]] = {}
         self._dates: list[date] = []
         self._stale = True
 
@@ -71,6 +75,7 @@ class HybridRetriever:
             if not self._stale:
                 return
             articles = {a.id: a for a in self.store.article_records()}
+            by_article: dict[str, list[str]] = {}
             texts: dict[str, tuple[str, str]] = {}
             docs: list[tuple[str, str]] = []
             for chunk_id, article_id, text in self.store.iter_chunks():
@@ -78,10 +83,12 @@ class HybridRetriever:
                 if article is None:  # pending: not visible
                     continue
                 texts[chunk_id] = (article_id, text)
+                by_article.setdefault(article_id, []).append(chunk_id)
                 docs.append((chunk_id, f"{article.title}\n{text}"))
             self._lexical = LexicalIndex(docs)
             self._articles = articles
             self._texts = texts
+            self._by_article = by_article
             self._dates = [a.published_at.date() for a in articles.values() if a.published_at]
             self._stale = False
             log.info("retriever loaded %d articles, %d chunks", len(articles), len(texts))
@@ -149,7 +156,25 @@ class HybridRetriever:
         passages = self._collapse(scored, vectors, k)
         timings["fuse"] = (time.perf_counter() - started) * 1000
         relevant, reason = self._gate(question, passages, key_terms)
-        return Retrieval(tuple(passages), relevant, reason, event, timings)
+        context = self._context(passages) if relevant else []
+        return Retrieval(tuple(passages), relevant, reason, event, timings, tuple(context))
+
+    def _context(self, passages: list[Passage], articles: int = 2) -> list[Passage]:
+        """The chunks of the best `articles` articles that did not rank themselves."""
+        have = {p.chunk.id for p in passages}
+        best: dict[str, Passage] = {}
+        for passage in passages:
+            best.setdefault(passage.article.id, passage)
+        context: list[Passage] = []
+        for passage in list(best.values())[:articles]:
+            for chunk_id in self._by_article.get(passage.article.id, []):
+                if chunk_id in have:
+                    continue
+                _, text = self._texts[chunk_id]
+                index = int(chunk_id.rsplit(":", 1)[1])
+                chunk = Chunk(chunk_id, passage.article.id, index, text)
+                context.append(Passage(chunk, passage.article, passage.score * 0.9))
+        return context
 
     def _asset_fit(self, question: Question, article: Article, text: str) -> float:
         if not question.assets:
@@ -237,7 +262,8 @@ class HybridRetriever:
         rare_hit = any(0 < self._lexical.df.get(t, 0) <= rare and t in top_terms for t in key_terms)
         unknown = [t for t in key_terms if t not in self._lexical.df]
         if unknown and not rare_hit and not question.assets and similarity < 0.55:
-            return False, "my sources never mention " + ", ".join(unknown[:3])
+            words = [w for w in tokens(question.text) if stem(w) in unknown]
+            return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
         coverage = sum(t in top_terms for t in key_terms) / len(key_terms) if key_terms else 1.0
         if similarity < 0.3 and coverage < 0.5:
             return False, "no passage is close to the question"

@@ -164,6 +164,13 @@ class ChromaStore:
             for cid, vec in zip(page["ids"], vectors, strict=True)
         }
 
+    def seeded(self) -> bool:
+        """Whether the bundled corpus was fully ingested into this store once."""
+        return bool((self.articles.metadata or {}).get("seeded_at"))
+
+    def mark_seeded(self, when: str) -> None:
+        self.articles.modify(metadata={**(self.articles.metadata or {}), "seeded_at": when})
+
     # -- writing ---------------------------------------------------------------------------
 
     def begin(self, articles: Sequence[Article], title_vectors: np.ndarray) -> None:
@@ -229,6 +236,7 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "assets": "|" + "|".join(article.assets) + "|",
         "fingerprint": article.fingerprint,
         "n_chunks": article.n_chunks,
+        "characters": len(article.body),
         "state": state,
     }
 
@@ -247,4 +255,5 @@ def _article(article_id: str, meta: Any, body: str | None) -> Article:
         assets=tuple(a for a in str(meta.get("assets", "")).split("|") if a),
         fingerprint=str(meta.get("fingerprint", "")),
         n_chunks=int(meta.get("n_chunks", 0)),
+        characters=int(meta.get("characters", len(body or ""))),
     )

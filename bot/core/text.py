@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dateutil import parser as dateutil_parser
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NON_WORD = re.compile(r"[\W_]+")  # letters of every script count, not only a-z
 _SPACES = re.compile(r"\s+")
 
 
@@ -26,7 +26,7 @@ def clean(text: str) -> str:
 
 def fingerprint(text: str) -> str:
     """A key equal for syndicated copies differing only in case, spacing, quotes, punctuation."""
-    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     folded = _NON_WORD.sub(" ", folded).strip()
     return hashlib.sha256(folded.encode()).hexdigest()[:16]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import trafilatura
 from langchain_core.documents import Document
 
 from bot.core.sources.records import record_to_document
+from bot.core.text import parse_datetime
 
 MIN_TEXT_CHARS = 200
 
@@ -34,7 +36,20 @@ def load(content: str, origin: str, url: str | None = None) -> tuple[list[Docume
         "title": data.get("title"),
         "body": text,
         "url": url or data.get("url"),
-        "published_at": data.get("date"),
+        # trafilatura keeps only the day; the page's own timestamp also has the time.
+        "published_at": _published_time(content) or data.get("date"),
         "outlet": data.get("sitename") or data.get("hostname"),
     }
     return [record_to_document(record, origin)], []
+
+
+_PUBLISHED = re.compile(
+    r"<meta[^>]+(?:property|name|itemprop)=[\"'](?:article:published_time|datePublished|"
+    r"pubdate|publishdate)[\"'][^>]*content=[\"']([^\"']+)[\"']",
+    re.IGNORECASE,
+)
+
+
+def _published_time(content: str) -> str | None:
+    match = _PUBLISHED.search(content[:200_000])
+    return match.group(1) if match and parse_datetime(match.group(1)) else None

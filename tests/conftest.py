@@ -1,0 +1,79 @@
+"""Shared fixtures: one embedding model per session, real Chroma stores under tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core import network
+from bot.core.embed import MiniLMEmbeddings
+from bot.services import Services, build_services
+from bot.settings import PROJECT_ROOT, Settings
+from tests.news_files import GOOD_FILES
+
+MakeServices = Callable[..., Services]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_and_isolated() -> Iterator[None]:
+    """No test may reach the network or pick up the developer's MARKETBOT_* settings."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("MARKETBOT_")}
+    for key in saved:
+        del os.environ[key]
+    network.forbid_remote_connections()
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> MiniLMEmbeddings:
+    """The real model, loaded once (about 8 s) and shared by every store the tests build."""
+    return MiniLMEmbeddings()
+
+
+def settings_for(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test store: its own data dir, offline, no .env, bundled knowledge."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "offline": True,
+        "chroma_url": None,
+        "knowledge_dir": PROJECT_ROOT / "knowledge",
+        "prompts_dir": PROJECT_ROOT / "prompts",
+        "collection_prefix": "test",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg,arg-type]
+
+
+@pytest.fixture
+def make_services(tmp_path: Path, embeddings: MiniLMEmbeddings) -> MakeServices:
+    """Build Services as the app does, around the session's model, in a fresh data dir."""
+
+    def make(name: str = "data", *, seed: bool = False, **overrides: object) -> Services:
+        return build_services(
+            settings_for(tmp_path / name, **overrides), seed=seed, embeddings=embeddings
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmbeddings) -> Services:
+    """A store holding only the bundled seed corpus. Read-only: tests must not write to it."""
+    return build_services(
+        settings_for(tmp_path_factory.mktemp("seeded")), seed=True, embeddings=embeddings
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmbeddings) -> Services:
+    """The seed corpus plus every good fixture file. Read-only: tests must not write to it."""
+    services = build_services(
+        settings_for(tmp_path_factory.mktemp("corpus")), seed=True, embeddings=embeddings
+    )
+    report = services.ingest(list(GOOD_FILES))
+    assert not report.failed, [f.problems for f in report.files]
+    return services

@@ -1,0 +1,268 @@
+"""Ingestion: per-file reports, dedupe by URL and by content, updates, and crash safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.store import ChromaStore
+from bot.services import Services
+from tests.conftest import MakeServices
+from tests.news_files import BAD, FIXTURES, GOOD_FILES, write_articles
+
+SOL_TITLES = (
+    "Solana Slides 9% After Validator Client Bug Halts Block Production for 40 Minutes",
+    "SOL drops 9% as validator bug freezes Solana for 40 minutes",
+)
+
+
+def counts(services: Services) -> tuple[int, int]:
+    """(articles, chunks) as Chroma holds them, pending records included."""
+    return services.store.articles.count(), services.store.chunk_count()
+
+
+def chunk_texts(services: Services, article_id: str) -> list[str]:
+    return [text for _, owner, text in services.store.iter_chunks() if owner == article_id]
+
+
+def test_bad_files_are_reported_one_by_one_while_good_files_in_the_same_call_are_stored(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()
+    bad = [BAD / "truncated.json", BAD / "binary.txt", BAD / "empty.md", BAD / "unknown.json"]
+
+    report = services.ingest([FIXTURES / "note.txt", *bad, FIXTURES / "generic-list.json"])
+
+    by_name = {Path(f.origin).name: f for f in report.files}
+    for path in bad:
+        file_report = by_name[path.name]
+        assert file_report.found == file_report.stored == 0
+        assert file_report.problems, f"{path.name} should say why it was rejected"
+    assert by_name["note.txt"].stored == 1
+    assert by_name["generic-list.json"].stored == 3
+    assert report.failed
+    assert len(services.sources()) == 4
+    assert services.store.articles.count() == 4
+
+
+def test_windows_1252_file_is_stored_with_a_note_and_its_accents_intact(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()
+
+    report = services.ingest([BAD / "latin1.txt"])
+
+    [file_report] = report.files
+    assert file_report.stored == 1
+    assert any("Windows-1252" in p for p in file_report.problems)
+    assert not report.failed
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None
+    assert stored.title == "Café chain raises €12 million"
+    assert "café chain" in stored.body
+    assert "€12 million" in stored.body
+
+
+def test_ingesting_the_same_files_twice_stores_nothing_the_second_time(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()
+    files = [FIXTURES / "generic.jsonl", FIXTURES / "cryptopanic.csv", FIXTURES / "note.txt"]
+    first = services.ingest(files)
+    before = counts(services)
+
+    second = services.ingest(files)
+
+    assert first.stored == 8
+    assert second.stored == 0
+    assert second.chunks == 0
+    for file_report in second.files:
+        assert file_report.duplicates == file_report.found > 0
+        assert file_report.stored == file_report.updated == 0
+    assert counts(services) == before
+    assert len(services.sources()) == 8
+
+
+def test_syndicated_copy_is_stored_once(make_services: MakeServices) -> None:
+    services = make_services()
+
+    report = services.ingest([FIXTURES / "coindesk-export.json"])
+
+    [file_report] = report.files
+    assert (file_report.found, file_report.stored, file_report.duplicates) == (6, 5, 1)
+    titles = [a.title for a in services.sources()]
+    assert len(titles) == 5
+    assert sum(title in SOL_TITLES for title in titles) == 1
+
+
+def test_syndicated_copy_sent_later_from_another_file_is_recognised(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    body = (
+        "Cosmos's ATOM token fell 12% to $3.05 on Nov. 10, 2025, after a governance vote "
+        "approved doubling the inflation rate to fund a new security programme. Stakers "
+        "said the change would dilute holders who do not stake."
+    )
+    original = {"title": "ATOM falls 12%", "body": body, "url": "https://a.example/atom"}
+    copy = {
+        "title": "Cosmos slides after inflation vote",
+        # Same words; a copy differs in case, curly quotes and spacing.
+        "body": "  " + body.replace("'", "\u2019").replace("Stakers", "stakers") + "  ",
+        "url": "https://b.example/cosmos-slides",
+    }
+    services.ingest([write_articles(tmp_path / "a.json", [original])])
+
+    report = services.ingest([write_articles(tmp_path / "b.json", [copy])])
+
+    assert (report.files[0].stored, report.files[0].duplicates) == (0, 1)
+    assert [a.url for a in services.sources()] == ["https://a.example/atom"]
+
+
+def test_different_articles_in_a_non_latin_script_are_both_stored(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    rows = [
+        {"title": "Биткоин упал", "body": "Биткоин упал на 7% после заявлений ФРС о ставке."},
+        {"title": "Эфир вырос", "body": "Эфир вырос на 7% после запуска сетевого обновления."},
+    ]
+
+    report = services.ingest([write_articles(tmp_path / "ru.json", rows)])
+
+    assert (report.files[0].stored, report.files[0].duplicates) == (2, 0)
+    assert len(services.sources()) == 2
+
+
+def test_same_link_with_tracking_parameters_is_the_same_article(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    article = {
+        "title": "XRP climbs",
+        "body": "XRP gained 6.2% to $3.04 as futures open interest rose to $8.1 billion.",
+        "url": "https://news.example/xrp-climbs?utm_source=rss&utm_medium=feed",
+    }
+    services.ingest([write_articles(tmp_path / "a.json", [article])])
+
+    tidy = {**article, "url": "https://NEWS.example/xrp-climbs/"}
+    report = services.ingest([write_articles(tmp_path / "b.json", [tidy])])
+
+    assert report.files[0].duplicates == 1
+    assert len(services.sources()) == 1
+
+
+def test_article_whose_text_changed_at_the_same_link_is_updated_in_place(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    url = "https://news.example/avax-upgrade"
+    old = {
+        "title": "Avalanche upgrade delayed",
+        "body": "Avalanche developers delayed the Octane upgrade by one week to finish audits. "
+        "AVAX fell 3% to $28.10 after the announcement.",
+        "url": url,
+        "published_at": "2025-11-10T10:00:00Z",
+    }
+    new = {
+        **old,
+        "body": "Avalanche developers delayed the Octane upgrade by two weeks to finish audits. "
+        "AVAX fell 5% to $27.40 after the announcement, its lowest close since July.",
+    }
+    services.ingest([write_articles(tmp_path / "v1.json", [old])])
+    [before] = services.sources()
+
+    report = services.ingest([write_articles(tmp_path / "v2.json", [new])])
+
+    assert (report.files[0].stored, report.files[0].updated) == (0, 1)
+    [after] = services.sources()
+    assert after.id == before.id
+    stored = services.store.article(after.id)
+    assert stored is not None
+    assert "two weeks" in stored.body
+    assert "one week" not in stored.body
+    texts = chunk_texts(services, after.id)
+    assert len(texts) == after.n_chunks == services.store.chunk_count()
+    assert any("$27.40" in t for t in texts)
+    assert not any("$28.10" in t for t in texts)
+    answer = services.ask("how much did AVAX fall after the upgrade delay?")
+    assert "$27.40" in answer.answer
+    assert "$28.10" not in answer.answer
+
+
+def test_record_too_short_to_be_an_article_is_reported_and_skipped(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    rows = [
+        {"title": "", "body": "BTC up", "url": "https://x.example/short"},
+        {"title": "Mining difficulty hits a record", "body": "Bitcoin mining difficulty rose 4%."},
+    ]
+
+    report = services.ingest([write_articles(tmp_path / "rows.json", rows)])
+
+    [file_report] = report.files
+    assert file_report.stored == 1
+    assert any("too little text" in p for p in file_report.problems)
+
+
+def test_crash_before_commit_leaves_nothing_half_written_and_a_rerun_matches_a_clean_run(
+    make_services: MakeServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [FIXTURES / "generic-list.json", FIXTURES / "note.txt"]
+    real_commit = ChromaStore.commit
+    commits = 0
+
+    def commit_then_crash(self: ChromaStore, articles: list) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 2:
+            raise RuntimeError("simulated crash")
+        real_commit(self, articles)
+
+    monkeypatch.setattr(ChromaStore, "commit", commit_then_crash)
+    # One article per write step, and the second commit dies: the process "crashes" after
+    # the second article's chunks are written but before it is marked complete.
+    crashed = make_services("crashed", ingest_batch_chunks=1)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        crashed.ingest(files)
+    monkeypatch.setattr(ChromaStore, "commit", real_commit)
+
+    _, _, pending = crashed.store.keys()
+    [half_written] = pending
+    assert crashed.store.chunk_count() > 0  # its chunks did reach Chroma...
+    assert crashed.store.article(half_written) is None  # ...but nobody sees them
+    visible = crashed.sources()
+    assert [a.title for a in visible] == [
+        "Solana DEX Volume Hits $5.2 Billion as Memecoin Trading Returns"
+    ]
+    answer = crashed.ask("why did Cardano's ADA fall 7%?")
+    assert half_written not in {c.article_id for c in answer.citations}
+    assert "120 million ADA" not in answer.answer
+
+    restarted = make_services("crashed")  # a new process opening the same data dir
+    rerun = restarted.ingest(files)
+    clean = make_services("clean")
+    clean.ingest(files)
+
+    assert rerun.cleaned_up == 1
+    assert counts(restarted) == counts(clean)
+    assert restarted.store.keys()[2] == []
+    summary = sorted((a.id, a.fingerprint, a.n_chunks) for a in restarted.sources())
+    assert summary == sorted((a.id, a.fingerprint, a.n_chunks) for a in clean.sources())
+    assert len(summary) == 4
+    answer = restarted.ask("why did Cardano's ADA fall 7%?")
+    assert half_written in {c.article_id for c in answer.citations}
+
+
+def test_every_good_fixture_file_ingests_without_problems(corpus: Services) -> None:
+    # The shared corpus fixture ingested GOOD_FILES; here we check what a user would see.
+    titles = {a.title for a in corpus.sources()}
+
+    assert len(GOOD_FILES) == 9
+    assert "Binance Will Halt Deposits on the Example Network" in titles
+    assert "Bitcoin Falls Below $100,000 as ETF Outflows and Liquidations Hit Crypto" in titles
+    # 6 + 3 + 3 + 4 + 2 + 1 + 1 + 1 items, less the syndicated copy, plus the seed article.
+    assert len(titles) == 21 - 1 + 1

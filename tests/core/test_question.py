@@ -1,0 +1,97 @@
+"""Parsing what a question asks: assets, why or fact, direction, claimed size and dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.core.assets import AssetTable
+from bot.core.question import MonthDay, parse, resolve_date, without_dates
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def assets() -> AssetTable:
+    return AssetTable.load(PROJECT_ROOT / "knowledge" / "assets.json")
+
+
+def test_why_question_with_move_size_and_day_is_fully_understood(assets: AssetTable) -> None:
+    question = parse("why did ETH fall 14% on Nov 4?", assets)
+
+    assert question.assets == ("ETH",)
+    assert question.kind == "why"
+    assert question.direction == "down"
+    assert question.claimed_pct == 14
+    assert question.dates == (MonthDay(11, 4, None),)
+
+
+def test_how_much_question_is_a_fact_question_about_a_rise(assets: AssetTable) -> None:
+    question = parse("how much did BTC rise", assets)
+
+    assert question.assets == ("BTC",)
+    assert question.kind == "fact"
+    assert question.direction == "up"
+    assert question.claimed_pct is None
+    assert question.dates == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("why did SOL drop on 2025-10-04?", MonthDay(10, 4, 2025)),
+        ("what happened to bitcoin on 4 November 2025", MonthDay(11, 4, 2025)),
+        ("why did XRP jump on Oct. 4th", MonthDay(10, 4, None)),
+        ("why did BNB hit a record on the 5th of October", MonthDay(10, 5, None)),
+    ],
+)
+def test_dates_are_read_in_the_usual_spellings(
+    assets: AssetTable, text: str, expected: MonthDay
+) -> None:
+    assert parse(text, assets).dates[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "direction"),
+    [
+        ("why is DOGE pumping", "up"),
+        ("why did SOL tank", "down"),
+        ("what caused the ADA sell-off", "down"),
+        ("what is the price of LINK", None),
+    ],
+)
+def test_direction_comes_from_the_verb(
+    assets: AssetTable, text: str, direction: str | None
+) -> None:
+    assert parse(text, assets).direction == direction
+
+
+def test_a_decimal_percentage_with_a_comma_is_read(assets: AssetTable) -> None:
+    assert parse("why did ETH drop 8,7 percent", assets).claimed_pct == 8.7
+
+
+@pytest.mark.parametrize("text", ["", "???", "31 Feb", "🚀🚀🚀", "why " * 200])
+def test_odd_input_never_raises(assets: AssetTable, text: str) -> None:
+    question = parse(text, assets)
+
+    assert question.text == text
+
+
+def test_a_day_without_a_year_means_the_year_the_news_clusters_in() -> None:
+    corpus_dates = [date(2024, 11, 3), date(2025, 11, 4), date(2025, 11, 5), date(2025, 11, 6)]
+
+    resolved = resolve_date(MonthDay(11, 4, None), corpus_dates, today=date(2026, 1, 10))
+
+    assert resolved == date(2025, 11, 4)
+
+
+def test_a_day_that_does_not_exist_resolves_to_nothing() -> None:
+    assert resolve_date(MonthDay(2, 31, 2025), []) is None
+
+
+def test_removing_dates_leaves_the_topic_words() -> None:
+    text = without_dates("why did APT fall on Sept 3 and on 2025-12-12?")
+
+    assert "Sept" not in text
+    assert "2025" not in text
+    assert "APT fall" in text

@@ -1,0 +1,246 @@
+"""Every input format loads through load_path, with its format detected from the content."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from bot.core.sources import LoadResult, load_bytes, load_path
+from tests.news_files import BAD, FIXTURES
+
+
+def published(document: Document) -> datetime | None:
+    value = document.metadata["published_at"]
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    assert moment.utcoffset() == timedelta(0), f"{value} is not in UTC"
+    return moment
+
+
+def by_title(result: LoadResult, start: str) -> Document:
+    matches = [d for d in result.documents if d.metadata["title"].startswith(start)]
+    assert len(matches) == 1, [d.metadata["title"] for d in result.documents]
+    return matches[0]
+
+
+def test_coindesk_export_yields_its_six_items_with_outlet_date_and_link() -> None:
+    raw = json.loads((FIXTURES / "coindesk-export.json").read_text(encoding="utf-8"))["Data"]
+
+    result = load_path(FIXTURES / "coindesk-export.json")
+
+    assert result.format == "coindesk-api"
+    assert result.problems == []
+    assert len(result.documents) == 6
+    for row, document in zip(raw, result.documents, strict=True):
+        assert document.metadata["title"] == row["title"]
+        # The outlet is the display name, not the lower-case slug in "source".
+        assert document.metadata["outlet"] == row["source_info"]["name"]
+        assert published(document) == datetime.fromtimestamp(row["published_on"], UTC)
+        assert document.metadata["url"] == row["url"]
+        assert document.page_content.strip()
+    coindesk = by_title(result, "Solana Slides 9%")
+    assert coindesk.metadata["outlet"] == "CoinDesk"
+    assert published(coindesk) == datetime(2025, 10, 4, 16, 5, tzinfo=UTC)
+    assert "40 minutes" in coindesk.page_content
+
+
+def test_jsonl_line_without_description_becomes_an_article_made_of_its_headline() -> None:
+    result = load_path(FIXTURES / "generic.jsonl")
+
+    assert result.format == "jsonl"
+    assert result.problems == []
+    assert len(result.documents) == 3
+    headline_only = by_title(result, "Ether ETFs Post $219 Million Outflow")
+    assert headline_only.page_content == headline_only.metadata["title"]
+    assert headline_only.metadata["outlet"] == "Decrypt"
+    assert published(headline_only) == datetime(2025, 11, 5, 8, 0, tzinfo=UTC)
+    # The publisher's link, not the news.google.com redirect.
+    assert headline_only.metadata["url"].startswith("https://decrypt.co/")
+    first = by_title(result, "Bitcoin Slips Below $100,000")
+    assert "$578 million" in first.page_content
+    assert first.metadata["outlet"] == "CoinDesk"
+    assert published(first) == datetime(2025, 11, 4, 14, 30, tzinfo=UTC)
+
+
+def test_json_list_reads_body_text_or_description_and_either_date_field() -> None:
+    result = load_path(FIXTURES / "generic-list.json")
+
+    assert result.format == "json"
+    assert result.problems == []
+    solana = by_title(result, "Solana DEX Volume")
+    cardano = by_title(result, "Cardano Slips 7%")
+    chainlink = by_title(result, "Chainlink Rises 5%")
+    assert "$5.2 billion" in solana.page_content  # from "body"
+    assert "$0.54" in cardano.page_content  # from "text"
+    assert "$16.20" in chainlink.page_content  # from "description"
+    assert published(solana) == datetime(2025, 11, 6, 9, 15, tzinfo=UTC)
+    assert published(cardano) == datetime(2025, 11, 3, tzinfo=UTC)  # from "date"
+    assert published(chainlink) == datetime(2025, 11, 7, 13, 5, tzinfo=UTC)
+    assert [d.metadata["outlet"] for d in (solana, cardano, chainlink)] == [
+        "The Block",
+        "Decrypt",
+        "CoinDesk",
+    ]
+
+
+def test_cryptopanic_csv_keeps_quoted_titles_whole_and_treats_null_as_missing() -> None:
+    result = load_path(FIXTURES / "cryptopanic.csv")
+
+    assert result.format == "csv"
+    assert result.problems == []
+    assert len(result.documents) == 4
+    max_pain = by_title(result, "Analyst:")
+    title = 'Analyst: "Max Pain" for Bitcoin Options Sits at $104,000 Ahead of Friday Expiry'
+    assert max_pain.metadata["title"] == title
+    assert max_pain.page_content == title  # description is NULL: a headline-only article
+    assert "NULL" not in max_pain.page_content
+    assert published(max_pain) == datetime(2025, 11, 5, 9, 20, tzinfo=UTC)
+    reclaim = by_title(result, "Bitcoin Reclaims")
+    assert reclaim.metadata["title"] == "Bitcoin Reclaims $103,500 as Short Sellers Cover Positions"
+    assert published(reclaim) == datetime(2025, 11, 6, 18, 31, 55, tzinfo=UTC)
+    ether = by_title(result, "Ether ETFs Record Fourth")
+    assert ether.metadata["assets_hint"] == ["ETH"]
+    assert "$637 million" in ether.page_content
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "moment"),
+    [
+        (
+            "Binance_Will_Halt_Deposits_on_the_Example_Network_20251103093000.md",
+            "Binance Will Halt Deposits on the Example Network",
+            datetime(2025, 11, 3, 9, 30, tzinfo=UTC),
+        ),
+        (
+            "Binance_Will_Delist_FOO_and_BAR_on_2025-11-20_20251106030011.md",
+            "Binance Will Delist FOO and BAR on 2025-11-20",
+            datetime(2025, 11, 6, 3, 0, 11, tzinfo=UTC),
+        ),
+    ],
+)
+def test_binance_announcement_is_dated_by_the_stamp_at_the_end_of_its_file_name(
+    name: str, title: str, moment: datetime
+) -> None:
+    result = load_path(FIXTURES / name)
+
+    assert result.format == "markdown"
+    assert result.problems == []
+    [document] = result.documents
+    assert document.metadata["title"] == title
+    assert published(document) == moment
+    assert not document.page_content.startswith("#")
+    assert "Fellow Binancians" in document.page_content
+
+
+def test_front_matter_supplies_title_date_link_and_outlet() -> None:
+    result = load_path(FIXTURES / "front-matter.md")
+
+    assert result.format == "markdown"
+    [document] = result.documents
+    assert document.metadata["title"] == (
+        "Bitcoin Exchange Reserves Fall to 2.31 Million BTC, Lowest Since 2018"
+    )
+    assert published(document) == datetime(2025, 11, 4, 12, 0, tzinfo=UTC)
+    assert document.metadata["url"] == (
+        "https://www.theblock.co/post/377905/bitcoin-exchange-reserves-fall-to-2-31-million-btc"
+    )
+    assert document.metadata["outlet"] == "The Block"
+    assert "38,000 BTC" in document.page_content
+    assert "title:" not in document.page_content
+    assert "---" not in document.page_content
+
+
+def test_html_page_yields_the_story_without_cookie_banner_sidebar_or_footer() -> None:
+    result = load_path(FIXTURES / "article.html")
+
+    assert result.format == "html"
+    assert result.problems == []
+    [document] = result.documents
+    meta = document.metadata
+    assert meta["title"] == (
+        "Bitcoin Falls Below $100,000 as ETF Outflows and Liquidations Hit Crypto"
+    )
+    assert meta["outlet"] == "The Daily Hash"
+    moment = published(document)
+    assert moment is not None
+    assert moment.date() == date(2025, 11, 4)
+    assert meta["url"] == (
+        "https://www.thedailyhash.example/markets/2025/11/04/"
+        "bitcoin-falls-below-100000-etf-outflows-liquidations"
+    )
+    text = document.page_content
+    for fact in ("$99,010", "$578 million", "$1.36 billion", "62%", "$156.10"):
+        assert fact in text
+    for boilerplate in (
+        "We use cookies",
+        "Related stories",
+        "All rights reserved",
+        "Ether ETF outflows extend to a fourth day",  # a sidebar link
+        "Sign up",  # the newsletter form
+        "BTC $99,480",  # the price ticker
+    ):
+        assert boilerplate not in text
+
+
+def test_plain_text_takes_its_first_line_as_the_title() -> None:
+    result = load_path(FIXTURES / "note.txt")
+
+    assert result.format == "text"
+    [document] = result.documents
+    title = "Ether ETFs Lose $412 Million in Three Days as ETH Slides to $3,300"
+    assert document.metadata["title"] == title
+    assert not document.page_content.startswith(title)
+    assert "$412 million of net outflows" in document.page_content
+    assert published(document) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "format_", "reason"),
+    [
+        ("truncated.json", "json", "not valid JSON"),
+        ("binary.txt", "binary", "binary file"),
+        ("empty.md", "empty", "empty file"),
+        ("unknown.json", "json", "not a news export"),
+    ],
+)
+def test_broken_file_is_reported_with_a_reason_and_yields_nothing(
+    name: str, format_: str, reason: str
+) -> None:
+    result = load_path(BAD / name)
+
+    assert result.documents == []
+    assert result.format == format_
+    assert len(result.problems) == 1
+    assert reason in result.problems[0]
+
+
+def test_windows_1252_text_is_decoded_with_a_note_and_its_accents_intact() -> None:
+    result = load_path(BAD / "latin1.txt")
+
+    [document] = result.documents
+    assert any("Windows-1252" in p for p in result.problems)
+    assert document.metadata["title"] == "Café chain raises €12 million"
+    assert "café" in document.page_content
+    assert "€12 million" in document.page_content
+    assert "\ufffd" not in document.page_content
+
+
+def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
+    result = load_path(tmp_path / "nowhere.json")
+
+    assert result.documents == []
+    assert result.problems == ["no such file"]
+
+
+def test_format_is_detected_from_content_not_from_the_file_name() -> None:
+    data = (FIXTURES / "generic-list.json").read_bytes()
+
+    result = load_bytes(data, "export.txt")
+
+    assert result.format == "json"
+    assert len(result.documents) == 3

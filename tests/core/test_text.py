@@ -1,0 +1,105 @@
+"""Normalisation, fingerprints, links, sentences and dates: the keys dedupe and citations use."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.text import canonical_url, clean, fingerprint, parse_datetime, sentences
+from tests.news_files import FIXTURES
+
+
+def test_syndicated_copy_in_the_coindesk_export_has_the_same_fingerprint() -> None:
+    rows = json.loads((FIXTURES / "coindesk-export.json").read_text(encoding="utf-8"))["Data"]
+    bodies = {row["source"]: row["body"] for row in rows}
+
+    assert bodies["coindesk"] != bodies["cryptopolitan"]
+    assert fingerprint(bodies["coindesk"]) == fingerprint(bodies["cryptopolitan"])
+    assert fingerprint(bodies["coindesk"]) != fingerprint(bodies["cointelegraph"])
+
+
+WORDS = st.lists(
+    st.sampled_from(
+        ["ETH", "fell", "14%", "$3,100", "Café", "Straße", "Ethereum", "биткоин", "下跌"]
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(WORDS)
+def test_fingerprint_ignores_case_and_spacing(words: list[str]) -> None:
+    text = " ".join(words)
+
+    assert fingerprint(text) == fingerprint("  " + "\n  ".join(words).upper() + " ")
+
+
+def test_articles_in_other_scripts_do_not_share_a_fingerprint() -> None:
+    first = "Биткоин упал на 7% после заявлений ФРС."
+    second = "Эфир вырос на 7% после запуска обновления."
+
+    assert fingerprint(first) != fingerprint(second)
+    assert fingerprint("Le café a levé 12 M€") != fingerprint("Le caf a lev 12 M")
+
+
+def test_a_changed_figure_changes_the_fingerprint() -> None:
+    assert fingerprint("ETH fell 14% to $3,100") != fingerprint("ETH fell 15% to $3,100")
+
+
+def test_clean_collapses_spaces_but_keeps_paragraphs() -> None:
+    assert clean("  One\u00a0 two\r\n three.\r\n\r\n\r\nFour  ") == "One two three.\n\nFour"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://cointelegraph.com/news/xrp-climbs?utm_source=rss_feed&utm_medium=rss",
+        "https://COINTELEGRAPH.com/news/xrp-climbs/",
+        "https://cointelegraph.com/news/xrp-climbs#comments",
+    ],
+)
+def test_tracking_parameters_case_and_trailing_slash_do_not_change_a_link(variant: str) -> None:
+    assert canonical_url(variant) == canonical_url("https://cointelegraph.com/news/xrp-climbs")
+
+
+def test_a_meaningful_query_parameter_is_kept() -> None:
+    assert canonical_url("https://x.example/a?id=1") != canonical_url("https://x.example/a?id=2")
+
+
+def test_sentences_keep_abbreviations_and_prices_whole() -> None:
+    text = "The U.S. dollar rose on Nov. 4 as ETH fell to $3.1 thousand. Then BTC slid 2%."
+
+    assert sentences(text) == [
+        "The U.S. dollar rose on Nov. 4 as ETH fell to $3.1 thousand.",
+        "Then BTC slid 2%.",
+    ]
+
+
+NOV_4 = datetime(2025, 11, 4, 14, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1762266600,
+        1762266600.0,
+        "1762266600",
+        1762266600000,  # milliseconds
+        "2025-11-04T14:30:00Z",
+        "2025-11-04T15:30:00+01:00",
+        "2025-11-04 14:30:00",  # no zone: UTC
+        "Tue, 04 Nov 2025 14:30:00 GMT",
+        datetime(2025, 11, 4, 14, 30),
+    ],
+)
+def test_every_date_spelling_becomes_the_same_utc_moment(value: object) -> None:
+    assert parse_datetime(value) == NOV_4
+
+
+@pytest.mark.parametrize("value", [None, "", "NULL", "n/a", "not a date", [2025]])
+def test_missing_or_unreadable_dates_are_none(value: object) -> None:
+    assert parse_datetime(value) is None

@@ -1,0 +1,123 @@
+"""The CLI contract, run as a user runs it: `python -m bot --data-dir DIR ...` in a subprocess.
+
+Each run loads the model (about 10 s), so the module shares one data dir and keeps runs few.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.news_files import BAD, FIXTURES
+
+QUESTION = "why did ETH fall 14%?"
+ANSWER_KEYS = {"question", "status", "answer", "citations", "figures", "timings_ms"}
+
+
+def marketbot(
+    data_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
+    env.update(MARKETBOT_OFFLINE="1", COLUMNS="250", PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=data_dir.parent,  # away from the project's .env
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli") / "data"
+
+
+@pytest.fixture(scope="module")
+def ingested(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """One ingest run into a fresh (so seeded) data dir: a good file and a broken one."""
+    return marketbot(data_dir, "ingest", str(FIXTURES / "note.txt"), str(BAD / "truncated.json"))
+
+
+def sources(data_dir: Path) -> list[dict[str, Any]]:
+    run = marketbot(data_dir, "sources", "--json")
+    assert run.returncode == 0, run.stderr
+    listed = json.loads(run.stdout)
+    assert isinstance(listed, list)
+    return listed
+
+
+def test_ingest_reports_each_file_and_exits_non_zero_when_one_fails(
+    ingested: subprocess.CompletedProcess[str],
+) -> None:
+    lines = ingested.stdout.splitlines()
+
+    assert ingested.returncode != 0
+    [good] = [line for line in lines if line.startswith(str(FIXTURES / "note.txt"))]
+    assert "1 found" in good and "1 new" in good
+    [bad] = [line for line in lines if line.startswith(str(BAD / "truncated.json"))]
+    assert "0 found" in bad
+    problem = lines[lines.index(bad) + 1]
+    assert problem.strip().startswith("- ")
+    assert "not valid JSON" in problem
+    assert "1 articles stored" in ingested.stdout or "1 article stored" in ingested.stdout
+
+
+def test_ask_json_prints_one_answer_object(
+    data_dir: Path, ingested: subprocess.CompletedProcess[str]
+) -> None:
+    run = marketbot(data_dir, "ask", "--json", QUESTION)
+
+    assert run.returncode == 0, run.stderr
+    [line] = run.stdout.strip().splitlines()
+    answer = json.loads(line)
+    assert set(answer) >= ANSWER_KEYS
+    assert answer["question"] == QUESTION
+    assert answer["status"] == "answered"
+    assert "14%" in answer["answer"]
+    assert answer["citations"]
+    for citation in answer["citations"]:
+        assert {"n", "title", "published_at", "url", "outlet", "quote"} <= set(citation)
+        assert f"[{citation['n']}]" in answer["answer"]
+    assert answer["timings_ms"]["total"] > 0
+
+
+def test_ask_json_dash_answers_each_stdin_line_as_a_json_line(
+    data_dir: Path, ingested: subprocess.CompletedProcess[str]
+) -> None:
+    questions = [QUESTION, "why did TSLA jump?", "how much did Ether ETFs lose in three days?"]
+
+    run = marketbot(data_dir, "ask", "--json", "-", stdin="\n".join(questions) + "\n\n")
+
+    assert run.returncode == 0, run.stderr
+    answers = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    assert [a["question"] for a in answers] == questions
+    assert [a["status"] for a in answers] == ["answered", "no_sources", "answered"]
+    assert all(set(a) >= ANSWER_KEYS for a in answers)
+    assert "$412 million" in answers[2]["answer"]
+
+
+def test_forget_removes_an_article_from_the_sources_list(
+    data_dir: Path, ingested: subprocess.CompletedProcess[str]
+) -> None:
+    before = sources(data_dir)
+    [seed] = [a for a in before if a["ingested_by"] == "bundled corpus"]
+    [note] = [a for a in before if a["title"].startswith("Ether ETFs Lose $412 Million")]
+    assert seed["title"].startswith('A "day of terror" for crypto')
+    assert seed["published_at"] == "2025-11-05T00:00:00Z"
+    assert seed["chunks"] > 0
+
+    run = marketbot(data_dir, "forget", note["id"])
+
+    assert run.returncode == 0, run.stderr
+    assert note["id"] in run.stdout
+    after = sources(data_dir)
+    assert [a["id"] for a in after] == [seed["id"]]

@@ -1,0 +1,87 @@
+"""The terminal console: the same answers as the CLI, one line at a time."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from bot.console import handle_line, run_console
+from bot.services import Services
+
+
+def test_a_plain_line_is_answered_with_numbered_sources(seeded: Services) -> None:
+    reply = handle_line(seeded, "why did ETH fall 14%?")
+
+    assert reply is not None
+    assert "14%" in reply
+    assert "Sources:" in reply
+    markers = set(re.findall(r"\[(\d+)\]", reply.split("Sources:")[0]))
+    listed = set(re.findall(r"^\[(\d+)\] ", reply.split("Sources:")[1], re.MULTILINE))
+    assert markers and markers == listed
+    assert "2025-11-05" in reply  # the source line carries its date
+
+
+def test_slash_ask_is_the_same_as_a_plain_line(seeded: Services) -> None:
+    plain = handle_line(seeded, "why did ETH fall 14%?")
+    asked = handle_line(seeded, "/ask why did ETH fall 14%?")
+
+    assert asked == plain
+
+
+def test_sources_lists_the_stored_articles_with_their_ids(seeded: Services) -> None:
+    reply = handle_line(seeded, "/sources")
+
+    [article] = seeded.sources()
+    assert reply is not None
+    assert article.id in reply
+    assert article.title in reply
+    assert "(1 articles)" in reply or "(1 article)" in reply
+
+
+def test_help_lists_the_commands(seeded: Services) -> None:
+    reply = handle_line(seeded, "/help")
+
+    assert reply is not None
+    for command in ("/ask", "/sources", "/help", "/quit"):
+        assert command in reply
+
+
+def test_an_unknown_command_points_to_help(seeded: Services) -> None:
+    reply = handle_line(seeded, "/frobnicate now")
+
+    assert reply is not None
+    assert "/frobnicate" in reply
+    assert "/help" in reply
+
+
+@pytest.mark.parametrize("line", ["/ask", "/ask    "])
+def test_ask_without_a_question_explains_what_to_type(seeded: Services, line: str) -> None:
+    reply = handle_line(seeded, line)
+
+    assert reply is not None
+    assert "Ask a question" in reply
+
+
+@pytest.mark.parametrize("line", ["/quit", "/exit", "/QUIT"])
+def test_quit_ends_the_session(seeded: Services, line: str) -> None:
+    assert handle_line(seeded, line) is None
+
+
+def test_an_empty_line_gets_an_empty_reply(seeded: Services) -> None:
+    assert handle_line(seeded, "") == ""
+
+
+def test_a_session_keeps_going_after_a_bad_line_and_stops_at_quit(seeded: Services) -> None:
+    stdin = io.StringIO("/nope\n/ask\nwhy did ETH fall 14%?\n/quit\n/help\n")
+    output = io.StringIO()
+
+    run_console(seeded, stdin, Console(file=output, width=200))
+
+    text = output.getvalue()
+    assert "Unknown command /nope" in text
+    assert "Ask a question" in text
+    assert "Sources:" in text
+    assert "/sources" not in text.split("Sources:")[-1]  # /help after /quit was never run
