@@ -199,6 +199,8 @@ def pct(values: list[float], p: int) -> float:
 
 def scale_texts() -> list[dict[str, Any]]:
     """Real articles for the scale corpus: Yahoo Finance full texts, one per URL."""
+    from bot.core.text import canonical_url
+
     records: dict[str, dict[str, Any]] = {}
     for path in sorted((SHARED / "yahoo-finance").glob("*_processed.json.xz")):
         with lzma.open(path) as stream:
@@ -206,7 +208,7 @@ def scale_texts() -> list[dict[str, Any]]:
         for row in rows:
             if row.get("maintext") and row.get("url"):
                 records.setdefault(
-                    row["url"],
+                    canonical_url(row["url"]),
                     {
                         "title": row.get("title"),
                         "body": row["maintext"],
@@ -225,6 +227,7 @@ def scale_chunks(services: Any, size: int) -> Iterator[tuple[Any, list[Any], lis
     from bot.core.sources.records import record_to_document
 
     records = scale_texts()
+    seen: set[str] = set()
     produced = copy = 0
     while records and produced < size:
         for record in records:
@@ -232,6 +235,9 @@ def scale_chunks(services: Any, size: int) -> Iterator[tuple[Any, list[Any], lis
             article = services.ingestor.to_article(
                 record_to_document({**record, "url": url}, "bench"), ingested_by="bench"
             )
+            if article.id in seen:  # two URLs that normalise to one
+                continue
+            seen.add(article.id)
             chunks = services.ingestor.split(article)[: size - produced]
             yield article, chunks, [embedding_text(article.title, c.text) for c in chunks]
             produced += len(chunks)

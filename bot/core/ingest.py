@@ -141,6 +141,11 @@ class Ingestor:
                         file_report.updated += 1
                     chunks = self.split(article)
                     article = replace(article, n_chunks=len(chunks))
+                    if any(queued.id == article.id for queued, _ in batch):
+                        # A second version of an article in the same input: write the first
+                        # before replacing it, so a batch never holds one id twice.
+                        report.chunks += self._flush(batch)
+                        batch = []
                     batch.append((article, chunks))
                     by_id[article.id] = article.fingerprint
                     by_print[article.fingerprint] = article.id

@@ -192,6 +192,26 @@ def test_article_whose_text_changed_at_the_same_link_is_updated_in_place(
     assert "$28.10" not in answer.answer
 
 
+def test_two_versions_of_one_link_in_one_file_keep_the_later_version(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    first = {
+        "title": "Litecoin halving countdown",
+        "body": "Litecoin miners prepare for the halving. LTC rose 4% to $92 on the week.",
+        "url": "https://news.example/ltc-halving",
+    }
+    second = {**first, "body": "Litecoin miners prepare for the halving. LTC rose 6% to $95."}
+
+    report = services.ingest([write_articles(tmp_path / "both.json", [first, second])])
+
+    assert (report.files[0].stored, report.files[0].updated) == (1, 1)
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None and "$95" in stored.body
+    assert all("$92" not in t for t in chunk_texts(services, article.id))
+
+
 def test_record_too_short_to_be_an_article_is_reported_and_skipped(
     make_services: MakeServices, tmp_path: Path
 ) -> None:
