@@ -48,7 +48,7 @@ class Services:
         parsed = parse(text, self.assets)
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
         compose_started = time.perf_counter()
-        answer = self.composer.compose(parsed, retrieval, self.retriever.articles)
+        answer = self.composer.compose(parsed, retrieval, self.retriever.coverage())
         timings = dict(retrieval.timings_ms)
         timings["compose"] = (time.perf_counter() - compose_started) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -136,7 +136,7 @@ def build_services(
             settings.chunk_overlap,
             settings.ingest_batch_chunks,
         ),
-        retriever=HybridRetriever(store, embeddings, assets),
+        retriever=HybridRetriever(store, embeddings, assets, cache_dir=settings.data_dir),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
     )
     if seed:

@@ -7,7 +7,6 @@ templates in prompts/ add connecting words only, so no figure can appear that no
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from langchain_core.prompts import PromptTemplate
 
 from bot.core.assets import AssetTable
-from bot.core.documents import Answer, Article, Citation, Passage
+from bot.core.documents import Answer, Citation, Passage
 from bot.core.lexical import terms
 from bot.core.question import _DOWN, _UP, Question
 from bot.core.retrieval import GENERIC, Retrieval, _date_fit
@@ -89,11 +88,11 @@ class ExtractiveComposer:
         self.templates = templates
         self.assets = assets
 
-    def compose(
-        self, question: Question, retrieval: Retrieval, corpus: dict[str, Article]
-    ) -> Answer:
+    def compose(self, question: Question, retrieval: Retrieval, coverage: dict[str, str]) -> Answer:
+        """The answer to a question from its retrieval; `coverage` describes the corpus for
+        the reply when nothing relevant was found (see HybridRetriever.coverage)."""
         if not retrieval.relevant:
-            return self.no_sources(question, retrieval.reason, corpus)
+            return self.no_sources(question, retrieval.reason, coverage)
         passages = list(retrieval.passages)
         passages += retrieval.context
         pool = self._sentences(passages)
@@ -104,7 +103,7 @@ class ExtractiveComposer:
         else:
             text = self._fact(question, pool, passages, wanted, cites)
         if text is None:
-            return self.no_sources(question, "the passages found do not address it", corpus)
+            return self.no_sources(question, "the passages found do not address it", coverage)
         return Answer(
             question=question.text,
             status="answered",
@@ -113,25 +112,8 @@ class ExtractiveComposer:
             assets=question.assets,
         )
 
-    def no_sources(self, question: Question, reason: str, corpus: dict[str, Article]) -> Answer:
-        dates = sorted(a.published_at for a in corpus.values() if a.published_at)
-        counts = Counter(s for a in corpus.values() for s in a.assets)
-        newest = sorted(
-            corpus.values(), key=lambda a: a.published_at or a.ingested_at, reverse=True
-        )[:3]
-        recent = (
-            ("Latest: " + "; ".join(f"\u201c{a.title}\u201d" for a in newest) + ".")
-            if newest
-            else ""
-        )
-        text = self.templates.no_sources.format(
-            reason=reason,
-            article_count=f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
-            first_date=dates[0].strftime("%-d %b %Y") if dates else "?",
-            last_date=dates[-1].strftime("%-d %b %Y") if dates else "?",
-            top_assets=", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
-            recent_titles=recent,
-        )
+    def no_sources(self, question: Question, reason: str, coverage: dict[str, str]) -> Answer:
+        text = self.templates.no_sources.format(reason=reason, **coverage)
         return Answer(
             question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
         )

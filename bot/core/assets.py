@@ -30,7 +30,8 @@ class AssetTable:
                 target[alias] = asset.symbol
         self._plain = plain
         self._strict = strict
-        self._plain_re = _alternation(plain, re.IGNORECASE)
+        # Matched against the lower-cased text: several times faster than IGNORECASE.
+        self._plain_re = _alternation(plain, 0)
         # Ambiguous words count when written as a ticker (upper case) or cash-tagged ($link).
         self._strict_re = _alternation({k.upper(): v for k, v in strict.items()}, 0)
         self._cashtag_re = re.compile(r"\$([A-Za-z]{2,10})\b")
@@ -53,10 +54,14 @@ class AssetTable:
     def find(self, text: str) -> tuple[str, ...]:
         """Symbols mentioned in text, in order of first mention."""
         found: dict[str, int] = {}
-        for regex, table in ((self._plain_re, self._plain), (self._strict_re, self._strict)):
+        lowered = text.lower()
+        for regex, table, subject in (
+            (self._plain_re, self._plain, lowered),
+            (self._strict_re, self._strict, text),
+        ):
             if regex is None:
                 continue
-            for match in regex.finditer(text):
+            for match in regex.finditer(subject):
                 found.setdefault(table[match.group(1).lower()], match.start())
         for match in self._cashtag_re.finditer(text):
             word = match.group(1).lower()

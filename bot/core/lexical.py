@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +24,7 @@ STOPWORDS = frozenset(
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ers", "ed", "es", "er", "s")
 
 
+@lru_cache(maxsize=500_000)
 def stem(word: str) -> str:
     """A light suffix stripper: liquidated, liquidation and liquidations share "liquid"."""
     if word[0].isdigit():
@@ -41,38 +42,102 @@ def terms(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 (k1=1.2, b=0.75); a query sums one precomputed posting array per term."""
+    """BM25 (k1=1.2, b=0.75) over flat postings: a query adds one precomputed slice per term.
 
-    def __init__(self, docs: Iterable[tuple[str, str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.ids: list[str] = []
-        postings: dict[str, list[tuple[int, int]]] = {}
+    Postings are stored as three arrays (term offsets, document positions, BM25 weights), so
+    the index builds with numpy and saves to and loads from one .npz file.
+    """
+
+    def __init__(
+        self,
+        ids: list[str],
+        vocabulary: list[str],
+        offsets: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+    ) -> None:
+        self.ids = ids
+        self.size = len(ids)
+        self._term = {term: i for i, term in enumerate(vocabulary)}
+        self._vocabulary = vocabulary
+        self._offsets = offsets
+        self._docs = docs
+        self._weights = weights
+        self._position = {doc_id: i for i, doc_id in enumerate(ids)}
+
+    @classmethod
+    def build(
+        cls, docs: Iterable[tuple[str, str]], k1: float = 1.2, b: float = 0.75
+    ) -> LexicalIndex:
+        ids: list[str] = []
+        vocabulary: dict[str, int] = {}
+        term_ids: list[np.ndarray] = []
         lengths: list[int] = []
-        for position, (doc_id, text) in enumerate(docs):
-            self.ids.append(doc_id)
-            counts = Counter(terms(text))
-            lengths.append(sum(counts.values()))
-            for term, count in counts.items():
-                postings.setdefault(term, []).append((position, count))
-        self.size = len(self.ids)
-        self._position = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        for doc_id, text in docs:
+            ids.append(doc_id)
+            row = [vocabulary.setdefault(t, len(vocabulary)) for t in terms(text)]
+            term_ids.append(np.asarray(row, dtype=np.int64))
+            lengths.append(len(row))
+        n = len(ids)
+        if not n or not vocabulary:
+            empty = np.zeros(0, dtype=np.int32)
+            offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+            return cls(ids, list(vocabulary), offsets, empty, empty.astype(np.float32))
         length = np.asarray(lengths, dtype=np.float32)
-        average = float(length.mean()) if self.size else 1.0
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.df: dict[str, int] = {}
-        for term, rows in postings.items():
-            docs_ = np.fromiter((r[0] for r in rows), dtype=np.int32, count=len(rows))
-            tf = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
-            idf = math.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
-            norm = k1 * (1 - b + b * length[docs_] / average)
-            self._postings[term] = (docs_, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32))
-            self.df[term] = len(rows)
+        doc_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # One key per (term, document): unique() counts term frequencies, sorted by term.
+        keys, tf = np.unique(np.concatenate(term_ids) * n + doc_of, return_counts=True)
+        term, doc = keys // n, (keys % n).astype(np.int32)
+        df = np.bincount(term, minlength=len(vocabulary))
+        offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))[term]
+        norm = k1 * (1 - b + b * length[doc] / float(length.mean()))
+        weights = (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+        return cls(ids, list(vocabulary), offsets, doc, weights)
+
+    def save(self, path: Path, signature: str) -> None:
+        """Write the index to an .npz file, tagged with the corpus signature it was built for."""
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(
+            tmp,
+            ids=np.asarray(self.ids, dtype=str),
+            vocabulary=np.asarray(self._vocabulary, dtype=str),
+            offsets=self._offsets,
+            docs=self._docs,
+            weights=self._weights,
+            signature=np.asarray(signature),
+        )
+        tmp.replace(path)  # atomic: a reader never sees half a file
+
+    @classmethod
+    def load(cls, path: Path, signature: str) -> LexicalIndex | None:
+        """The saved index, or None when there is none or it was built for another corpus."""
+        try:
+            with np.load(path) as data:
+                if str(data["signature"]) != signature:
+                    return None
+                return cls(
+                    data["ids"].tolist(),
+                    data["vocabulary"].tolist(),
+                    data["offsets"],
+                    data["docs"],
+                    data["weights"],
+                )
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def df(self, term: str) -> int:
+        """How many documents contain a (stemmed) term."""
+        t = self._term.get(term)
+        return 0 if t is None else int(self._offsets[t + 1] - self._offsets[t])
 
     def scores(self, query: str) -> np.ndarray:
         total = np.zeros(self.size, dtype=np.float32)
         for term in set(terms(query)):
-            posting = self._postings.get(term)
-            if posting is not None:
-                total[posting[0]] += posting[1]
+            t = self._term.get(term)
+            if t is not None:
+                lo, hi = self._offsets[t], self._offsets[t + 1]
+                total[self._docs[lo:hi]] += self._weights[lo:hi]
         return total
 
     def top(self, total: np.ndarray, k: int) -> list[tuple[str, float]]:

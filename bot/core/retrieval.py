@@ -6,8 +6,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +21,7 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.lexical import LexicalIndex, stem, terms
 from bot.core.question import Question, resolve_date, without_dates
 from bot.core.store import ChromaStore
-from bot.core.text import tokens
+from bot.core.text import short_hash, tokens
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +54,31 @@ class Retrieval:
 
 
 class HybridRetriever:
-    """Ranks chunks by a fusion of dense similarity and BM25, then asset and date fit."""
+    """Ranks chunks by a fusion of dense similarity and BM25, then asset and date fit.
+
+    Holds the complete articles' metadata and the BM25 index in memory; chunk texts and
+    vectors are read from the store per question. The BM25 index is saved in `cache_dir`,
+    tagged with a signature of the corpus, so a restart over an unchanged corpus loads it.
+    """
 
     def __init__(
-        self, store: ChromaStore, embeddings: MiniLMEmbeddings, assets: AssetTable
+        self,
+        store: ChromaStore,
+        embeddings: MiniLMEmbeddings,
+        assets: AssetTable,
+        cache_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
         self.assets = assets
+        self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._articles: dict[str, Article] = {}
-        self._lexical = LexicalIndex([])
-        self._texts: dict[str, tuple[str, str]] = {}
-        self._by_article: dict[str, list[str]] = {}
+        self._lexical = LexicalIndex.build([])
         self._dates: list[date] = []
+        self._chunks = 0
+        self._chunk_assets: dict[str, frozenset[str]] = {}
+        self._coverage: dict[str, str] | None = None
         self._stale = True
 
     def invalidate(self) -> None:
@@ -74,24 +89,56 @@ class HybridRetriever:
         with self._lock:
             if not self._stale:
                 return
+            started = time.perf_counter()
             articles = {a.id: a for a in self.store.article_records()}
-            by_article: dict[str, list[str]] = {}
-            texts: dict[str, tuple[str, str]] = {}
-            docs: list[tuple[str, str]] = []
-            for chunk_id, article_id, text in self.store.iter_chunks():
-                article = articles.get(article_id)
-                if article is None:  # pending: not visible
-                    continue
-                texts[chunk_id] = (article_id, text)
-                by_article.setdefault(article_id, []).append(chunk_id)
-                docs.append((chunk_id, f"{article.title}\n{text}"))
-            self._lexical = LexicalIndex(docs)
+            signature = corpus_signature(articles.values())
+            path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
+            lexical = LexicalIndex.load(path, signature) if path and path.exists() else None
+            if lexical is None:
+                lexical = LexicalIndex.build(
+                    (chunk_id, f"{articles[article_id].title}\n{text}")
+                    for chunk_id, article_id, text in self.store.iter_chunks()
+                    if article_id in articles  # pending articles stay invisible
+                )
+                if path:
+                    lexical.save(path, signature)
+            self._lexical = lexical
             self._articles = articles
-            self._texts = texts
-            self._by_article = by_article
+            self._chunks = lexical.size
+            self._chunk_assets = {}
+            self._coverage = None
             self._dates = [a.published_at.date() for a in articles.values() if a.published_at]
             self._stale = False
-            log.info("retriever loaded %d articles, %d chunks", len(articles), len(texts))
+            log.info(
+                "retriever loaded %d articles, %d chunks in %.1f s",
+                len(articles),
+                lexical.size,
+                time.perf_counter() - started,
+            )
+
+    def coverage(self) -> dict[str, str]:
+        """What the corpus covers, for replies that found nothing; kept until it changes."""
+        self.load()
+        if self._coverage is None:
+            corpus = list(self._articles.values())
+            dates = sorted(self._dates)
+            counts = Counter(s for a in corpus for s in a.assets)
+            newest = sorted(corpus, key=lambda a: a.published_at or a.ingested_at)[-3:][::-1]
+            titles = "; ".join(f"\u201c{a.title}\u201d" for a in newest)
+            self._coverage = {
+                "article_count": f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
+                "first_date": f"{dates[0]:%-d %b %Y}" if dates else "?",
+                "last_date": f"{dates[-1]:%-d %b %Y}" if dates else "?",
+                "top_assets": ", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
+                "recent_titles": f"Latest: {titles}." if newest else "",
+            }
+        return self._coverage
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index over the visible chunks."""
+        self.load()
+        return self._lexical
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -107,8 +154,6 @@ class HybridRetriever:
 
     def search(self, question: Question, k: int = 6) -> Retrieval:
         """The k best passages for a question, and whether they are relevant enough to answer."""
-        import time
-
         self.load()
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -117,8 +162,8 @@ class HybridRetriever:
         started = time.perf_counter()
         dense = {
             h.chunk_id: h.similarity
-            for h in self.store.dense(query_vector, CANDIDATES)
-            if h.chunk_id in self._texts
+            for h in self.store.dense(query_vector, min(CANDIDATES, self._chunks))
+            if article_of(h.chunk_id) in self._articles  # pending articles stay invisible
         }
         timings["dense"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
@@ -128,10 +173,10 @@ class HybridRetriever:
         timings["lexical"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         candidates = list(dict.fromkeys([*dense, *lexical_top]))
-        if not candidates:
+        rows = self.store.chunk_rows(candidates)
+        if not rows:
             return Retrieval((), False, "the corpus is empty", None, timings)
-        vectors = self.store.chunk_embeddings(candidates)
-        lexical = self._lexical.score_of(lexical_scores, candidates)
+        lexical = self._lexical.score_of(lexical_scores, rows)
         top_lexical = max(lexical.values(), default=0.0) or 1.0
         event = self.event_date(question)
         key_terms = [
@@ -140,20 +185,18 @@ class HybridRetriever:
             if t not in GENERIC and not t.isdigit() and self.assets.resolve(t) is None
         ]
         scored: list[tuple[float, str, float, float]] = []
-        for chunk_id in candidates:
-            vector = vectors.get(chunk_id)
+        for chunk_id, (text, vector) in rows.items():
             similarity = dense.get(chunk_id)
             if similarity is None:
-                similarity = float(vector @ query_vector) if vector is not None else 0.0
+                similarity = float(vector @ query_vector)
             lex = lexical.get(chunk_id, 0.0)
-            article_id, text = self._texts[chunk_id]
-            article = self._articles[article_id]
+            article = self._articles[article_of(chunk_id)]
             score = 0.6 * similarity + 0.4 * (lex / top_lexical)
-            score *= self._asset_fit(question, article, text)
+            score *= self._asset_fit(question, article, chunk_id, text)
             score *= _date_fit(event, article)
             scored.append((score, chunk_id, similarity, lex))
         scored.sort(reverse=True)
-        passages = self._collapse(scored, vectors, k)
+        passages = self._collapse(scored, rows, k)
         timings["fuse"] = (time.perf_counter() - started) * 1000
         relevant, reason = self._gate(question, passages, key_terms)
         context = self._context(passages) if relevant else []
@@ -165,67 +208,74 @@ class HybridRetriever:
         best: dict[str, Passage] = {}
         for passage in passages:
             best.setdefault(passage.article.id, passage)
-        context: list[Passage] = []
-        for passage in list(best.values())[:articles]:
-            for chunk_id in self._by_article.get(passage.article.id, []):
-                if chunk_id in have:
-                    continue
-                _, text = self._texts[chunk_id]
-                index = int(chunk_id.rsplit(":", 1)[1])
-                chunk = Chunk(chunk_id, passage.article.id, index, text)
-                context.append(Passage(chunk, passage.article, passage.score * 0.9))
-        return context
+        wanted = {
+            f"{p.article.id}:{i}": p
+            for p in list(best.values())[:articles]
+            for i in range(p.article.n_chunks)
+            if f"{p.article.id}:{i}" not in have
+        }
+        rows = self.store.chunk_rows(list(wanted), vectors=False)
+        return [
+            Passage(
+                Chunk(chunk_id, p.article.id, chunk_index(chunk_id), rows[chunk_id][0]),
+                p.article,
+                p.score * 0.9,
+            )
+            for chunk_id, p in wanted.items()
+            if chunk_id in rows
+        ]
 
-    def _asset_fit(self, question: Question, article: Article, text: str) -> float:
+    def chunk_assets(self, chunk_id: str, text: str) -> frozenset[str]:
+        """The assets a chunk names (memoised: a chunk's text never changes under its id)."""
+        found = self._chunk_assets.get(chunk_id)
+        if found is None:
+            found = frozenset(self.assets.find(text))
+            if len(self._chunk_assets) > 200_000:
+                self._chunk_assets.clear()
+            self._chunk_assets[chunk_id] = found
+        return found
+
+    def _asset_fit(self, question: Question, article: Article, chunk_id: str, text: str) -> float:
         if not question.assets:
             return 1.0
         wanted = set(question.assets)
-        if wanted & set(self.assets.find(text)):
+        if wanted & self.chunk_assets(chunk_id, text):
             return 1.0
         if wanted & set(article.assets):
             return 0.8
         return 0.45
 
     def _collapse(
-        self, scored: list[tuple[float, str, float, float]], vectors: dict[str, np.ndarray], k: int
+        self,
+        scored: list[tuple[float, str, float, float]],
+        rows: dict[str, tuple[str, np.ndarray]],
+        k: int,
     ) -> list[Passage]:
-        kept: list[tuple[Passage, np.ndarray | None]] = []
+        kept: list[tuple[Passage, np.ndarray]] = []
         per_article: dict[str, int] = {}
         for score, chunk_id, similarity, lex in scored:
-            article_id, text = self._texts[chunk_id]
-            article = self._articles[article_id]
-            vector = vectors.get(chunk_id)
-            twin = None
-            if vector is not None:
-                for index, (passage, other) in enumerate(kept):
-                    if (
-                        other is not None
-                        and passage.article.id != article_id
-                        and float(vector @ other) >= SYNDICATED_SIMILARITY
-                    ):
-                        twin = index
-                        break
+            text, vector = rows[chunk_id]
+            article = self._articles[article_of(chunk_id)]
+            twin = next(
+                (
+                    index
+                    for index, (passage, other) in enumerate(kept)
+                    if passage.article.id != article.id
+                    and float(vector @ other) >= SYNDICATED_SIMILARITY
+                ),
+                None,
+            )
             if twin is not None:
                 passage, other = kept[twin]
                 outlet = article.outlet or "another outlet"
                 if outlet != passage.article.outlet and outlet not in passage.also_reported_by:
-                    kept[twin] = (
-                        Passage(
-                            passage.chunk,
-                            passage.article,
-                            passage.score,
-                            passage.dense_similarity,
-                            passage.lexical_score,
-                            (*passage.also_reported_by, outlet),
-                        ),
-                        other,
-                    )
+                    also = (*passage.also_reported_by, outlet)
+                    kept[twin] = (replace(passage, also_reported_by=also), other)
                 continue
-            if per_article.get(article_id, 0) >= PER_ARTICLE or len(kept) >= k:
+            if per_article.get(article.id, 0) >= PER_ARTICLE or len(kept) >= k:
                 continue
-            per_article[article_id] = per_article.get(article_id, 0) + 1
-            index_ = int(chunk_id.rsplit(":", 1)[1])
-            chunk = Chunk(chunk_id, article_id, index_, text)
+            per_article[article.id] = per_article.get(article.id, 0) + 1
+            chunk = Chunk(chunk_id, article.id, chunk_index(chunk_id), text)
             kept.append((Passage(chunk, article, score, similarity, lex), vector))
         return [p for p, _ in kept]
 
@@ -259,8 +309,8 @@ class HybridRetriever:
         similarity = max(p.dense_similarity or 0.0 for p in passages)
         top_terms = set(terms(" ".join(f"{p.article.title} {p.chunk.text}" for p in passages[:3])))
         rare = max(3, self._lexical.size // 100)
-        rare_hit = any(0 < self._lexical.df.get(t, 0) <= rare and t in top_terms for t in key_terms)
-        unknown = [t for t in key_terms if t not in self._lexical.df]
+        rare_hit = any(0 < self._lexical.df(t) <= rare and t in top_terms for t in key_terms)
+        unknown = [t for t in key_terms if not self._lexical.df(t)]
         if unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
             return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
@@ -270,6 +320,19 @@ class HybridRetriever:
         if best.score < 0.2:
             return False, "the best passage is only loosely related"
         return True, "relevant"
+
+
+def article_of(chunk_id: str) -> str:
+    return chunk_id.rsplit(":", 1)[0]
+
+
+def chunk_index(chunk_id: str) -> int:
+    return int(chunk_id.rsplit(":", 1)[1])
+
+
+def corpus_signature(articles: Iterable[Article]) -> str:
+    """Changes whenever an article is added, changed or removed."""
+    return short_hash("\n".join(sorted(f"{a.id}:{a.fingerprint}:{a.n_chunks}" for a in articles)))
 
 
 def _date_fit(event: date | None, article: Article) -> float:
@@ -282,7 +345,3 @@ def _date_fit(event: date | None, article: Article) -> float:
         return 1.0
     distance = -1 - delta if delta < -1 else delta - 3
     return max(0.35, 1.0 - distance / 30)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

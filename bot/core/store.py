@@ -36,8 +36,6 @@ WRITE_BATCH = 2000  # rows per Chroma write call, under its max batch size
 @dataclass(frozen=True)
 class DenseHit:
     chunk_id: str
-    article_id: str
-    text: str
     similarity: float
 
 
@@ -135,33 +133,32 @@ class ChromaStore:
 
     def dense(self, query: np.ndarray, k: int) -> list[DenseHit]:
         """The k chunks nearest to a query embedding (cosine similarity, best first)."""
-        total = self.chunks.count()
-        if total == 0:
+        if k <= 0:
             return []
-        result = self.chunks.query(
-            query_embeddings=[query],
-            n_results=min(k, total),
-            include=["metadatas", "documents", "distances"],
-        )
-        ids = result["ids"][0]
-        metas = (result["metadatas"] or [[]])[0]
-        docs = (result["documents"] or [[]])[0]
+        result = self.chunks.query(query_embeddings=[query], n_results=k, include=["distances"])
         distances = (result["distances"] or [[]])[0]
         return [
-            DenseHit(ids[i], str(metas[i]["article_id"]), docs[i], 1.0 - float(distances[i]))
-            for i in range(len(ids))
+            DenseHit(chunk_id, 1.0 - float(distance))
+            for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
         ]
 
-    def chunk_embeddings(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    def chunk_rows(
+        self, chunk_ids: Sequence[str], *, vectors: bool = True
+    ) -> dict[str, tuple[str, np.ndarray]]:
+        """chunk id -> (text, unit vector) for the ids that exist (an empty vector if not asked)."""
         if not chunk_ids:
             return {}
-        page = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
-        vectors = page["embeddings"]
-        if vectors is None:
-            return {}
+        include: Any = ["documents", "embeddings"] if vectors else ["documents"]
+        page = self.chunks.get(ids=list(chunk_ids), include=include)
+        docs = page["documents"] or []
+        embeddings = page["embeddings"] if vectors else None
+        empty = np.zeros(0, dtype=np.float32)
         return {
-            cid: np.asarray(vec, dtype=np.float32)
-            for cid, vec in zip(page["ids"], vectors, strict=True)
+            chunk_id: (
+                docs[i],
+                np.asarray(embeddings[i], dtype=np.float32) if embeddings is not None else empty,
+            )
+            for i, chunk_id in enumerate(page["ids"])
         }
 
     def seeded(self) -> bool:
