@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.core import network
@@ -52,15 +52,7 @@ class Services:
         timings = dict(retrieval.timings_ms)
         timings["compose"] = (time.perf_counter() - compose_started) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(
-            answer.question,
-            answer.status,
-            answer.answer,
-            answer.citations,
-            answer.figures,
-            {k: round(v, 2) for k, v in timings.items()},
-            answer.assets,
-        )
+        return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
 
     def ingest(
         self,

@@ -53,7 +53,8 @@ FIGURE = re.compile(
 )
 # Boilerplate that syndication and scraping leave in article bodies: never worth quoting.
 JUNK = re.compile(
-    r"https?://|pic\.twitter|appeared first on|related reading|not (?:investment|financial) "
+    r"https?://|pic\.twitter|appeared first on|related (?:reading|news)|read more:|"
+    r"not (?:investment|financial) "
     r"advice|click here|sign up|subscribe|@\w+\)|featured image|disclaimer|\"@\w+\"|\{\s*\"",
     re.IGNORECASE,
 )
