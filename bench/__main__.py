@@ -361,15 +361,17 @@ def scale(embeddings: Any, size: int) -> None:
     cold_start(data_dir, f"{size:,} chunks")
 
 
-# The child reports its own peak RSS: measured from outside, a forked child inherits the
-# bench process's resident pages until it execs.
+# The child reports its own peak RSS (VmHWM, kB): getrusage's maxrss would include the bench
+# process's pages, which a forked child holds until it execs and keeps counting after.
 _REPORTING_CLI = """
-import resource, runpy, sys
+import runpy, sys
 sys.argv = ["marketbot", *sys.argv[1:]]
 try:
     runpy.run_module("bot", run_name="__main__")
 finally:
-    print("MAXRSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    print("MAXRSS", peak, file=sys.stderr)
 """
 
 
