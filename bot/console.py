@@ -30,7 +30,8 @@ def run_console(services: Any, stdin: TextIO, out: Console) -> None:
         if reply is None:
             return
         if reply:
-            out.print(reply, markup=False, highlight=False)
+            # soft_wrap: the terminal wraps long lines; rich must not break them itself.
+            out.print(reply, markup=False, highlight=False, soft_wrap=True)
 
 
 def handle_line(services: Any, line: str) -> str | None:
@@ -54,7 +55,8 @@ def handle_line(services: Any, line: str) -> str | None:
                 else f"{a.id}  ????-??-??  {a.title}"
                 for a in articles[:20]
             ]
-            return "\n".join([*rows, f"({len(articles)} articles)"])
+            total = f"({len(articles)} article{'' if len(articles) == 1 else 's'})"
+            return "\n".join([*rows, total])
         return f"Unknown command {command}. Type /help."
     except UserError as error:
         return str(error)
