@@ -297,9 +297,10 @@ def build_scale_store(services: Any, embeddings: Any, size: int) -> int:
         articles = [a for a, _, _ in batch]
         chunks = [c for _, cs, _ in batch for c in cs]
         vectors = np.vstack([v for _, _, v in batch])
-        services.store.begin(articles, np.vstack([v[:1] for _, _, v in batch]))
-        services.store.write_chunks([a.id for a in articles], chunks, vectors)
-        services.store.commit(articles)
+        article_vectors = np.vstack([v[:1] for _, _, v in batch])
+        services.store.begin(articles, article_vectors, known=set())
+        services.store.write_chunks(chunks, vectors)
+        services.store.commit(articles, article_vectors)
         batch.clear()
 
     for article, chunks, _ in scale_chunks(services, size):

@@ -80,7 +80,8 @@ class Services:
                 f"No stored article has the id {article_id.strip()!r}; "
                 "`marketbot sources` lists them."
             )
-        self.store.forget([article.id])
+        with self.ingestor.locked():
+            self.store.forget([article.id])
         self.retriever.invalidate()
         return article
 
@@ -127,6 +128,7 @@ def build_services(
             settings.chunk_size,
             settings.chunk_overlap,
             settings.ingest_batch_chunks,
+            lock_path=settings.data_dir / "ingest.lock",
         ),
         retriever=HybridRetriever(store, embeddings, assets, cache_dir=settings.data_dir),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),

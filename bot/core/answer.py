@@ -16,8 +16,8 @@ from langchain_core.prompts import PromptTemplate
 from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Citation, Passage
 from bot.core.lexical import terms
-from bot.core.question import _DOWN, _UP, Question
-from bot.core.retrieval import GENERIC, Retrieval, _date_fit
+from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question
+from bot.core.retrieval import GENERIC, Retrieval, date_fit
 from bot.core.text import sentences
 
 # Cause themes, as regular expressions matched at word starts (stems end without \b).
@@ -132,6 +132,8 @@ class ExtractiveComposer:
     ) -> str | None:
         move = self._move_sentence(question, pool, passages, wanted)
         used = {move.text} if move else set()
+        if move:
+            cites.number(move.passage, move)  # the move leads the answer, so it is [1]
         # A passage about another coin or another day may rank, but it cannot explain this move.
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
         ranked: list[tuple[float, str, _Sentence]] = []
@@ -198,14 +200,14 @@ class ExtractiveComposer:
             if not named & set(question.assets):
                 return False
         undated = event is None or passage.article.published_at is None
-        return undated or _date_fit(event, passage.article) == 1.0
+        return undated or date_fit(event, passage.article) == 1.0
 
     def _move_sentence(
         self, question: Question, pool: list[_Sentence], passages: list[Passage], wanted: set[str]
     ) -> _Sentence | None:
         best: tuple[float, _Sentence] | None = None
         for sentence in pool:
-            down, up = _DOWN.search(sentence.text), _UP.search(sentence.text)
+            down, up = DOWN_WORDS.search(sentence.text), UP_WORDS.search(sentence.text)
             if not (down or up) or not FIGURE.search(sentence.text):
                 continue
             mentioned = set(self.assets.find(sentence.text))
@@ -216,6 +218,11 @@ class ExtractiveComposer:
             score = self._relevance(sentence, wanted, passages)
             if "%" in sentence.text:
                 score += 0.5
+            if question.claimed_pct is not None:
+                # The sentence reporting the very figure the user quoted is the move they mean.
+                stated = [float(p.replace(",", ".")) for p in PERCENT.findall(sentence.text)]
+                if any(abs(p - question.claimed_pct) < 0.05 for p in stated):
+                    score += 1.0
             if (question.direction == "down" and down) or (question.direction == "up" and up):
                 score += 0.5
             if best is None or score > best[0]:

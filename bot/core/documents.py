@@ -48,6 +48,7 @@ class Chunk:
     article_id: str
     index: int
     text: str
+    fingerprint: str = ""  # of the article version this chunk was cut from
 
 
 @dataclass(frozen=True)

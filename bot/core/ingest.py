@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -67,7 +69,9 @@ class Ingestor:
         chunk_size: int = 700,
         chunk_overlap: int = 120,
         batch_chunks: int = 256,
+        lock_path: Path | None = None,
     ) -> None:
+        self.lock_path = lock_path
         # batch_chunks: chunks embedded and written together; each batch is one crash-safe step.
         self.batch_chunks = batch_chunks
         self.store = store
@@ -102,15 +106,46 @@ class Ingestor:
         outlet: str | None = None,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
+        with self.locked():
+            return self._ingest_results(
+                list(results), ingested_by=ingested_by, outlet=outlet, progress=progress
+            )
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One writer at a time on this data dir: a second ingestion (or a forget) waits, so
+        neither mistakes the other's unfinished writes for a crash's leftovers."""
+        if self.lock_path is None:
+            yield
+            return
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _ingest_results(
+        self,
+        results: list[LoadResult],
+        *,
+        ingested_by: str,
+        outlet: str | None,
+        progress: Callable[[int, int, str], None] | None,
+    ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-        by_id, by_print, pending = self.store.keys()
-        if pending:
-            # A killed ingestion left these half-written: remove them; the input re-adds them.
-            log.warning("removing %d articles a previous ingestion left unfinished", len(pending))
+        by_id, by_print, pending, unfinished = self.store.keys()
+        if pending or unfinished:
+            # A killed ingestion left these half-written: remove what it wrote (an update's
+            # previous version stays); the input, ingested again, writes them anew.
+            log.warning("cleaning up %d unfinished writes", len(pending) + len(unfinished))
             self.store.forget(pending)
-            report.cleaned_up = len(pending)
-        results = list(results)
+            for article_id, version in unfinished.items():
+                self.store.abandon_update(article_id, version)
+            report.cleaned_up = len(pending) + len(unfinished)
+        stored = set(by_id)  # complete in the store: written as updates, not as new records
         total = sum(len(r.documents) for r in results)
         batch: list[tuple[Article, list[Chunk]]] = []
         done = 0
@@ -144,17 +179,17 @@ class Ingestor:
                     if any(queued.id == article.id for queued, _ in batch):
                         # A second version of an article in the same input: write the first
                         # before replacing it, so a batch never holds one id twice.
-                        report.chunks += self._flush(batch)
+                        report.chunks += self._flush(batch, stored)
                         batch = []
                     batch.append((article, chunks))
                     by_id[article.id] = article.fingerprint
                     by_print[article.fingerprint] = article.id
                     if sum(len(c) for _, c in batch) >= self.batch_chunks:
-                        report.chunks += self._flush(batch)
+                        report.chunks += self._flush(batch, stored)
                         batch = []
                 if progress:
                     progress(done, total, "embedding")
-        report.chunks += self._flush(batch)
+        report.chunks += self._flush(batch, stored)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -187,9 +222,13 @@ class Ingestor:
 
     def split(self, article: Article) -> list[Chunk]:
         texts = self.splitter.split_text(article.body)
-        return [Chunk(f"{article.id}:{i}", article.id, i, text) for i, text in enumerate(texts)]
+        version = article.fingerprint[:8]
+        return [
+            Chunk(f"{article.id}:{version}:{i}", article.id, i, text, article.fingerprint)
+            for i, text in enumerate(texts)
+        ]
 
-    def _flush(self, batch: list[tuple[Article, list[Chunk]]]) -> int:
+    def _flush(self, batch: list[tuple[Article, list[Chunk]]], stored: set[str]) -> int:
         if not batch:
             return 0
         articles = [a for a, _ in batch]
@@ -204,9 +243,10 @@ class Ingestor:
             mean = chunk_vectors[start : start + len(cs)].mean(axis=0)
             article_vectors[row] = mean / (np.linalg.norm(mean) or 1.0)
             start += len(cs)
-        self.store.begin(articles, article_vectors)
-        self.store.write_chunks([a.id for a in articles], chunks, chunk_vectors)
-        self.store.commit(articles)
+        self.store.begin(articles, article_vectors, known=stored)
+        self.store.write_chunks(chunks, chunk_vectors)
+        self.store.commit(articles, article_vectors)
+        stored.update(a.id for a in articles)
         log.info("stored %d articles, %d chunks", len(articles), len(chunks))
         return len(chunks)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.text import tokens
+
+log = logging.getLogger(__name__)
 
 STOPWORDS = frozenset(
     "a about above after again against all am an and any are as at be because been before "
@@ -97,7 +102,8 @@ class LexicalIndex:
 
     def save(self, path: Path, signature: str) -> None:
         """Write the index to an .npz file, tagged with the corpus signature it was built for."""
-        tmp = path.with_name(path.stem + ".tmp.npz")
+        # A name of its own per writer: two processes rebuilding at once never share a file.
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
         np.savez(
             tmp,
             ids=np.asarray(self.ids, dtype=str),
@@ -123,7 +129,8 @@ class LexicalIndex:
                     data["docs"],
                     data["weights"],
                 )
-        except (OSError, KeyError, ValueError):
+        except Exception:  # damaged or foreign file: rebuilding is always correct
+            log.warning("ignoring unreadable %s; rebuilding the index", path)
             return None
 
     def df(self, term: str) -> int:

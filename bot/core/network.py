@@ -32,7 +32,20 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             raise OfflineError(
                 f"offline mode (MARKETBOT_OFFLINE=1): refused a connection to {address[0]}"
             )
-    elif event == "socket.getaddrinfo":
+    elif event in ("socket.sendto", "socket.sendmsg"):
+        sock, address = args[0], args[-1]
+        if (
+            sock.family in (socket.AF_INET, socket.AF_INET6)
+            and address
+            and not is_loopback(address)
+        ):
+            raise OfflineError(f"offline mode (MARKETBOT_OFFLINE=1): refused to send to {address}")
+    elif event in (
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "socket.gethostbyname_ex",
+    ):
         host = args[0]
         if isinstance(host, bytes):
             host = host.decode(errors="replace")

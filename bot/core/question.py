@@ -23,25 +23,29 @@ _MONTHS = {
     "nov": 11,
     "dec": 12,
 }
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# Whole month names or their abbreviations only: "decline 14%" is not 14 December.
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s+(\d{4}))?"
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR}", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE)
+PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE)
 _WHY = re.compile(
     r"\b(why|reason|caused?|causes|behind|explain|how come|what happened|drove|driving|"
     r"trigger(?:ed)?|what'?s going on)\b",
     re.IGNORECASE,
 )
-_DOWN = re.compile(
+DOWN_WORDS = re.compile(
     r"\b(fell|fall(?:s|ing|en)?|drop(?:s|ped|ping)?|dump(?:s|ed|ing)?|crash(?:ed|es|ing)?|"
     r"plunge[sd]?|plunging|slid(?:e|es|ing)?|sink|sank|tank(?:s|ed|ing)?|declined?|lost|lose|"
     r"dip(?:s|ped)?|down|tumbled?|sell-?off|bleed(?:ing)?|slump(?:ed)?|depeg(?:ged)?)\b",
     re.IGNORECASE,
 )
-_UP = re.compile(
+UP_WORDS = re.compile(
     r"\b(rose|rise[sn]?|rising|pump(?:s|ed|ing)?|rall(?:y|ied|ies)|surge[sd]?|surging|"
     r"jump(?:s|ed)?|soar(?:s|ed)?|up|gain(?:s|ed)?|climb(?:s|ed)?|spike[sd]?|moon(?:ed|ing)?|"
     r"record high|all-time high|ath|rebound(?:ed)?)\b",
@@ -70,13 +74,13 @@ class Question:
 
 def parse(text: str, assets: AssetTable) -> Question:
     """Parse a user's question; never raises on odd input."""
-    down, up = _DOWN.search(text), _UP.search(text)
+    down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
     direction: Literal["down", "up"] | None = None
     if down and not (up and up.start() < down.start()):
         direction = "down"
     elif up:
         direction = "up"
-    pct = _PERCENT.search(text)
+    pct = PERCENT.search(text)
     return Question(
         text=text,
         assets=assets.find(text),

@@ -20,7 +20,7 @@ from bot.core.documents import Article, Chunk, Passage
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.lexical import LexicalIndex, stem, terms
 from bot.core.question import Question, resolve_date, without_dates
-from bot.core.store import ChromaStore
+from bot.core.store import ChromaStore, is_current
 from bot.core.text import short_hash, tokens
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,22 @@ GENERIC = frozenset(
     "reason explain tank tanked nuke nuked plunge plunged spike spiked ppl people guys lol wtf "
     "yesterday today week weekend still now back".split()
 )
-_YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d{2})(?![\d%])")
+# A year only where a year is meant ("in 2014", "back in 2022", "Aug 2024", "2024's"):
+# "fell below 2000" is a price.
+_YEAR = re.compile(
+    r"\b(?:in|since|during|of|from|year|jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|"
+    r"aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)\.?,?\s+((?:19|20)\d{2})\b|\b((?:19|20)\d{2})'s\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Corpus:
+    """One consistent version of what the retriever holds in memory."""
+
+    articles: dict[str, Article]
+    lexical: LexicalIndex
+    dates: list[date]
 
 
 @dataclass(frozen=True)
@@ -73,10 +88,8 @@ class HybridRetriever:
         self.assets = assets
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._articles: dict[str, Article] = {}
-        self._lexical = LexicalIndex.build([])
-        self._dates: list[date] = []
-        self._chunks = 0
+        # Replaced whole on reload; a search reads it once, so it never mixes two versions.
+        self._corpus = _Corpus({}, LexicalIndex.build([]), [])
         self._chunk_assets: dict[str, frozenset[str]] = {}
         self._coverage: dict[str, str] | None = None
         self._stale = True
@@ -98,16 +111,15 @@ class HybridRetriever:
                 lexical = LexicalIndex.build(
                     (chunk_id, f"{articles[article_id].title}\n{text}")
                     for chunk_id, article_id, text in self.store.iter_chunks()
-                    if article_id in articles  # pending articles stay invisible
+                    # pending articles and unfinished or replaced versions stay invisible
+                    if is_current(chunk_id, articles.get(article_id))
                 )
                 if path:
                     lexical.save(path, signature)
-            self._lexical = lexical
-            self._articles = articles
-            self._chunks = lexical.size
+            dates = [a.published_at.date() for a in articles.values() if a.published_at]
+            self._corpus = _Corpus(articles, lexical, dates)
             self._chunk_assets = {}
             self._coverage = None
-            self._dates = [a.published_at.date() for a in articles.values() if a.published_at]
             self._stale = False
             log.info(
                 "retriever loaded %d articles, %d chunks in %.1f s",
@@ -120,8 +132,8 @@ class HybridRetriever:
         """What the corpus covers, for replies that found nothing; kept until it changes."""
         self.load()
         if self._coverage is None:
-            corpus = list(self._articles.values())
-            dates = sorted(self._dates)
+            corpus = list(self._corpus.articles.values())
+            dates = sorted(self._corpus.dates)
             counts = Counter(s for a in corpus for s in a.assets)
             newest = sorted(corpus, key=lambda a: a.published_at or a.ingested_at)[-3:][::-1]
             titles = "; ".join(f"\u201c{a.title}\u201d" for a in newest)
@@ -138,16 +150,18 @@ class HybridRetriever:
     def lexical(self) -> LexicalIndex:
         """The BM25 index over the visible chunks."""
         self.load()
-        return self._lexical
+        return self._corpus.lexical
 
     @property
     def articles(self) -> dict[str, Article]:
         self.load()
-        return self._articles
+        return self._corpus.articles
 
-    def event_date(self, question: Question) -> date | None:
+    def event_date(self, question: Question, corpus: _Corpus | None = None) -> date | None:
+        """The day a question is about, if it names one."""
+        dates = (corpus or self._corpus).dates
         for when in question.dates:
-            resolved = resolve_date(when, self._dates)
+            resolved = resolve_date(when, dates)
             if resolved:
                 return resolved
         return None
@@ -155,6 +169,7 @@ class HybridRetriever:
     def search(self, question: Question, k: int = 6) -> Retrieval:
         """The k best passages for a question, and whether they are relevant enough to answer."""
         self.load()
+        corpus = self._corpus
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query_vector = self.embeddings.encode([question.text])[0]
@@ -162,23 +177,23 @@ class HybridRetriever:
         started = time.perf_counter()
         dense = {
             h.chunk_id: h.similarity
-            for h in self.store.dense(query_vector, min(CANDIDATES, self._chunks))
-            if article_of(h.chunk_id) in self._articles  # pending articles stay invisible
+            for h in self.store.dense(query_vector, min(CANDIDATES, corpus.lexical.size))
+            if is_current(h.chunk_id, corpus.articles.get(article_of(h.chunk_id)))
         }
         timings["dense"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         lexical_query = " ".join([question.text, *(self.assets.name(a) for a in question.assets)])
-        lexical_scores = self._lexical.scores(lexical_query)
-        lexical_top = dict(self._lexical.top(lexical_scores, CANDIDATES))
+        lexical_scores = corpus.lexical.scores(lexical_query)
+        lexical_top = dict(corpus.lexical.top(lexical_scores, CANDIDATES))
         timings["lexical"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         candidates = list(dict.fromkeys([*dense, *lexical_top]))
         rows = self.store.chunk_rows(candidates)
         if not rows:
             return Retrieval((), False, "the corpus is empty", None, timings)
-        lexical = self._lexical.score_of(lexical_scores, rows)
+        lexical = corpus.lexical.score_of(lexical_scores, rows)
         top_lexical = max(lexical.values(), default=0.0) or 1.0
-        event = self.event_date(question)
+        event = self.event_date(question, corpus)
         key_terms = [
             t
             for t in terms(without_dates(question.text))
@@ -190,15 +205,15 @@ class HybridRetriever:
             if similarity is None:
                 similarity = float(vector @ query_vector)
             lex = lexical.get(chunk_id, 0.0)
-            article = self._articles[article_of(chunk_id)]
+            article = corpus.articles[article_of(chunk_id)]
             score = 0.6 * similarity + 0.4 * (lex / top_lexical)
             score *= self._asset_fit(question, article, chunk_id, text)
-            score *= _date_fit(event, article)
+            score *= date_fit(event, article)
             scored.append((score, chunk_id, similarity, lex))
         scored.sort(reverse=True)
-        passages = self._collapse(scored, rows, k)
+        passages = self._collapse(scored, rows, k, corpus)
         timings["fuse"] = (time.perf_counter() - started) * 1000
-        relevant, reason = self._gate(question, passages, key_terms)
+        relevant, reason = self._gate(question, passages, key_terms, corpus, event)
         context = self._context(passages) if relevant else []
         return Retrieval(tuple(passages), relevant, reason, event, timings, tuple(context))
 
@@ -209,11 +224,11 @@ class HybridRetriever:
         for passage in passages:
             best.setdefault(passage.article.id, passage)
         wanted = {
-            f"{p.article.id}:{i}": p
+            f"{p.article.id}:{p.article.fingerprint[:8]}:{i}": p
             for p in list(best.values())[:articles]
             for i in range(p.article.n_chunks)
-            if f"{p.article.id}:{i}" not in have
         }
+        wanted = {chunk_id: p for chunk_id, p in wanted.items() if chunk_id not in have}
         rows = self.store.chunk_rows(list(wanted), vectors=False)
         return [
             Passage(
@@ -250,12 +265,13 @@ class HybridRetriever:
         scored: list[tuple[float, str, float, float]],
         rows: dict[str, tuple[str, np.ndarray]],
         k: int,
+        corpus: _Corpus,
     ) -> list[Passage]:
         kept: list[tuple[Passage, np.ndarray]] = []
         per_article: dict[str, int] = {}
         for score, chunk_id, similarity, lex in scored:
             text, vector = rows[chunk_id]
-            article = self._articles[article_of(chunk_id)]
+            article = corpus.articles[article_of(chunk_id)]
             twin = next(
                 (
                     index
@@ -280,37 +296,42 @@ class HybridRetriever:
         return [p for p, _ in kept]
 
     def _gate(
-        self, question: Question, passages: list[Passage], key_terms: list[str]
+        self,
+        question: Question,
+        passages: list[Passage],
+        key_terms: list[str],
+        corpus: _Corpus,
+        event: date | None,
     ) -> tuple[bool, str]:
         if not passages:
             return False, "nothing matched"
         if question.assets:
             wanted = set(question.assets)
             if not any(
-                wanted & (set(p.article.assets) | set(self.assets.find(p.chunk.text)))
+                wanted & (set(p.article.assets) | self.chunk_assets(p.chunk.id, p.chunk.text))
                 for p in passages
             ):
                 names = ", ".join(question.assets)
                 return False, f"no stored article mentions {names}"
-        years = {int(y) for y in _YEAR.findall(question.text)}
-        covered_years = {d.year for d in self._dates}
-        if years and not years & covered_years:
-            span = f"{min(self._dates):%b %Y} to {max(self._dates):%b %Y}" if self._dates else ""
+        years = {int(y) for pair in _YEAR.findall(question.text) for y in pair if y}
+        dates = corpus.dates
+        if years and not years & {d.year for d in dates}:
+            span = f"{min(dates):%b %Y} to {max(dates):%b %Y}" if dates else ""
             return False, f"my sources cover {span}, nothing from {', '.join(map(str, years))}"
-        event = self.event_date(question)
         if (
             event
             and question.dates
             and question.dates[0].year
-            and not any(abs((d - event).days) <= 14 for d in self._dates)
+            and not any(abs((d - event).days) <= 14 for d in dates)
         ):
             return False, f"I have no news from around {event:%-d %b %Y}"
         best = passages[0]
         similarity = max(p.dense_similarity or 0.0 for p in passages)
         top_terms = set(terms(" ".join(f"{p.article.title} {p.chunk.text}" for p in passages[:3])))
-        rare = max(3, self._lexical.size // 100)
-        rare_hit = any(0 < self._lexical.df(t) <= rare and t in top_terms for t in key_terms)
-        unknown = [t for t in key_terms if not self._lexical.df(t)]
+        lexical = corpus.lexical
+        rare = max(3, lexical.size // 100)
+        rare_hit = any(0 < lexical.df(t) <= rare and t in top_terms for t in key_terms)
+        unknown = [t for t in key_terms if not lexical.df(t)]
         if unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
             return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
@@ -323,7 +344,7 @@ class HybridRetriever:
 
 
 def article_of(chunk_id: str) -> str:
-    return chunk_id.rsplit(":", 1)[0]
+    return chunk_id.split(":", 1)[0]
 
 
 def chunk_index(chunk_id: str) -> int:
@@ -335,7 +356,7 @@ def corpus_signature(articles: Iterable[Article]) -> str:
     return short_hash("\n".join(sorted(f"{a.id}:{a.fingerprint}:{a.n_chunks}" for a in articles)))
 
 
-def _date_fit(event: date | None, article: Article) -> float:
+def date_fit(event: date | None, article: Article) -> float:
     if event is None:
         return 1.0
     if article.published_at is None:

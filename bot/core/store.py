@@ -1,10 +1,16 @@
 """The vector store: chunks and article records in Chroma, embedded or on a `chroma run` server.
 
 Two collections. `<prefix>_chunks` holds every chunk with its embedding; `<prefix>_articles` holds
-one record per article (its text, metadata and state). An article is written in three steps:
-its record as `pending`, then its chunks, then its record as `complete`. Readers only see complete
-articles, and the next writer removes whatever a killed ingestion left pending, so an interrupted
-run never leaves half an article visible.
+one record per article (its text, metadata and state). A chunk's id names its article and the
+fingerprint of the text it was cut from (`<article>:<fingerprint>:<n>`), and readers only see
+chunks whose fingerprint is their complete article's current one.
+
+A new article is written in three steps: its record as `pending`, its chunks, its record as
+`complete`. A changed article keeps its old version visible throughout: the record notes
+`updating_to`, the new chunks are written beside the old ones, the record switches to the new
+fingerprint in one write, and only then are the old chunks deleted. The next writer removes
+whatever a killed one left behind (pending records, chunks of an unfinished update), so an
+interrupted run never shows half an article and never loses the version it was replacing.
 """
 
 from __future__ import annotations
@@ -96,11 +102,13 @@ class ChromaStore:
             return None
         return _article(article_id, meta, (page["documents"] or [""])[0])
 
-    def keys(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
-        """(article id -> fingerprint, fingerprint -> article id, pending ids), for dedupe."""
+    def keys(self) -> tuple[dict[str, str], dict[str, str], list[str], dict[str, str]]:
+        """For dedupe and recovery: (article id -> fingerprint, fingerprint -> article id,
+        pending ids, article id -> fingerprint of an update that never finished)."""
         by_id: dict[str, str] = {}
         by_print: dict[str, str] = {}
         pending: list[str] = []
+        unfinished: dict[str, str] = {}
         offset = 0
         while True:
             page = self.articles.get(include=["metadatas"], limit=PAGE, offset=offset)
@@ -110,13 +118,16 @@ class ChromaStore:
                 if meta.get("state") == "complete":
                     by_id[article_id] = str(meta.get("fingerprint"))
                     by_print[str(meta.get("fingerprint"))] = article_id
+                    if meta.get("updating_to"):
+                        unfinished[article_id] = str(meta["updating_to"])
                 else:
                     pending.append(article_id)
             offset += len(page["ids"])
-        return by_id, by_print, pending
+        return by_id, by_print, pending, unfinished
 
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
-        """(chunk id, article id, text) of every stored chunk, page by page."""
+        """(chunk id, article id, text) of every stored chunk, page by page, stale or not:
+        callers keep those `is_current` for the article they belong to."""
         offset = 0
         while True:
             page = self.chunks.get(include=["metadatas", "documents"], limit=PAGE, offset=offset)
@@ -170,47 +181,76 @@ class ChromaStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def begin(self, articles: Sequence[Article], title_vectors: np.ndarray) -> None:
-        """Record articles as pending before any of their chunks are written."""
+    def begin(self, articles: Sequence[Article], vectors: np.ndarray, known: set[str]) -> None:
+        """Before any chunk is written: new articles get a pending record; articles in `known`
+        keep their complete record, which only notes the version being written."""
+        new = [i for i, a in enumerate(articles) if a.id not in known]
+        if new:
+            self.articles.upsert(
+                ids=[articles[i].id for i in new],
+                embeddings=vectors[new],
+                documents=[articles[i].body for i in new],
+                metadatas=[_metadata(articles[i], "pending") for i in new],
+            )
+        updates = [a for a in articles if a.id in known]
+        if updates:
+            self.articles.update(
+                ids=[a.id for a in updates],
+                metadatas=[{"updating_to": a.fingerprint} for a in updates],
+            )
+
+    def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write chunks; their ids are new for every version, so nothing visible changes."""
+        for start in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[start : start + WRITE_BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[start : start + WRITE_BATCH],
+                documents=[c.text for c in part],
+                metadatas=[
+                    {"article_id": c.article_id, "index": c.index, "fingerprint": c.fingerprint}
+                    for c in part
+                ],
+            )
+
+    def commit(self, articles: Sequence[Article], vectors: np.ndarray) -> None:
+        """Make these versions the visible ones, then drop the chunks of those they replace."""
         if not articles:
             return
         self.articles.upsert(
             ids=[a.id for a in articles],
-            embeddings=title_vectors,
+            embeddings=vectors,
             documents=[a.body for a in articles],
-            metadatas=[_metadata(a, "pending") for a in articles],
+            metadatas=[_metadata(a, "complete") for a in articles],
         )
-
-    def write_chunks(
-        self, article_ids: Sequence[str], chunks: Sequence[Chunk], vectors: np.ndarray
-    ) -> None:
-        """Replace the chunks of these articles with the given ones."""
-        self.delete_chunks(article_ids)
-        for start in range(0, len(chunks), WRITE_BATCH):
-            part = chunks[start : start + WRITE_BATCH]
-            self.chunks.add(
-                ids=[c.id for c in part],
-                embeddings=vectors[start : start + WRITE_BATCH],
-                documents=[c.text for c in part],
-                metadatas=[{"article_id": c.article_id, "index": c.index} for c in part],
+        for article in articles:
+            self._delete_chunks_where(
+                {
+                    "$and": [
+                        {"article_id": article.id},
+                        {"fingerprint": {"$ne": article.fingerprint}},
+                    ]
+                }
             )
 
-    def commit(self, articles: Sequence[Article]) -> None:
-        """Mark articles complete: from now on readers see them."""
-        if articles:
-            self.articles.update(
-                ids=[a.id for a in articles],
-                metadatas=[_metadata(a, "complete") for a in articles],
-            )
+    def abandon_update(self, article_id: str, fingerprint: str) -> None:
+        """Remove what an unfinished update wrote; the version it was replacing stays."""
+        self._delete_chunks_where(
+            {"$and": [{"article_id": article_id}, {"fingerprint": fingerprint}]}
+        )
+        self.articles.update(ids=[article_id], metadatas=[{"updating_to": ""}])
 
     def delete_chunks(self, article_ids: Sequence[str]) -> None:
         for start in range(0, len(article_ids), 500):
-            part = list(article_ids[start : start + 500])
-            where: Any = {"article_id": {"$in": part}}
-            self.chunks.delete(where=where)
+            self._delete_chunks_where(
+                {"article_id": {"$in": list(article_ids[start : start + 500])}}
+            )
+
+    def _delete_chunks_where(self, where: Any) -> None:
+        self.chunks.delete(where=where)
 
     def forget(self, article_ids: Sequence[str]) -> None:
-        """Remove articles: chunks first, so a crash in between leaves no orphan chunks visible."""
+        """Remove articles: hidden first, then their chunks, then their records."""
         if not article_ids:
             return
         self.articles.update(
@@ -218,6 +258,14 @@ class ChromaStore:
         )
         self.delete_chunks(article_ids)
         self.articles.delete(ids=list(article_ids))
+
+
+def is_current(chunk_id: str, article: Article | None) -> bool:
+    """Whether a chunk belongs to the version of its article that readers see."""
+    if article is None:
+        return False
+    parts = chunk_id.split(":")
+    return len(parts) == 3 and article.fingerprint.startswith(parts[1])
 
 
 def _metadata(article: Article, state: str) -> dict[str, Any]:
@@ -234,6 +282,7 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "fingerprint": article.fingerprint,
         "n_chunks": article.n_chunks,
         "characters": len(article.body),
+        "updating_to": "",
         "state": state,
     }
 

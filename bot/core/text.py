@@ -106,7 +106,15 @@ def sentences(text: str) -> list[str]:
 
 
 def parse_datetime(value: object) -> datetime | None:
-    """Parse unix seconds, ISO 8601, RFC 2822 or a loose date string into an aware UTC datetime."""
+    """Parse unix seconds, ISO 8601, RFC 2822 or a loose date string into an aware UTC datetime;
+    None for anything that is not a representable date (1e300, "inf", year 1 at +05:00)."""
+    try:
+        return _parse_datetime(value)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _parse_datetime(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):

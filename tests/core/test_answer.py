@@ -208,3 +208,33 @@ def test_any_answer_cites_only_what_it_quotes(
     else:
         assert answer.citations == ()
         assert not MARKER.search(answer.answer)
+
+
+def test_a_move_worded_with_decline_keeps_its_causes(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH decline 14%?")
+
+    assert answer.status == "answered"
+    assert "Federal Reserve" in answer.answer and "470,000" in answer.answer
+
+
+def test_a_price_level_in_the_question_is_not_taken_for_a_year(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall below 3100?")
+
+    assert answer.status == "answered", answer.answer
+
+
+def test_the_sentence_that_reports_the_move_comes_first_and_is_source_one(
+    corpus: Services,
+) -> None:
+    answer = corpus.ask("why did SOL slide 9%?")
+
+    first_line = answer.answer.splitlines()[0]
+    assert "9%" in first_line
+    assert first_line.rstrip().endswith("[1]")
+
+
+def test_no_sources_reply_points_to_a_command_that_exists(seeded: Services) -> None:
+    answer = seeded.ask("why did peloton stock tank after earnings?")
+
+    assert answer.status == "no_sources"
+    assert "marketbot ingest" in answer.answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -235,12 +236,12 @@ def test_crash_before_commit_leaves_nothing_half_written_and_a_rerun_matches_a_c
     real_commit = ChromaStore.commit
     commits = 0
 
-    def commit_then_crash(self: ChromaStore, articles: list) -> None:
+    def commit_then_crash(self: ChromaStore, articles: list, vectors: object) -> None:
         nonlocal commits
         commits += 1
         if commits == 2:
             raise RuntimeError("simulated crash")
-        real_commit(self, articles)
+        real_commit(self, articles, vectors)
 
     monkeypatch.setattr(ChromaStore, "commit", commit_then_crash)
     # One article per write step, and the second commit dies: the process "crashes" after
@@ -250,7 +251,7 @@ def test_crash_before_commit_leaves_nothing_half_written_and_a_rerun_matches_a_c
         crashed.ingest(files)
     monkeypatch.setattr(ChromaStore, "commit", real_commit)
 
-    _, _, pending = crashed.store.keys()
+    _, _, pending, _ = crashed.store.keys()
     [half_written] = pending
     assert crashed.store.chunk_count() > 0  # its chunks did reach Chroma...
     assert crashed.store.article(half_written) is None  # ...but nobody sees them
@@ -277,6 +278,49 @@ def test_crash_before_commit_leaves_nothing_half_written_and_a_rerun_matches_a_c
     assert half_written in {c.article_id for c in answer.citations}
 
 
+def test_an_update_that_crashes_keeps_the_previous_version_and_completes_on_rerun(
+    make_services: MakeServices, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = "https://news.example/avax-upgrade"
+    old = {
+        "title": "Avalanche upgrade delayed",
+        "body": "Avalanche developers delayed the Octane upgrade by one week to finish audits. "
+        "AVAX fell 3% to $28.10 after the announcement.",
+        "url": url,
+    }
+    new = {**old, "body": old["body"].replace("one week", "two weeks").replace("$28.10", "$27.40")}
+    other = {
+        "title": "Litecoin halving",
+        "body": "Litecoin miners prepare for the halving now.",
+        "url": "https://news.example/ltc",
+    }
+    services = make_services("data")
+    services.ingest([write_articles(tmp_path / "v1.json", [old])])
+
+    def crash(self: ChromaStore, articles: list, vectors: object) -> None:
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(ChromaStore, "commit", crash)
+    with pytest.raises(RuntimeError):
+        services.ingest([write_articles(tmp_path / "v2.json", [new])])
+    monkeypatch.undo()
+
+    restarted = make_services("data")  # a new process: the update never finished
+    [article] = restarted.sources()
+    assert "$28.10" in (restarted.store.article(article.id) or article).body
+    assert "$28.10" in restarted.ask("how much did AVAX fall after the upgrade delay?").answer
+    restarted.ingest([write_articles(tmp_path / "other.json", [other])])  # cleans up
+    assert {a.title for a in restarted.sources()} == {old["title"], other["title"]}
+    assert "$28.10" in restarted.ask("how much did AVAX fall after the upgrade delay?").answer
+
+    report = restarted.ingest([write_articles(tmp_path / "v2.json", [new])])
+
+    assert report.files[0].updated == 1
+    texts = chunk_texts(restarted, article.id)
+    assert any("$27.40" in t for t in texts) and not any("$28.10" in t for t in texts)
+    assert "$27.40" in restarted.ask("how much did AVAX fall after the upgrade delay?").answer
+
+
 def test_every_good_fixture_file_ingests_without_problems(corpus: Services) -> None:
     # The shared corpus fixture ingested GOOD_FILES; here we check what a user would see.
     titles = {a.title for a in corpus.sources()}
@@ -286,3 +330,30 @@ def test_every_good_fixture_file_ingests_without_problems(corpus: Services) -> N
     assert "Bitcoin Falls Below $100,000 as ETF Outflows and Liquidations Hit Crypto" in titles
     # 6 + 3 + 3 + 4 + 2 + 1 + 1 + 1 items, less the syndicated copy, plus the seed article.
     assert len(titles) == 21 - 1 + 1
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_cleaning_up_its_work(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    first = make_services("shared")
+    second = make_services("shared")  # another process on the same data dir
+    article = {
+        "title": "Polkadot upgrade ships",
+        "body": "Polkadot shipped its async backing upgrade; DOT rose 4% to $4.20.",
+        "url": "https://news.example/dot",
+    }
+    path = write_articles(tmp_path / "dot.json", [article])
+    done = threading.Event()
+
+    def ingest() -> None:
+        second.ingest([path])
+        done.set()
+
+    with first.ingestor.locked():  # the first writer is mid-way through its own batches
+        worker = threading.Thread(target=ingest)
+        worker.start()
+        assert not done.wait(1.5), "the second ingestion did not wait for the lock"
+    worker.join(timeout=60)
+
+    assert done.is_set()
+    assert [a.title for a in first.sources()] == ["Polkadot upgrade ships"]

@@ -81,3 +81,18 @@ def test_a_restart_after_new_articles_never_answers_from_the_stale_saved_index(
     assert restarted.retriever.lexical.df("chang") == 1
     assert answer.status == "answered"
     assert any("Cardano" in c.title for c in answer.citations)
+
+
+def test_a_damaged_saved_index_is_rebuilt_not_fatal(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services("data", seed=True)
+    services.ask("why did ETH fall?")
+    saved = tmp_path / "data" / "lexical-index.npz"
+    saved.write_bytes(saved.read_bytes()[:200])  # truncated, as by a crash or a full disk
+
+    restarted = make_services("data")
+    answer = restarted.ask("why did ETH fall 14%?")
+
+    assert answer.status == "answered"
+    assert restarted.retriever.lexical.size > 0

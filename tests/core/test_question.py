@@ -95,3 +95,10 @@ def test_removing_dates_leaves_the_topic_words() -> None:
     assert "Sept" not in text
     assert "2025" not in text
     assert "APT fall" in text
+
+
+@pytest.mark.parametrize(
+    "text", ["why did ETH decline 14%?", "markets 5% lower", "juneteenth 3", "octopus 4"]
+)
+def test_words_that_start_like_a_month_are_not_dates(text: str, assets: AssetTable) -> None:
+    assert parse(text, assets).dates == ()

@@ -244,3 +244,69 @@ def test_format_is_detected_from_content_not_from_the_file_name() -> None:
 
     assert result.format == "json"
     assert len(result.documents) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (
+            json.dumps(
+                [
+                    {
+                        "title": "Far future",
+                        "body": "A long enough body of text.",
+                        "published_on": 1e300,
+                    }
+                ]
+            ),
+            "unrepresentable timestamp",
+        ),
+        (
+            json.dumps(
+                [
+                    {
+                        "title": "Year one",
+                        "body": "A long enough body of text.",
+                        "date": "0001-01-01T00:00:00+05:00",
+                    }
+                ]
+            ),
+            "date before year 1 in UTC",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("---\ntitle: " + "[" * 5_000 + "\n---\nbody", "front matter nested too deeply"),
+    ],
+)
+def test_odd_files_are_reported_or_read_never_raise(content: str, why: str) -> None:
+    result = load_bytes(content.encode(), "odd.json")
+
+    assert result.documents or result.problems, why
+
+
+def test_a_utf16_file_with_an_odd_byte_count_is_read() -> None:
+    data = "\ufeffBitcoin holds $100k\n\nTraders bought the dip.".encode("utf-16-le") + b"\x00"
+    result = load_bytes(b"\xff\xfe" + data[2:], "odd.txt")
+
+    [document] = result.documents
+    assert document.metadata["title"] == "Bitcoin holds $100k"
+    assert document.page_content.startswith("Traders bought the dip.")
+
+
+def test_csv_headers_are_matched_whatever_their_case() -> None:
+    content = "Title,Description,URL,Date\nETH rallies,Ether rose 5% to $4000.,https://x.example/a,2025-11-03\n"
+
+    result = load_bytes(content.encode(), "caps.csv")
+
+    assert [d.metadata["title"] for d in result.documents] == ["ETH rallies"]
+    assert result.documents[0].metadata["url"] == "https://x.example/a"
+
+
+def test_a_text_file_opening_with_a_bracket_is_prose_not_broken_json() -> None:
+    content = (
+        "[Reuters] Bitcoin fell 5% on Tuesday\n\nBitcoin fell as traders cut risk after the Fed."
+    )
+
+    result = load_bytes(content.encode(), "wire.txt")
+
+    assert result.format == "text"
+    assert result.documents[0].metadata["title"] == "[Reuters] Bitcoin fell 5% on Tuesday"

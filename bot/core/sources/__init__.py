@@ -8,6 +8,7 @@ reported per item; one bad record never stops the rest of the file.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from bot.core.sources import _decode, html, markdown, records, text
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SUPPORTED_SUFFIXES = {
@@ -57,7 +60,17 @@ def load_bytes(data: bytes, origin: str) -> LoadResult:
         content, note = _decode.decode(data)
     except _decode.BinaryError as error:
         return LoadResult(origin, "binary", problems=[str(error)])
-    result = _dispatch(content, origin)
+    try:
+        result = _dispatch(content, origin)
+    except RecursionError:
+        return LoadResult(origin, "unknown", problems=["nested too deeply to read"])
+    except Exception as error:  # a loader's bug must cost one file, never the whole run
+        log.exception("loader failed on %s", origin)
+        return LoadResult(
+            origin,
+            "unknown",
+            problems=[f"could not be read ({type(error).__name__}); the rest of the run goes on"],
+        )
     if note and result.documents:
         result.problems.insert(0, note)
     return result
@@ -76,7 +89,11 @@ def _dispatch(content: str, origin: str) -> LoadResult:
                 problems=["this is an RSS/Atom feed: add it as a feed, not as a file"],
             )
         return _result(origin, "html", html.load(content, origin))
-    if head.startswith("---\n") or (
+    return _dispatch_prose(content, origin)
+
+
+def _dispatch_prose(content: str, origin: str) -> LoadResult:
+    if content.lstrip().startswith("---\n") or (
         origin.lower().endswith((".md", ".markdown")) or markdown.looks_like_markdown(content)
     ):
         return _result(origin, "markdown", markdown.load(content, origin))
@@ -92,6 +109,9 @@ def _load_json(content: str, origin: str) -> LoadResult:
         lines = [line for line in content.splitlines() if line.strip()]
         if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
             return _result(origin, "jsonl", records.load_jsonl(lines, origin))
+        if error.pos <= len(content) - len(content.lstrip()) + 1:
+            # Broken at its first character: "[Reuters] Bitcoin fell..." is prose, not JSON.
+            return _dispatch_prose(content, origin)
         return LoadResult(
             origin,
             "json",

@@ -10,7 +10,7 @@ class BinaryError(ValueError):
 def decode(data: bytes) -> tuple[str, str | None]:
     """Return the text and a note when it was not UTF-8."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "decoded as UTF-16"
+        return data.decode("utf-16", errors="replace"), "decoded as UTF-16"
     if b"\x00" in data[:8192]:
         raise BinaryError("binary file (contains NUL bytes), not text")
     try:

@@ -32,6 +32,7 @@ DATE_KEYS = (
 OUTLET_KEYS = ("source_info", "outlet", "source", "publisher", "sourceDomain", "site")
 ASSET_KEYS = ("currencies", "assets", "tickers", "mentioned_companies")
 _NULLS = {"", "null", "none", "nan", "n/a"}
+MAX_FIELD_CHARS = 10 * 1024 * 1024
 
 
 def is_record(value: object) -> bool:
@@ -89,6 +90,7 @@ def looks_like_csv(content: str) -> bool:
 def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
     first = content.lstrip().split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
+    csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.DictReader(io.StringIO(content.lstrip()), delimiter=delimiter)
     documents: list[Document] = []
     problems: list[str] = []
@@ -97,6 +99,7 @@ def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
             number = reader.line_num
             if None in row:  # more cells than header columns
                 row.pop(None)
+            row = {key.strip(): value for key, value in row.items() if key}
             try:
                 documents.append(record_to_document(row, f"{origin}#{number}"))
             except ValueError as error:
@@ -108,6 +111,7 @@ def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
 
 def record_to_document(row: dict[str, Any], origin: str) -> Document:
     """One record to a Document; a headline without text becomes a headline-only article."""
+    row = {**{str(k).lower(): v for k, v in row.items()}, **row}  # "Title" reads as "title"
     title = _text(_first(row, TITLE_KEYS))
     body = _text(_first(row, BODY_KEYS))
     if not title and not body:
