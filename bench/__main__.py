@@ -61,7 +61,9 @@ def build(data_dir: Path, embeddings: Any, *, fresh: bool) -> Any:
 
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    return build_services(Settings(data_dir=data_dir), embeddings=embeddings)
+    # Never the developer's .env, and never the network: the bench reads local files only.
+    settings = Settings(_env_file=None, data_dir=data_dir, offline=True)
+    return build_services(settings, embeddings=embeddings)
 
 
 def quality_store(embeddings: Any) -> tuple[Any, float]:

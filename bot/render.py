@@ -9,7 +9,12 @@ def citation_line(citation: Citation) -> str:
     outlet = citation.outlet or "outlet unknown"
     date = citation.published_at or "date unknown"
     link = citation.url or "no link"
-    return f"[{citation.n}] {citation.title} ({outlet}, {date}) {link}"
+    also = (
+        f"; also reported by {', '.join(citation.also_reported_by)}"
+        if (citation.also_reported_by)
+        else ""
+    )
+    return f"[{citation.n}] {citation.title} ({outlet}, {date}{also}) {link}"
 
 
 def answer_text(answer: Answer) -> str:

@@ -327,6 +327,9 @@ class _Citations:
 
     def list(self) -> tuple[Citation, ...]:
         by_id = {p.article.id: p.article for p in self.passages}
+        copies: dict[str, list[str]] = {}
+        for passage in self.passages:
+            copies.setdefault(passage.article.id, []).extend(passage.also_reported_by)
         out: list[Citation] = []
         for article_id, n in sorted(self._numbers.items(), key=lambda kv: kv[1]):
             article = by_id[article_id]
@@ -341,6 +344,7 @@ class _Citations:
                     else None,
                     quote=" … ".join(self._quotes[article_id]),
                     article_id=article_id,
+                    also_reported_by=tuple(dict.fromkeys(copies.get(article_id, []))),
                 )
             )
         return tuple(out)

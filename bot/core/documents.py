@@ -74,6 +74,7 @@ class Citation:
     published_at: str | None
     quote: str
     article_id: str
+    also_reported_by: tuple[str, ...] = ()  # outlets whose copies of the story were folded in
 
 
 @dataclass(frozen=True)
