@@ -245,7 +245,7 @@ class Ingestor:
             start += len(cs)
         self.store.begin(articles, article_vectors, known=stored)
         self.store.write_chunks(chunks, chunk_vectors)
-        self.store.commit(articles, article_vectors)
+        self.store.commit(articles, article_vectors, replacing=stored)
         stored.update(a.id for a in articles)
         log.info("stored %d articles, %d chunks", len(articles), len(chunks))
         return len(chunks)

@@ -16,7 +16,7 @@ interrupted run never shows half an article and never loses the version it was r
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -213,8 +213,11 @@ class ChromaStore:
                 ],
             )
 
-    def commit(self, articles: Sequence[Article], vectors: np.ndarray) -> None:
-        """Make these versions the visible ones, then drop the chunks of those they replace."""
+    def commit(
+        self, articles: Sequence[Article], vectors: np.ndarray, replacing: Set[str] = frozenset()
+    ) -> None:
+        """Make these versions the visible ones, then drop the chunks of the earlier versions
+        of the articles in `replacing` (a new article has none)."""
         if not articles:
             return
         self.articles.upsert(
@@ -223,7 +226,7 @@ class ChromaStore:
             documents=[a.body for a in articles],
             metadatas=[_metadata(a, "complete") for a in articles],
         )
-        for article in articles:
+        for article in (a for a in articles if a.id in replacing):
             self._delete_chunks_where(
                 {
                     "$and": [

@@ -236,12 +236,14 @@ def test_crash_before_commit_leaves_nothing_half_written_and_a_rerun_matches_a_c
     real_commit = ChromaStore.commit
     commits = 0
 
-    def commit_then_crash(self: ChromaStore, articles: list, vectors: object) -> None:
+    def commit_then_crash(
+        self: ChromaStore, articles: list, vectors: object, replacing: object = ()
+    ) -> None:
         nonlocal commits
         commits += 1
         if commits == 2:
             raise RuntimeError("simulated crash")
-        real_commit(self, articles, vectors)
+        real_commit(self, articles, vectors, replacing)
 
     monkeypatch.setattr(ChromaStore, "commit", commit_then_crash)
     # One article per write step, and the second commit dies: the process "crashes" after
@@ -297,7 +299,7 @@ def test_an_update_that_crashes_keeps_the_previous_version_and_completes_on_reru
     services = make_services("data")
     services.ingest([write_articles(tmp_path / "v1.json", [old])])
 
-    def crash(self: ChromaStore, articles: list, vectors: object) -> None:
+    def crash(self: ChromaStore, articles: list, vectors: object, replacing: object = ()) -> None:
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(ChromaStore, "commit", crash)
