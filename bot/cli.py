@@ -182,11 +182,14 @@ def run() -> None:
     """The main job: the Discord bot when MARKETBOT_DISCORD_TOKEN is set, else the console."""
     settings = _settings()
     if settings.discord_token is not None:
-        err.print(
-            "MARKETBOT_DISCORD_TOKEN is set, but the Discord bot is not part of this "
-            "version yet; unset it to use the terminal console."
-        )
-        raise typer.Exit(2)
+        from bot.discord_main import run_discord
+
+        err.print("Loading the model and the corpus, then connecting to Discord…")
+        message = run_discord(_services(settings), settings)
+        if message:
+            err.print(message, markup=False)
+            raise typer.Exit(1)
+        return
     from bot.console import run_console
 
     err.print("Loading the model and the corpus…")

@@ -1,20 +1,38 @@
-"""Answers as console text (Discord embeds come with the Discord layer)."""
+"""Answers as console text and as Discord embeds, always within Discord's limits."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
 from bot.core.documents import Answer, Citation
+
+if TYPE_CHECKING:
+    import discord
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELDS_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+ELLIPSIS = " …"
 
 
 def citation_line(citation: Citation) -> str:
     outlet = citation.outlet or "outlet unknown"
-    date = citation.published_at or "date unknown"
+    date_ = citation.published_at or "date unknown"
     link = citation.url or "no link"
     also = (
         f"; also reported by {', '.join(citation.also_reported_by)}"
-        if (citation.also_reported_by)
+        if citation.also_reported_by
         else ""
     )
-    return f"[{citation.n}] {citation.title} ({outlet}, {date}{also}) {link}"
+    return f"[{citation.n}] {citation.title} ({outlet}, {date_}{also}) {link}"
 
 
 def answer_text(answer: Answer) -> str:
@@ -23,3 +41,88 @@ def answer_text(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
     return "\n".join(lines)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text within `limit` characters, cut at a sentence (or else a word) boundary, never
+    inside a word or a link."""
+    if len(text) <= limit:
+        return text
+    room = text[: max(limit - len(ELLIPSIS), 0)]
+    cut = max(room.rfind(". "), room.rfind("\n"), room.rfind("] "))
+    if cut < len(room) // 2:  # no sentence end in the second half: cut at a word instead
+        cut = room.rfind(" ")
+    if cut <= 0:
+        return room.rstrip() + ELLIPSIS if room else ""
+    kept = room[: cut + 1].rstrip()
+    # A markdown link cut open would render as raw brackets: drop the half link.
+    if kept.count("[") > kept.count("]") or kept.count("(http") > kept.count(")"):
+        kept = kept[: max(kept.rfind("["), 0)].rstrip()
+    return kept + ELLIPSIS
+
+
+def source_entry(citation: Citation) -> str:
+    """One source as a markdown link with outlet and date: `[1] [Title](url) - Outlet, date`."""
+    title = re.sub(r"[\[\]]", "", citation.title)[:150]
+    head = f"[{title}]({citation.url})" if citation.url else title
+    outlet = citation.outlet or "outlet unknown"
+    when = citation.published_at or "date unknown"
+    also = (
+        f" (also {', '.join(citation.also_reported_by[:3])})" if citation.also_reported_by else ""
+    )
+    return f"[{citation.n}] {head} - {outlet}, {when}{also}"
+
+
+def freshness(answer: Answer, today: date | None = None) -> str:
+    dates = sorted(c.published_at for c in answer.citations if c.published_at)
+    if not dates:
+        return "No dated source"
+    newest = date.fromisoformat(dates[-1])
+    age = ((today or date.today()) - newest).days
+    when = "today" if age <= 0 else "1 day ago" if age == 1 else f"{age} days ago"
+    return f"Newest cited source: {newest:%-d %b %Y} ({when})"
+
+
+def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
+    """The answer as one embed: explanation, linked sources, freshness footer."""
+    import discord
+
+    embed = discord.Embed(
+        title=shorten(answer.question, TITLE_LIMIT),
+        description=shorten(answer.answer, DESCRIPTION_LIMIT),
+        colour=discord.Colour.blurple()
+        if answer.status == "answered"
+        else discord.Colour.light_grey(),
+    )
+    fields = _source_fields([source_entry(c) for c in answer.citations])
+    for figure in answer.figures[:5]:
+        fields.append(
+            (
+                str(figure.get("label", "Figure"))[:FIELD_NAME_LIMIT],
+                shorten(str(figure.get("text", "")), FIELD_VALUE_LIMIT),
+            )
+        )
+    footer = freshness(answer, today)
+    budget = EMBED_TOTAL_LIMIT - len(embed.title or "") - len(embed.description or "") - len(footer)
+    for name, value in fields[:FIELDS_LIMIT]:
+        if len(name) + len(value) > budget:
+            break
+        embed.add_field(name=name, value=value, inline=False)
+        budget -= len(name) + len(value)
+    embed.set_footer(text=footer[:FOOTER_LIMIT])
+    return embed
+
+
+def _source_fields(entries: list[str]) -> list[tuple[str, str]]:
+    """Sources packed into fields of at most 1,024 characters, whole entries only."""
+    fields: list[tuple[str, str]] = []
+    current: list[str] = []
+    for entry in entries:
+        entry = shorten(entry, FIELD_VALUE_LIMIT)
+        if current and len("\n".join([*current, entry])) > FIELD_VALUE_LIMIT:
+            fields.append(("Sources" if not fields else "More sources", "\n".join(current)))
+            current = []
+        current.append(entry)
+    if current:
+        fields.append(("Sources" if not fields else "More sources", "\n".join(current)))
+    return fields

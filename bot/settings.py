@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="Discord bot token; unset means the terminal console."
     )
+    shards: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Shards to run in this process (AutoShardedBot); unset means one.",
+    )
     chunk_size: int = Field(default=700, ge=200, le=4000, description="Characters per chunk.")
     chunk_overlap: int = Field(default=120, ge=0, le=1000, description="Overlap between chunks.")
     ingest_batch_chunks: int = Field(

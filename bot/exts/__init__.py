@@ -1,0 +1,1 @@
+"""Discord extensions: one cog per area."""

@@ -1,0 +1,235 @@
+"""A local stand-in for Discord's REST API on 127.0.0.1, recording what the bot sends.
+
+It answers the routes the bot uses with the response shapes of Discord's documentation
+(https://discord.com/developers/docs): the current user, interaction callbacks (with
+`with_response`), webhook follow-ups and channel messages. discord.py is pointed at it through
+`Route.BASE`, so every request goes through discord.py's own HTTP code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = "1100000000000000001"
+APP_ID = BOT_ID
+GUILD_ID = "1200000000000000001"
+CHANNEL_ID = "1300000000000000001"
+USER_ID = "1400000000000000001"
+GOOD_TOKEN = "fake-token"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    at: float
+
+
+@dataclass
+class FakeDiscord:
+    """The recorded requests, and the server's address."""
+
+    base: str = ""
+    requests: list[Request] = field(default_factory=list)
+    callback_delay: float = 0.0
+    _next_id: int = 1500000000000000000
+
+    def made(self, method: str, fragment: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and fragment in r.path]
+
+    async def wait_for(self, method: str, fragment: str, timeout: float = 30) -> Request:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            found = self.made(method, fragment)
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {method} {fragment} within {timeout} s: {self.requests}")
+
+    def message(self, body: dict[str, Any], channel_id: str = CHANNEL_ID) -> dict[str, Any]:
+        self._next_id += 1
+        return {
+            "id": str(self._next_id),
+            "channel_id": channel_id,
+            "type": 0,
+            "author": bot_user(),
+            "content": body.get("content") or "",
+            "timestamp": "2025-11-05T12:00:00.000000+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "flags": body.get("flags") or 0,
+            "components": [],
+        }
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json":
+                body = json.loads(raw)
+            elif request.content_type.startswith("multipart/"):
+                body = {"multipart": True}
+        path = "/" + request.match_info["tail"]
+        self.requests.append(
+            Request(
+                request.method, path, dict(request.query), body, asyncio.get_running_loop().time()
+            )
+        )
+        token_in_path = path.startswith(("/interactions/", "/webhooks/"))
+        if not token_in_path and request.headers.get("Authorization") != f"Bot {GOOD_TOKEN}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        if path == "/users/@me":
+            return _json(bot_user())
+        if path == "/oauth2/applications/@me":
+            return _json(
+                {
+                    "id": APP_ID,
+                    "name": "marketbot",
+                    "icon": None,
+                    "description": "",
+                    "summary": "",
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "verify_key": "0" * 64,
+                    "team": None,
+                    "flags": 0,
+                    "owner": member_user("1000000000000000009", "owner"),
+                    "bot": bot_user(),
+                    "redirect_uris": [],
+                    "interactions_endpoint_url": None,
+                    "tags": [],
+                    "approximate_guild_count": 1,
+                }
+            )
+        if path.startswith("/interactions/") and path.endswith("/callback"):
+            await asyncio.sleep(self.callback_delay)
+            interaction_id = path.split("/")[2]
+            kind = body.get("type") if isinstance(body, dict) else None
+            return _json(
+                {
+                    "interaction": {
+                        "id": interaction_id,
+                        "type": 2,
+                        "response_message_loading": kind == 5,
+                        "response_message_ephemeral": bool(
+                            (body or {}).get("data", {}).get("flags", 0) & 64
+                        ),
+                    },
+                    "resource": {"type": kind},
+                }
+            )
+        if path.startswith("/webhooks/"):
+            return _json(self.message(body or {}))
+        if path.startswith("/channels/") and path.endswith("/messages"):
+            return _json(self.message(body or {}, path.split("/")[2]))
+        if path.startswith("/channels/") and path.endswith("/typing"):
+            return web.Response(status=204)
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly "application/json", as Discord sends it: discord.py compares the header as is.
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+def bot_user() -> dict[str, Any]:
+    return {
+        "id": BOT_ID,
+        "username": "marketbot",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+        "bot": True,
+    }
+
+
+def member_user(user_id: str = USER_ID, name: str = "trader") -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+    }
+
+
+def ask_interaction(
+    question: str, *, guild: bool = True, interaction_id: str = "1600000000000000001"
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload for /ask, in the shape of Discord's documentation."""
+    payload: dict[str, Any] = {
+        "id": interaction_id,
+        "application_id": APP_ID,
+        "type": 2,
+        "token": "interaction-token",
+        "version": 1,
+        "app_permissions": "2248473465835073",
+        "locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD_ID},
+        "context": 0 if guild else 1,
+        "attachment_size_limit": 10485760,
+        "channel_id": CHANNEL_ID,
+        "data": {
+            "id": "1700000000000000001",
+            "name": "ask",
+            "type": 1,
+            "options": [{"name": "question", "type": 3, "value": question}],
+        },
+    }
+    if guild:
+        payload["guild_id"] = GUILD_ID
+        payload["guild_locale"] = "en-US"
+        payload["channel"] = {
+            "id": CHANNEL_ID,
+            "type": 0,
+            "guild_id": GUILD_ID,
+            "name": "markets",
+            "position": 0,
+            "flags": 0,
+            "parent_id": None,
+            "topic": None,
+            "nsfw": False,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "permissions": "2248473465835073",
+        }
+        payload["member"] = {
+            "user": member_user(),
+            "roles": [],
+            "joined_at": "2025-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": "2248473465835073",
+        }
+    else:
+        payload["channel"] = {
+            "id": CHANNEL_ID,
+            "type": 1,
+            "flags": 0,
+            "last_message_id": None,
+            "recipients": [member_user()],
+        }
+        payload["user"] = member_user()
+    return payload

@@ -1,0 +1,167 @@
+"""The Discord layer through discord.py's own dispatch, against a local fake of Discord's REST
+API: what the bot would send to Discord is asserted as the JSON Discord would receive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from discord.http import Route
+
+from bot.client import make_bot
+from bot.core.documents import Answer, Citation
+from bot.discord_main import serve_discord
+from bot.render import (
+    DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    answer_embed,
+)
+from bot.services import Services
+from tests.conftest import settings_for
+from tests.discord_fake import GOOD_TOKEN, FakeDiscord, ask_interaction
+
+
+@pytest.fixture
+async def discord_api() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    fake.base = f"http://127.0.0.1:{port}/api/v10"
+    saved, Route.BASE = Route.BASE, fake.base
+    try:
+        yield fake
+    finally:
+        Route.BASE = saved
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def bot(discord_api: FakeDiscord, seeded: Services) -> AsyncIterator[object]:
+    client = make_bot(seeded)
+    await client.login(GOOD_TOKEN)  # GET /users/@me on the fake, then setup_hook
+    client._connection.application_id = int(ask_interaction("x")["application_id"])
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_ask_is_deferred_then_answered_with_a_cited_embed_that_pings_nobody(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    bot._connection.parse_interaction_create(ask_interaction("why did ETH fall 14%?"))  # type: ignore[attr-defined]
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    [callback] = discord_api.made("POST", "/callback")
+    assert callback.json["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+    assert callback.at < followup.at
+    [embed] = followup.json["embeds"]
+    assert "Federal Reserve" in embed["description"]
+    assert "[1]" in embed["description"]
+    sources = next(f for f in embed["fields"] if f["name"] == "Sources")
+    assert sources["value"].startswith("[1] ")
+    assert "Newest cited source: 5 Nov 2025" in embed["footer"]["text"]
+    assert followup.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_ask_works_in_a_direct_message(bot: object, discord_api: FakeDiscord) -> None:
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("why did BTC fall?", guild=False, interaction_id="1600000000000000002")
+    )
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    assert followup.json["embeds"][0]["description"]
+
+
+async def test_a_slow_core_is_still_acknowledged_at_once(
+    bot: object, discord_api: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_ask = Services.ask
+
+    def slow_ask(self: Services, question: str) -> Answer:
+        time.sleep(4)  # longer than Discord's 3-second window
+        return real_ask(self, question)
+
+    monkeypatch.setattr(Services, "ask", slow_ask)
+    started = asyncio.get_running_loop().time()
+    bot._connection.parse_interaction_create(ask_interaction("why did ETH fall?"))  # type: ignore[attr-defined]
+
+    callback = await discord_api.wait_for("POST", "/callback", timeout=10)
+    assert callback.at - started < 1.0
+    followup = await discord_api.wait_for("POST", "/webhooks/", timeout=30)
+    assert followup.at - started >= 4
+
+
+async def test_everyone_in_a_question_pings_nobody(bot: object, discord_api: FakeDiscord) -> None:
+    bot._connection.parse_interaction_create(ask_interaction("@everyone why did ETH fall 14%?"))  # type: ignore[attr-defined]
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    assert followup.json["allowed_mentions"] == {"parse": []}
+    assert "@everyone" in followup.json["embeds"][0]["title"]  # shown, but pings no one
+
+
+def _long_answer() -> Answer:
+    sentence = "Bitcoin fell as leveraged longs were liquidated across major exchanges [1]. "
+    citations = tuple(
+        Citation(
+            n=n,
+            title=f"Story {n} " + "x" * 120,
+            outlet="Example Wire",
+            url=f"https://news.example/{n}/" + "y" * 80,
+            published_at="2025-11-04",
+            quote="q",
+            article_id=str(n),
+            also_reported_by=("@everyone",),
+        )
+        for n in range(1, 41)
+    )
+    return Answer(
+        question="why? " * 100,
+        status="answered",
+        answer=sentence * (10_000 // len(sentence) + 1),
+        citations=citations,
+    )
+
+
+def test_a_10000_character_answer_is_rendered_within_every_discord_limit() -> None:
+    answer = _long_answer()
+    assert len(answer.answer) > 10_000
+
+    embed = answer_embed(answer, today=date(2025, 11, 6)).to_dict()
+
+    assert len(embed["title"]) <= 256
+    assert len(embed["description"]) <= DESCRIPTION_LIMIT
+    assert embed["description"].endswith("[1]. …") or embed["description"].endswith(" …")
+    assert not embed["description"].rstrip(" …").endswith("liquid")  # no cut word
+    assert len(embed["fields"]) <= 25
+    assert all(len(f["value"]) <= FIELD_VALUE_LIMIT for f in embed["fields"])
+    for field in embed["fields"]:
+        for line in field["value"].splitlines():
+            assert line.count("[") == line.count("]")  # no half link
+    total = (
+        len(embed["title"])
+        + len(embed["description"])
+        + len(embed["footer"]["text"])
+        + sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    )
+    assert total <= EMBED_TOTAL_LIMIT
+
+
+async def test_a_wrong_token_gives_one_clear_line(
+    discord_api: FakeDiscord, seeded: Services, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path, discord_token="not-the-token")
+
+    message = await serve_discord(seeded, settings)
+
+    assert message is not None and "MARKETBOT_DISCORD_TOKEN" in message
+    assert discord_api.made("GET", "/users/@me")
