@@ -177,6 +177,41 @@ def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` show
     out.print(f"Forgot {article.id}: {article.title}", markup=False)
 
 
+@app.command(name="commands")
+def list_commands(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the payloads as JSON.")] = True,
+) -> None:
+    """Print the application commands the bot registers with Discord (what `sync` sends)."""
+    import asyncio
+
+    from bot.client import command_payloads
+
+    payloads = asyncio.run(command_payloads())
+    if as_json:
+        print(json.dumps(payloads, indent=2, ensure_ascii=False))
+    else:
+        for payload in payloads:
+            print(f"/{payload['name']}: {payload['description']}")
+
+
+@app.command()
+def sync(
+    guild: Annotated[int | None, typer.Option(help="Sync to one server at once (testing).")] = None,
+) -> None:
+    """Register the slash commands with Discord: run it when commands change, not every start."""
+    import asyncio
+
+    from bot.client import sync_commands
+
+    settings = _settings()
+    if settings.discord_token is None:
+        err.print("Set MARKETBOT_DISCORD_TOKEN to sync commands with Discord.")
+        raise typer.Exit(2)
+    count = asyncio.run(sync_commands(settings.discord_token.get_secret_value(), guild))
+    where = f"server {guild}" if guild else "all servers (global commands take up to an hour)"
+    out.print(f"Synced {count} commands to {where}.", highlight=False)
+
+
 @app.command()
 def run() -> None:
     """The main job: the Discord bot when MARKETBOT_DISCORD_TOKEN is set, else the console."""

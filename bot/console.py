@@ -7,11 +7,13 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from bot.errors import UserError
-from bot.render import answer_text
+from bot.render import MARKET_UNAVAILABLE, answer_text
 
 HELP = """Commands:
   /ask QUESTION   answer a question (a plain line does the same)
   /sources        what I know about, newest first
+  /price ASSET    live price (not in this version yet)
+  /chart ASSET    price chart (not in this version yet)
   /help           this list
   /quit           leave (Ctrl-D too)"""
 
@@ -47,6 +49,8 @@ def handle_line(services: Any, line: str) -> str | None:
             return HELP
         if command == "/ask":
             return answer_text(services.ask(rest))
+        if command in ("/price", "/chart"):
+            return MARKET_UNAVAILABLE
         if command == "/sources":
             articles = services.sources()
             rows = [

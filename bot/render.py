@@ -21,6 +21,10 @@ FIELDS_LIMIT = 25
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 ELLIPSIS = " …"
+MARKET_UNAVAILABLE = (
+    "Live prices and charts are not available in this version yet: they arrive with the "
+    "market-data layer. /ask already answers from the news corpus."
+)
 
 
 def citation_line(citation: Citation) -> str:

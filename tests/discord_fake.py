@@ -136,6 +136,22 @@ class FakeDiscord:
                     "resource": {"type": kind},
                 }
             )
+        if (
+            path.startswith("/applications/")
+            and path.endswith("/commands")
+            and request.method == "PUT"
+        ):
+            return _json(
+                [
+                    {
+                        **command,
+                        "id": str(1800000000000000000 + i),
+                        "application_id": APP_ID,
+                        "version": "1",
+                    }
+                    for i, command in enumerate(body or [])
+                ]
+            )
         if path.startswith("/webhooks/"):
             return _json(self.message(body or {}))
         if path.startswith("/channels/") and path.endswith("/messages"):
@@ -174,7 +190,13 @@ def member_user(user_id: str = USER_ID, name: str = "trader") -> dict[str, Any]:
 
 
 def ask_interaction(
-    question: str, *, guild: bool = True, interaction_id: str = "1600000000000000001"
+    question: str,
+    *,
+    guild: bool = True,
+    interaction_id: str = "1600000000000000001",
+    user_id: str = USER_ID,
+    command: str = "ask",
+    option: str = "question",
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE payload for /ask, in the shape of Discord's documentation."""
     payload: dict[str, Any] = {
@@ -192,9 +214,9 @@ def ask_interaction(
         "channel_id": CHANNEL_ID,
         "data": {
             "id": "1700000000000000001",
-            "name": "ask",
+            "name": command,
             "type": 1,
-            "options": [{"name": "question", "type": 3, "value": question}],
+            "options": [{"name": option, "type": 3, "value": question}],
         },
     }
     if guild:
@@ -215,7 +237,7 @@ def ask_interaction(
             "permissions": "2248473465835073",
         }
         payload["member"] = {
-            "user": member_user(),
+            "user": member_user(user_id),
             "roles": [],
             "joined_at": "2025-01-01T00:00:00+00:00",
             "deaf": False,
@@ -229,7 +251,29 @@ def ask_interaction(
             "type": 1,
             "flags": 0,
             "last_message_id": None,
-            "recipients": [member_user()],
+            "recipients": [member_user(user_id)],
         }
-        payload["user"] = member_user()
+        payload["user"] = member_user(user_id)
     return payload
+
+
+def direct_message(content: str, message_id: str = "1900000000000000001") -> dict[str, Any]:
+    """A MESSAGE_CREATE payload for a direct message to the bot."""
+    return {
+        "id": message_id,
+        "channel_id": "1300000000000000099",
+        "type": 0,
+        "author": member_user("1400000000000000017"),
+        "content": content,
+        "timestamp": "2025-11-05T12:00:00.000000+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "flags": 0,
+        "components": [],
+    }

@@ -4,6 +4,9 @@ API: what the bot would send to Discord is asserted as the JSON Discord would re
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import date
@@ -13,7 +16,7 @@ import pytest
 from aiohttp import web
 from discord.http import Route
 
-from bot.client import make_bot
+from bot.client import command_payloads, make_bot, sync_commands
 from bot.core.documents import Answer, Citation
 from bot.discord_main import serve_discord
 from bot.render import (
@@ -24,7 +27,7 @@ from bot.render import (
 )
 from bot.services import Services
 from tests.conftest import settings_for
-from tests.discord_fake import GOOD_TOKEN, FakeDiscord, ask_interaction
+from tests.discord_fake import GOOD_TOKEN, FakeDiscord, ask_interaction, direct_message
 
 
 @pytest.fixture
@@ -58,7 +61,9 @@ async def bot(discord_api: FakeDiscord, seeded: Services) -> AsyncIterator[objec
 async def test_ask_is_deferred_then_answered_with_a_cited_embed_that_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:
-    bot._connection.parse_interaction_create(ask_interaction("why did ETH fall 14%?"))  # type: ignore[attr-defined]
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("why did ETH fall 14%?", user_id="1400000000000000011")
+    )
 
     followup = await discord_api.wait_for("POST", "/webhooks/")
     [callback] = discord_api.made("POST", "/callback")
@@ -75,7 +80,12 @@ async def test_ask_is_deferred_then_answered_with_a_cited_embed_that_pings_nobod
 
 async def test_ask_works_in_a_direct_message(bot: object, discord_api: FakeDiscord) -> None:
     bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("why did BTC fall?", guild=False, interaction_id="1600000000000000002")
+        ask_interaction(
+            "why did BTC fall?",
+            guild=False,
+            interaction_id="1600000000000000002",
+            user_id="1400000000000000012",
+        )
     )
 
     followup = await discord_api.wait_for("POST", "/webhooks/")
@@ -93,7 +103,9 @@ async def test_a_slow_core_is_still_acknowledged_at_once(
 
     monkeypatch.setattr(Services, "ask", slow_ask)
     started = asyncio.get_running_loop().time()
-    bot._connection.parse_interaction_create(ask_interaction("why did ETH fall?"))  # type: ignore[attr-defined]
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("why did ETH fall?", user_id="1400000000000000013")
+    )
 
     callback = await discord_api.wait_for("POST", "/callback", timeout=10)
     assert callback.at - started < 1.0
@@ -102,7 +114,9 @@ async def test_a_slow_core_is_still_acknowledged_at_once(
 
 
 async def test_everyone_in_a_question_pings_nobody(bot: object, discord_api: FakeDiscord) -> None:
-    bot._connection.parse_interaction_create(ask_interaction("@everyone why did ETH fall 14%?"))  # type: ignore[attr-defined]
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("@everyone why did ETH fall 14%?", user_id="1400000000000000014")
+    )
 
     followup = await discord_api.wait_for("POST", "/webhooks/")
     assert followup.json["allowed_mentions"] == {"parse": []}
@@ -165,3 +179,72 @@ async def test_a_wrong_token_gives_one_clear_line(
 
     assert message is not None and "MARKETBOT_DISCORD_TOKEN" in message
     assert discord_api.made("GET", "/users/@me")
+
+
+async def test_a_user_asking_too_fast_is_told_when_to_try_again(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    for n in range(4):
+        bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+            ask_interaction(
+                "why did ETH fall?",
+                interaction_id=f"16000000000000001{n}0",
+                user_id="1400000000000000015",
+            )
+        )
+        await discord_api.wait_for("POST", f"/interactions/16000000000000001{n}0/")
+
+    refused = discord_api.made("POST", "/interactions/1600000000000000130/")[0].json
+    assert refused["type"] == 4 and refused["data"]["flags"] & 64  # an ephemeral reply
+    assert "try again in" in refused["data"]["content"]
+    assert [r.json["type"] for r in discord_api.made("POST", "/callback")][:3] == [5, 5, 5]
+
+
+async def test_price_says_plainly_that_it_is_not_available_yet(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("eth", command="price", option="asset", user_id="1400000000000000016")
+    )
+
+    callback = await discord_api.wait_for("POST", "/callback")
+    assert callback.json["data"]["flags"] & 64
+    assert "not available" in callback.json["data"]["content"]
+
+
+async def test_a_direct_message_is_answered_as_a_reply_that_pings_nobody(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    bot._connection.parse_message_create(direct_message("@everyone why did ETH fall 14%?"))  # type: ignore[attr-defined]
+
+    reply = await discord_api.wait_for("POST", "/messages")
+    assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
+    assert int(reply.json["message_reference"]["message_id"]) == 1900000000000000001
+    assert "Federal Reserve" in reply.json["embeds"][0]["description"]
+
+
+async def test_sync_registers_the_commands_that_commands_json_prints(
+    discord_api: FakeDiscord,
+) -> None:
+    count = await sync_commands(GOOD_TOKEN)
+
+    [put] = discord_api.made("PUT", "/commands")
+    assert count == len(put.json) == len(await command_payloads())
+    assert {c["name"] for c in put.json} == {"ask", "price", "chart"}
+
+
+def test_every_command_and_option_is_described_and_ask_works_in_dms() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "commands", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    payloads = json.loads(result.stdout)
+
+    for command in payloads:
+        assert command["description"], command["name"]
+        assert all(option["description"] for option in command.get("options", []))
+    ask = next(c for c in payloads if c["name"] == "ask")
+    assert set(ask["contexts"]) == {0, 1, 2}  # servers, bot DMs, group DMs

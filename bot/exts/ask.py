@@ -16,6 +16,9 @@ from bot.render import answer_embed
 log = logging.getLogger(__name__)
 
 NONE = discord.AllowedMentions.none()
+# Cooldowns: 3 questions per user per 30 s, 20 per server per 60 s.
+USER_RATE, USER_PER = 3, 30.0
+GUILD_RATE, GUILD_PER = 20, 60.0
 
 
 class Ask(commands.Cog):
@@ -28,6 +31,8 @@ class Ask(commands.Cog):
     @app_commands.describe(question="What to explain, e.g. why did ETH fall 14%?")
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.checks.cooldown(USER_RATE, USER_PER, key=lambda i: i.user.id)
+    @app_commands.checks.cooldown(GUILD_RATE, GUILD_PER, key=lambda i: i.guild_id or i.user.id)
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500]
     ) -> None:
