@@ -12,7 +12,7 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.market", "bot.exts.errors")
+EXTENSIONS = ("bot.exts.ask", "bot.exts.market", "bot.exts.admin", "bot.exts.errors")
 
 
 class _MarketBotMixin:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from langchain_core.documents import Document
+
 from bot.core import network
 from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
@@ -16,6 +18,7 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.ingest import Ingestor, IngestReport
 from bot.core.question import parse
 from bot.core.retrieval import HybridRetriever
+from bot.core.sources import LoadResult, load_bytes
 from bot.core.store import ChromaStore, open_client
 from bot.errors import InputError, NotFoundError
 from bot.settings import Settings
@@ -64,6 +67,24 @@ class Services:
     ) -> IngestReport:
         report = self.ingestor.ingest_paths(
             paths, ingested_by=ingested_by, outlet=outlet, progress=progress
+        )
+        self.retriever.invalidate()
+        return report
+
+    def ingest_upload(self, data: bytes, filename: str, *, ingested_by: str) -> IngestReport:
+        """Ingest a file's bytes (a Discord attachment), detected by content like any file."""
+        report = self.ingestor.ingest_results([load_bytes(data, filename)], ingested_by=ingested_by)
+        self.retriever.invalidate()
+        return report
+
+    def ingest_text(self, title: str, text: str, *, ingested_by: str) -> IngestReport:
+        """Ingest pasted text under a title."""
+        document = Document(
+            page_content=text,
+            metadata={"title": title, "published_at": utcnow().isoformat(), "origin": "pasted"},
+        )
+        report = self.ingestor.ingest_results(
+            [LoadResult("pasted text", "text", [document])], ingested_by=ingested_by
         )
         self.retriever.invalidate()
         return report

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,14 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="Discord bot token; unset means the terminal console."
     )
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Discord user ids allowed to manage news (comma-separated).",
+    )
+    admin_role_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Discord role ids whose members may manage news in a server.",
+    )
     shards: int | None = Field(
         default=None,
         ge=1,
@@ -54,6 +63,13 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1, le=1024, description="Chunks per encode call.")
     top_k: int = Field(default=6, ge=1, le=20, description="Passages an answer may draw on.")
     log_level: str = Field(default="WARNING", description="Python logging level.")
+
+    @field_validator("admin_user_ids", "admin_role_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
 
     @property
     def chroma_path(self) -> Path:

@@ -277,3 +277,33 @@ def direct_message(content: str, message_id: str = "1900000000000000001") -> dic
         "flags": 0,
         "components": [],
     }
+
+
+def news_interaction(
+    subcommand: str,
+    options: dict[str, str],
+    *,
+    user_id: str,
+    guild: bool = True,
+    roles: tuple[str, ...] = (),
+    interaction_id: str = "1610000000000000001",
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload for /news SUBCOMMAND."""
+    payload = ask_interaction("", guild=guild, interaction_id=interaction_id, user_id=user_id)
+    payload["data"] = {
+        "id": "1700000000000000002",
+        "name": "news",
+        "type": 1,
+        "options": [
+            {
+                "name": subcommand,
+                "type": 1,
+                "options": [
+                    {"name": name, "type": 3, "value": value} for name, value in options.items()
+                ],
+            }
+        ],
+    }
+    if guild:
+        payload["member"]["roles"] = list(roles)
+    return payload

@@ -26,8 +26,14 @@ from bot.render import (
     answer_embed,
 )
 from bot.services import Services
-from tests.conftest import settings_for
-from tests.discord_fake import GOOD_TOKEN, FakeDiscord, ask_interaction, direct_message
+from tests.conftest import MakeServices, settings_for
+from tests.discord_fake import (
+    GOOD_TOKEN,
+    FakeDiscord,
+    ask_interaction,
+    direct_message,
+    news_interaction,
+)
 
 
 @pytest.fixture
@@ -230,7 +236,7 @@ async def test_sync_registers_the_commands_that_commands_json_prints(
 
     [put] = discord_api.made("PUT", "/commands")
     assert count == len(put.json) == len(await command_payloads())
-    assert {c["name"] for c in put.json} == {"ask", "price", "chart"}
+    assert {c["name"] for c in put.json} == {"ask", "price", "chart", "news"}
 
 
 def test_every_command_and_option_is_described_and_ask_works_in_dms() -> None:
@@ -248,3 +254,82 @@ def test_every_command_and_option_is_described_and_ask_works_in_dms() -> None:
         assert all(option["description"] for option in command.get("options", []))
     ask = next(c for c in payloads if c["name"] == "ask")
     assert set(ask["contexts"]) == {0, 1, 2}  # servers, bot DMs, group DMs
+
+
+ADMIN_ID, ROLE_ID = "1400000000000000090", "1500000000000000090"
+ARTICLE = {
+    "title": "Dogecoin pumps on payments news @everyone",
+    "text": "@everyone Dogecoin rose 12% after a payments firm said it would take DOGE.",
+}
+
+
+@pytest.fixture
+async def admin_bot(
+    discord_api: FakeDiscord, make_services: MakeServices
+) -> AsyncIterator[tuple[object, Services]]:
+    services = make_services(admin_user_ids=[int(ADMIN_ID)], admin_role_ids=[int(ROLE_ID)])
+    client = make_bot(services)
+    await client.login(GOOD_TOKEN)
+    client._connection.application_id = int(ask_interaction("x")["application_id"])
+    try:
+        yield client, services
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("guild", [True, False], ids=["server", "dm"])
+async def test_news_from_a_non_admin_is_refused_and_stores_nothing(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord, guild: bool
+) -> None:
+    client, services = admin_bot
+    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        news_interaction("paste", ARTICLE, user_id="1400000000000000091", guild=guild)
+    )
+
+    callback = await discord_api.wait_for("POST", "/callback")
+    assert callback.json["type"] == 4 and callback.json["data"]["flags"] & 64
+    assert "Only marketbot's admins" in callback.json["data"]["content"]
+    assert services.sources() == []
+
+
+async def test_an_admin_role_in_a_server_can_paste_news_that_then_pings_nobody(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord
+) -> None:
+    client, services = admin_bot
+    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        news_interaction("paste", ARTICLE, user_id="1400000000000000092", roles=(ROLE_ID,))
+    )
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    assert followup.json["flags"] & 64 and "1 new" in followup.json["content"]
+    [article] = services.sources()
+    assert article.ingested_by == "discord:1400000000000000092"
+
+    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction(
+            "why did dogecoin pump?",
+            interaction_id="1600000000000000200",
+            user_id="1400000000000000093",
+        )
+    )
+    await asyncio.sleep(0)
+    deadline = asyncio.get_running_loop().time() + 30
+    while len(discord_api.made("POST", "/webhooks/")) < 2:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    answer = discord_api.made("POST", "/webhooks/")[-1].json
+    assert "@everyone" in answer["embeds"][0]["description"]
+    assert answer["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_listed_admin_may_manage_news_in_a_dm(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord
+) -> None:
+    client, services = admin_bot
+    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        news_interaction("paste", ARTICLE, user_id=ADMIN_ID, guild=False)
+    )
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    assert "1 new" in followup.json["content"]
+    assert len(services.sources()) == 1

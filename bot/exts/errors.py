@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.exts.admin import NotAdmin
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ def user_message(error: BaseException) -> str:
         return str(original)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, NotAdmin):
+        return "Only marketbot's admins can manage news."
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     reference = secrets.token_hex(4)

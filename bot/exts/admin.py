@@ -1,0 +1,151 @@
+"""/news: admins add and remove news from Discord. Admin is checked in code on every call
+(MARKETBOT_ADMIN_USER_IDS, or a role in MARKETBOT_ADMIN_ROLE_IDS in a server); Discord's
+default permission (Manage Server) only hides the commands from others."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.ingest import IngestReport
+from bot.errors import UserError
+
+log = logging.getLogger(__name__)
+
+NONE = discord.AllowedMentions.none()
+MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024
+NOT_YET = "Adding {what} arrives with the ingestion issue; upload a file or paste text for now."
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """Raised for a /news command from someone who is not an admin."""
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """Listed admin users anywhere; members with an admin role only inside a server."""
+    settings = interaction.client.services.settings  # type: ignore[attr-defined]
+    if interaction.user.id in settings.admin_user_ids:
+        return True
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        return False
+    # The invoking member's role ids come with the interaction; the Role objects (`.roles`)
+    # need the guild's role cache, which a bot without the members intent may not have.
+    role_ids = {int(r) for r in getattr(interaction.user, "_roles", ())}
+    return bool(role_ids & set(settings.admin_role_ids))
+
+
+def report_text(report: IngestReport) -> str:
+    lines = []
+    for file in report.files:
+        lines.append(
+            f"{file.found} found, {file.stored} new, {file.updated} updated, "
+            f"{file.duplicates} already stored"
+        )
+        lines += [f"- {problem}" for problem in file.problems[:5]]
+    return "\n".join(lines)[:1900]
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+class News(commands.GroupCog, group_name="news"):
+    """Manage the news marketbot answers from (admins only)."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not is_admin(interaction):
+            raise NotAdmin
+        return True
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)
+
+    @app_commands.command(name="paste")
+    @app_commands.describe(title="The article's headline", text="The article's text")
+    async def paste(
+        self,
+        interaction: discord.Interaction,
+        title: app_commands.Range[str, 3, 300],
+        text: app_commands.Range[str, 20, 4000],
+    ) -> None:
+        """Add an article by pasting its title and text."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await asyncio.to_thread(
+            self.bot.services.ingest_text,  # type: ignore[attr-defined]
+            title,
+            text,
+            ingested_by=f"discord:{interaction.user.id}",
+        )
+        await self._reply(interaction, report_text(report))
+
+    @app_commands.command(name="upload")
+    @app_commands.describe(attachment="A news file: JSON, JSON Lines, CSV, Markdown, HTML or text")
+    async def upload(
+        self, interaction: discord.Interaction, attachment: discord.Attachment
+    ) -> None:
+        """Add the articles in an attached file."""
+        if attachment.size > MAX_ATTACHMENT_BYTES:
+            raise UserError(
+                f"That file is {attachment.size >> 20} MB; the limit is "
+                f"{MAX_ATTACHMENT_BYTES >> 20} MB."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await attachment.read()
+        report = await asyncio.to_thread(
+            self.bot.services.ingest_upload,  # type: ignore[attr-defined]
+            data,
+            attachment.filename,
+            ingested_by=f"discord:{interaction.user.id}",
+        )
+        await self._reply(interaction, report_text(report))
+
+    @app_commands.command(name="forget")
+    @app_commands.describe(id="The article id /sources shows")
+    async def forget(
+        self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 40]
+    ) -> None:
+        """Remove an article and everything cut from it."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        article = await asyncio.to_thread(self.bot.services.forget, id)  # type: ignore[attr-defined]
+        await self._reply(interaction, f"Forgot {article.id}: {article.title}")
+
+    @app_commands.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Corpus size, newest article and versions."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        articles = await asyncio.to_thread(self.bot.services.sources)  # type: ignore[attr-defined]
+        newest = max((a.ingested_at for a in articles), default=None)
+        import bot as package
+
+        await self._reply(
+            interaction,
+            "\n".join(
+                [
+                    f"{len(articles)} articles, {sum(a.n_chunks for a in articles)} chunks",
+                    f"last ingestion: {newest:%Y-%m-%d %H:%M} UTC"
+                    if newest
+                    else "nothing ingested",
+                    f"marketbot {package.__version__}, discord.py {discord.__version__}",
+                ]
+            ),
+        )
+
+    @app_commands.command(name="add")
+    @app_commands.describe(url="The article's address")
+    async def add(
+        self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
+    ) -> None:
+        """Add an article from its URL."""
+        await interaction.response.send_message(
+            NOT_YET.format(what="articles by URL"), ephemeral=True, allowed_mentions=NONE
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(News(bot))
