@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.core.documents import Answer, Citation
+from bot.core.documents import Answer, Article, Citation
 
 if TYPE_CHECKING:
     import discord
@@ -130,3 +130,31 @@ def _source_fields(entries: list[str]) -> list[tuple[str, str]]:
     if current:
         fields.append(("Sources" if not fields else "More sources", "\n".join(current)))
     return fields
+
+
+SOURCES_PER_PAGE = 10
+
+
+def sources_embed(articles: list[Article], page: int, query: str | None = None) -> discord.Embed:
+    """One page of stored articles, newest first, each with its id, date and outlet."""
+    import discord
+
+    pages = max(1, -(-len(articles) // SOURCES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = articles[(page - 1) * SOURCES_PER_PAGE : page * SOURCES_PER_PAGE]
+    lines = []
+    for article in shown:
+        when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
+        title = re.sub(r"[\[\]]", "", article.title)[:120]
+        head = f"[{title}]({article.url})" if article.url else title
+        lines.append(f"`{article.id}` {when} {head} - {article.outlet or 'outlet unknown'}")
+    about = f" matching \u201c{query}\u201d" if query else ""
+    embed = discord.Embed(
+        title=shorten(f"{len(articles)} stored articles{about}", TITLE_LIMIT),
+        description=shorten(
+            "\n".join(lines) or ("No stored article matches." if query else "Nothing stored yet."),
+            DESCRIPTION_LIMIT,
+        ),
+    )
+    embed.set_footer(text=f"Page {page} of {pages}")
+    return embed

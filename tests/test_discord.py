@@ -236,7 +236,7 @@ async def test_sync_registers_the_commands_that_commands_json_prints(
 
     [put] = discord_api.made("PUT", "/commands")
     assert count == len(put.json) == len(await command_payloads())
-    assert {c["name"] for c in put.json} == {"ask", "price", "chart", "news"}
+    assert {c["name"] for c in put.json} == {"ask", "sources", "price", "chart", "news"}
 
 
 def test_every_command_and_option_is_described_and_ask_works_in_dms() -> None:
@@ -333,3 +333,32 @@ async def test_a_listed_admin_may_manage_news_in_a_dm(
     followup = await discord_api.wait_for("POST", "/webhooks/")
     assert "1 new" in followup.json["content"]
     assert len(services.sources()) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [(None, "1 stored articles"), ("ether", "1 stored articles"), ("peloton", "0 stored articles")],
+)
+async def test_sources_lists_what_is_stored_privately_and_filters(
+    bot: object, discord_api: FakeDiscord, query: str | None, expected: str
+) -> None:
+    payload = ask_interaction(
+        "",
+        command="sources",
+        option="query",
+        user_id="1400000000000000020",
+        interaction_id=f"16200000000000000{len(query or '')}",
+    )
+    if query is None:
+        payload["data"]["options"] = []
+    else:
+        payload["data"]["options"][0]["value"] = query
+    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    [embed] = followup.json["embeds"]
+    assert followup.json["flags"] & 64
+    assert embed["title"].startswith(expected)
+    assert embed["footer"]["text"] == "Page 1 of 1"
+    if expected.startswith("1"):
+        assert "day of terror" in embed["description"]

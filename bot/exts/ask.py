@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
-from bot.render import answer_embed
+from bot.render import answer_embed, sources_embed
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,31 @@ class Ask(commands.Cog):
         await interaction.response.defer(thinking=True)
         answer = await asyncio.to_thread(self.bot.services.ask, question)  # type: ignore[attr-defined]
         await interaction.followup.send(embed=answer_embed(answer), allowed_mentions=NONE)
+
+    @app_commands.command(name="sources")
+    @app_commands.describe(
+        query="Only articles whose title or assets match this (e.g. ETH, liquidations)",
+        page="Which page of results (10 articles a page)",
+    )
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def sources(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 100] | None = None,
+        page: app_commands.Range[int, 1, 1000] = 1,
+    ) -> None:
+        """What marketbot knows about, newest first."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = self.bot.services  # type: ignore[attr-defined]
+        articles = await asyncio.to_thread(services.sources)
+        if query:
+            wanted = services.assets.resolve(query)
+            needle = query.lower()
+            articles = [a for a in articles if needle in a.title.lower() or wanted in a.assets]
+        await interaction.followup.send(
+            embed=sources_embed(articles, page, query), ephemeral=True, allowed_mentions=NONE
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
