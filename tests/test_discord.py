@@ -362,3 +362,17 @@ async def test_sources_lists_what_is_stored_privately_and_filters(
     assert embed["footer"]["text"] == "Page 1 of 1"
     if expected.startswith("1"):
         assert "day of terror" in embed["description"]
+
+
+async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord
+) -> None:
+    client, services = admin_bot
+    services.ingest_text(ARTICLE["title"], ARTICLE["text"], ingested_by="cli")
+    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        news_interaction("status", {}, user_id=ADMIN_ID, guild=False)
+    )
+
+    followup = await discord_api.wait_for("POST", "/webhooks/")
+    assert followup.json["content"].startswith("1 articles, 1 chunks")
+    assert "discord.py" in followup.json["content"] and followup.json["flags"] & 64

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import __version__
 from bot.core.ingest import IngestReport
 from bot.errors import UserError
 
@@ -121,8 +122,6 @@ class News(commands.GroupCog, group_name="news"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         articles = await asyncio.to_thread(self.bot.services.sources)  # type: ignore[attr-defined]
         newest = max((a.ingested_at for a in articles), default=None)
-        import bot as package
-
         await self._reply(
             interaction,
             "\n".join(
@@ -131,7 +130,7 @@ class News(commands.GroupCog, group_name="news"):
                     f"last ingestion: {newest:%Y-%m-%d %H:%M} UTC"
                     if newest
                     else "nothing ingested",
-                    f"marketbot {package.__version__}, discord.py {discord.__version__}",
+                    f"marketbot {__version__}, discord.py {discord.__version__}",
                 ]
             ),
         )
