@@ -55,24 +55,14 @@ class FakeDiscord:
 
     def message(self, body: dict[str, Any], channel_id: str = CHANNEL_ID) -> dict[str, Any]:
         self._next_id += 1
-        return {
-            "id": str(self._next_id),
-            "channel_id": channel_id,
-            "type": 0,
-            "author": bot_user(),
-            "content": body.get("content") or "",
-            "timestamp": "2025-11-05T12:00:00.000000+00:00",
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": body.get("embeds") or [],
-            "pinned": False,
-            "flags": body.get("flags") or 0,
-            "components": [],
-        }
+        return message_payload(
+            str(self._next_id),
+            channel_id,
+            bot_user(),
+            body.get("content") or "",
+            embeds=body.get("embeds") or [],
+            flags=body.get("flags") or 0,
+        )
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -257,13 +247,21 @@ def ask_interaction(
     return payload
 
 
-def direct_message(content: str, message_id: str = "1900000000000000001") -> dict[str, Any]:
-    """A MESSAGE_CREATE payload for a direct message to the bot."""
+def message_payload(
+    message_id: str,
+    channel_id: str,
+    author: dict[str, Any],
+    content: str,
+    *,
+    embeds: list[Any] | None = None,
+    flags: int = 0,
+) -> dict[str, Any]:
+    """A message object as Discord's documentation gives it."""
     return {
         "id": message_id,
-        "channel_id": "1300000000000000099",
+        "channel_id": channel_id,
         "type": 0,
-        "author": member_user("1400000000000000017"),
+        "author": author,
         "content": content,
         "timestamp": "2025-11-05T12:00:00.000000+00:00",
         "edited_timestamp": None,
@@ -272,11 +270,18 @@ def direct_message(content: str, message_id: str = "1900000000000000001") -> dic
         "mentions": [],
         "mention_roles": [],
         "attachments": [],
-        "embeds": [],
+        "embeds": embeds or [],
         "pinned": False,
-        "flags": 0,
+        "flags": flags,
         "components": [],
     }
+
+
+def direct_message(content: str, message_id: str = "1900000000000000001") -> dict[str, Any]:
+    """A MESSAGE_CREATE payload for a direct message to the bot."""
+    return message_payload(
+        message_id, "1300000000000000099", member_user("1400000000000000017"), content
+    )
 
 
 def news_interaction(
