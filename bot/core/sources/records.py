@@ -116,8 +116,7 @@ def record_to_document(row: dict[str, Any], origin: str) -> Document:
     body = _text(_first(row, BODY_KEYS))
     if not title and not body:
         raise ValueError("no title or text")
-    headline_only = not body
-    if not body:
+    if not body:  # a headline-only item: its headline is its text
         body = title
     if not title:
         title = body.split("\n", 1)[0][:120]
@@ -132,7 +131,6 @@ def record_to_document(row: dict[str, Any], origin: str) -> Document:
         "outlet": _outlet(row),
         "published_at": published.isoformat() if published else None,
         "assets_hint": _assets_hint(row),
-        "headline_only": headline_only,
         "origin": origin,
     }
     return Document(page_content=body, metadata=metadata)
