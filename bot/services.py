@@ -151,7 +151,13 @@ def build_services(
             settings.ingest_batch_chunks,
             lock_path=settings.data_dir / "ingest.lock",
         ),
-        retriever=HybridRetriever(store, embeddings, assets, cache_dir=settings.data_dir),
+        retriever=HybridRetriever(
+            store,
+            embeddings,
+            assets,
+            cache_dir=settings.data_dir,
+            refresh_seconds=settings.refresh_seconds,
+        ),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
     )
     if seed:

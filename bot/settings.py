@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(default=64, ge=1, le=1024, description="Chunks per encode call.")
     top_k: int = Field(default=6, ge=1, le=20, description="Passages an answer may draw on.")
+    refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often a running bot checks the store for news other processes added.",
+    )
     log_level: str = Field(default="WARNING", description="Python logging level.")
 
     @field_validator("admin_user_ids", "admin_role_ids", mode="before")

@@ -82,6 +82,7 @@ class HybridRetriever:
         embeddings: MiniLMEmbeddings,
         assets: AssetTable,
         cache_dir: Path | None = None,
+        refresh_seconds: float = 10.0,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
@@ -93,6 +94,11 @@ class HybridRetriever:
         self._chunk_assets: dict[str, frozenset[str]] = {}
         self._coverage: dict[str, str] | None = None
         self._stale = True
+        # Other processes may write to the same Chroma server: every `refresh_seconds` the
+        # store's revision is compared with the one loaded.
+        self.refresh_seconds = refresh_seconds
+        self._revision: str | None = None
+        self._checked_at = 0.0
 
     def invalidate(self) -> None:
         """The store changed: rebuild the in-memory views before the next search."""
@@ -100,9 +106,18 @@ class HybridRetriever:
 
     def load(self) -> None:
         with self._lock:
+            now = time.monotonic()
+            if not self._stale and now - self._checked_at >= self.refresh_seconds:
+                self._checked_at = now
+                if self.store.revision() != self._revision:
+                    log.info("the corpus changed in another process: reloading")
+                    self._stale = True
             if not self._stale:
                 return
             started = time.perf_counter()
+            # Read before the corpus: a write landing during the load shows as a new revision.
+            self._revision = self.store.revision()
+            self._checked_at = now
             articles = {a.id: a for a in self.store.article_records()}
             signature = corpus_signature(articles.values())
             path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None

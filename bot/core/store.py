@@ -16,6 +16,7 @@ interrupted run never shows half an article and never loses the version it was r
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,6 +67,7 @@ class ChromaStore:
     def __init__(self, client: ClientAPI, embeddings: MiniLMEmbeddings, prefix: str) -> None:
         self.client = client
         function: Any = ChromaEmbeddingAdapter(embeddings)
+        self._function = function
         config: Any = {"hnsw": {"space": "cosine"}}
         self.chunks: Collection = client.get_or_create_collection(
             f"{prefix}_chunks", embedding_function=function, configuration=config
@@ -174,10 +176,26 @@ class ChromaStore:
 
     def seeded(self) -> bool:
         """Whether the bundled corpus was fully ingested into this store once."""
-        return bool((self.articles.metadata or {}).get("seeded_at"))
+        return bool(self._shared_metadata().get("seeded_at"))
 
     def mark_seeded(self, when: str) -> None:
-        self.articles.modify(metadata={**(self.articles.metadata or {}), "seeded_at": when})
+        self._set_shared_metadata(seeded_at=when)
+
+    def revision(self) -> str:
+        """A token that changes whenever the visible corpus changes, in this process or in
+        any other one writing to the same Chroma server."""
+        return str(self._shared_metadata().get("revision", ""))
+
+    def _shared_metadata(self) -> dict[str, Any]:
+        # Collection.metadata is the copy read when the collection was opened: read it anew.
+        fresh = self.client.get_collection(self.articles.name, embedding_function=self._function)
+        return dict(fresh.metadata or {})
+
+    def _set_shared_metadata(self, **values: str) -> None:
+        self.articles.modify(metadata={**self._shared_metadata(), **values})
+
+    def _bump_revision(self) -> None:
+        self._set_shared_metadata(revision=uuid.uuid4().hex)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -226,6 +244,7 @@ class ChromaStore:
             documents=[a.body for a in articles],
             metadatas=[_metadata(a, "complete") for a in articles],
         )
+        self._bump_revision()
         for article in (a for a in articles if a.id in replacing):
             self._delete_chunks_where(
                 {
@@ -259,6 +278,7 @@ class ChromaStore:
         self.articles.update(
             ids=list(article_ids), metadatas=[{"state": "pending"} for _ in article_ids]
         )
+        self._bump_revision()
         self.delete_chunks(article_ids)
         self.articles.delete(ids=list(article_ids))
 
