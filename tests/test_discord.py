@@ -218,6 +218,25 @@ async def test_price_says_plainly_that_it_is_not_available_yet(
     assert "not available" in callback.json["data"]["content"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "first"), [("eth", "ETH"), ("Ethereum", "ETH"), ("$sol", "SOL"), ("chainl", "LINK")]
+)
+async def test_price_suggests_assets_from_the_alias_table_as_the_user_types(
+    bot: object, discord_api: FakeDiscord, typed: str, first: str
+) -> None:
+    payload = ask_interaction(typed, command="price", option="asset")
+    payload["type"] = 4  # APPLICATION_COMMAND_AUTOCOMPLETE
+    payload["data"]["options"][0]["focused"] = True
+    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+
+    callback = await discord_api.wait_for("POST", "/callback")
+    assert callback.json["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+    choices = callback.json["data"]["choices"]
+    assert 1 <= len(choices) <= 25
+    assert choices[0]["value"] == first
+    assert all(len(c["name"]) <= 100 for c in choices)
+
+
 async def test_a_direct_message_is_answered_as_a_reply_that_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:

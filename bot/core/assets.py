@@ -75,6 +75,29 @@ class AssetTable:
         key = word.strip().lstrip("$").lower()
         return self._plain.get(key) or self._strict.get(key)
 
+    def suggest(self, typed: str, limit: int = 25) -> list[Asset]:
+        """Assets for an autocomplete box: ticker matches first, then names, then aliases;
+        the table's own order (largest first) when nothing is typed yet."""
+        key = typed.strip().lstrip("$").lower()
+        if not key:
+            return list(self.assets.values())[:limit]
+        ranked: list[tuple[int, int, Asset]] = []
+        for order, asset in enumerate(self.assets.values()):
+            symbol, name = asset.symbol.lower(), asset.name.lower()
+            words = (*asset.aliases, *asset.ambiguous_aliases)
+            if symbol == key:
+                rank = 0
+            elif symbol.startswith(key):
+                rank = 1
+            elif name.startswith(key) or any(w.startswith(key) for w in words):
+                rank = 2
+            elif key in name or any(key in w for w in words):
+                rank = 3
+            else:
+                continue
+            ranked.append((rank, order, asset))
+        return [asset for _, _, asset in sorted(ranked, key=lambda r: (r[0], r[1]))[:limit]]
+
     def name(self, symbol: str) -> str:
         asset = self.assets.get(symbol)
         return asset.name if asset else symbol

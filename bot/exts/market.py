@@ -42,6 +42,18 @@ class Market(commands.Cog):
             UNAVAILABLE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
+    @price.autocomplete("asset")
+    @chart.autocomplete("asset")
+    async def asset_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Tickers and names from the asset alias table, best match first."""
+        assets = self.bot.services.assets  # type: ignore[attr-defined]
+        return [
+            app_commands.Choice(name=f"{a.symbol} - {a.name}"[:100], value=a.symbol)
+            for a in assets.suggest(current)
+        ]
+
 
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(Market(bot))
