@@ -67,3 +67,25 @@ def test_unknown_words_resolve_to_nothing(assets: AssetTable) -> None:
     assert assets.resolve("peloton") is None
     assert assets.name("ZZZ") == "ZZZ"
     assert assets.name("ETH") == "Ethereum"
+
+
+def test_suggestions_put_the_exact_ticker_first_then_prefixes(assets: AssetTable) -> None:
+    symbols = [a.symbol for a in assets.suggest("eth")]
+
+    assert symbols[0] == "ETH"
+    assert "ETHA" in symbols  # the ether ETF's ticker starts with what was typed
+    assert symbols.index("ETH") < symbols.index("ETHA")
+
+
+def test_suggestions_find_assets_by_name_and_alias_and_ignore_case(
+    assets: AssetTable,
+) -> None:
+    assert assets.suggest("DOGE")[0].symbol == "DOGE"
+    assert assets.suggest("Chainl")[0].symbol == "LINK"
+    assert assets.suggest("$sol")[0].symbol == "SOL"
+
+
+def test_suggestions_are_capped_and_empty_for_nonsense(assets: AssetTable) -> None:
+    assert len(assets.suggest("")) == 25
+    assert len(assets.suggest("a", limit=5)) == 5
+    assert assets.suggest("zzzqqq") == []
