@@ -37,11 +37,11 @@ GENERIC = frozenset(
     "reason explain tank tanked nuke nuked plunge plunged spike spiked ppl people guys lol wtf "
     "yesterday today week weekend still now back".split()
 )
-# A year only where a year is meant ("in 2014", "back in 2022", "Aug 2024", "2024's"):
+# A year (1600-2099) only where a year is meant ("in 2014", "back in 2022", "Aug 2024", "2024's"):
 # "fell below 2000" is a price.
 _YEAR = re.compile(
     r"\b(?:in|since|during|of|from|year|jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|"
-    r"aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)\.?,?\s+((?:19|20)\d{2})\b|\b((?:19|20)\d{2})'s\b",
+    r"aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)\.?,?\s+((?:1[6-9]|20)\d{2})\b|\b((?:1[6-9]|20)\d{2})'s\b",
     re.IGNORECASE,
 )
 

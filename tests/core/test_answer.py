@@ -223,6 +223,14 @@ def test_a_price_level_in_the_question_is_not_taken_for_a_year(seeded: Services)
     assert answer.status == "answered", answer.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["why did the price of tulips collapse in 1637?", "what happened to stocks in 1929?"],
+)
+def test_a_year_long_before_the_corpus_gets_no_answer(seeded: Services, question: str) -> None:
+    assert seeded.ask(question).status == "no_sources"
+
+
 def test_the_sentence_that_reports_the_move_comes_first_and_is_source_one(
     corpus: Services,
 ) -> None:
