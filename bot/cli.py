@@ -1,4 +1,4 @@
-"""The marketbot command line: ingest, ask, sources, forget, run."""
+"""The marketbot command line: ingest, ask, sources, forget, feedback, commands, sync, run."""
 
 from __future__ import annotations
 
@@ -175,6 +175,16 @@ def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` show
         err.print(str(error), markup=False)
         raise typer.Exit(2) from error
     out.print(f"Forgot {article.id}: {article.title}", markup=False)
+
+
+@app.command()
+def feedback() -> None:
+    """Answers people rated with the buttons under them, as JSON lines (evaluation data)."""
+    from bot.core.feedback import AnswerLog
+
+    answers = AnswerLog(_settings().data_dir / "answers.sqlite3")
+    for row in answers.export():
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @app.command(name="commands")

@@ -39,11 +39,17 @@ def citation_line(citation: Citation) -> str:
     return f"[{citation.n}] {citation.title} ({outlet}, {date_}{also}) {link}"
 
 
-def answer_text(answer: Answer) -> str:
-    """The answer, then its numbered sources."""
+def answer_text(answer: Answer, today: date | None = None) -> str:
+    """What the Discord embed shows, as plain text: the answer, its figures, its numbered
+    sources and how fresh the newest of them is."""
     lines = [answer.answer]
+    if answer.figures:
+        lines += ["", "Figures:"] + [
+            f"{f.get('label', 'Figure')}: {f.get('text', '')}" for f in answer.figures
+        ]
     if answer.citations:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
+        lines += ["", freshness(answer, today)]
     return "\n".join(lines)
 
 
@@ -130,6 +136,41 @@ def _source_fields(entries: list[str]) -> list[tuple[str, str]]:
     if current:
         fields.append(("Sources" if not fields else "More sources", "\n".join(current)))
     return fields
+
+
+QUOTE_LIMIT = 700
+
+
+def quotes_text(answer: Answer) -> str:
+    """What each [n] rests on: the source, then the words quoted from it."""
+    entries = []
+    for citation in answer.citations:
+        quote = shorten(" ".join(citation.quote.split()), QUOTE_LIMIT)
+        entries.append(f"{source_entry(citation)}\n> {quote}" if quote else source_entry(citation))
+    return "\n\n".join(entries) or "This answer cites no source."
+
+
+def quotes_embed(answer: Answer) -> discord.Embed:
+    """The Sources button's reply: the quotes behind each [n], within Discord's limits."""
+    import discord
+
+    embed = discord.Embed(
+        title=shorten(f"Sources for: {answer.question}", TITLE_LIMIT),
+        description=_whole_entries(quotes_text(answer).split("\n\n"), DESCRIPTION_LIMIT),
+    )
+    embed.set_footer(text=freshness(answer))
+    return embed
+
+
+def _whole_entries(entries: list[str], limit: int) -> str:
+    """As many whole entries as fit, and a note of how many did not."""
+    kept: list[str] = []
+    for i, entry in enumerate(entries):
+        rest = f"\n\n({len(entries) - i} more not shown)"
+        if len("\n\n".join([*kept, entry])) + len(rest) > limit:
+            return "\n\n".join(kept) + rest
+        kept.append(entry)
+    return "\n\n".join(kept)
 
 
 SOURCES_PER_PAGE = 10

@@ -15,8 +15,9 @@ from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Article, utcnow
 from bot.core.embed import MiniLMEmbeddings
+from bot.core.feedback import AnswerLog
 from bot.core.ingest import Ingestor, IngestReport
-from bot.core.question import parse
+from bot.core.question import follow_up, parse
 from bot.core.retrieval import HybridRetriever
 from bot.core.sources import LoadResult, load_bytes
 from bot.core.store import ChromaStore, open_client
@@ -39,15 +40,19 @@ class Services:
     ingestor: Ingestor
     retriever: HybridRetriever
     composer: ExtractiveComposer
+    answers: AnswerLog
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question from the corpus, with citations and timings."""
+    def ask(self, question: str, *, follow_up_to: str | None = None) -> Answer:
+        """Answer one question from the corpus, with citations and timings. A follow-up
+        (`follow_up_to` is the earlier question) keeps the assets and dates it leaves out."""
         started = time.perf_counter()
         text = " ".join(question.split())
         if not text:
             raise InputError("Ask a question, e.g. \u201cwhy did ETH fall 14%?\u201d")
         if len(text) > MAX_QUESTION_CHARS:
             raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
+        if follow_up_to:
+            text = follow_up(text, " ".join(follow_up_to.split()), self.assets)
         parsed = parse(text, self.assets)
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
         compose_started = time.perf_counter()
@@ -89,9 +94,14 @@ class Services:
         self.retriever.invalidate()
         return report
 
-    def sources(self) -> list[Article]:
-        """Stored articles, newest first."""
+    def sources(self, query: str | None = None) -> list[Article]:
+        """Stored articles, newest first; with a query, those whose title contains it or that
+        are about the asset it names."""
         articles = list(self.store.article_records())
+        if query and query.strip():
+            wanted = self.assets.resolve(query)
+            needle = query.strip().lower()
+            articles = [a for a in articles if needle in a.title.lower() or wanted in a.assets]
         return sorted(articles, key=lambda a: a.published_at or a.ingested_at, reverse=True)
 
     def forget(self, article_id: str) -> Article:
@@ -159,6 +169,7 @@ def build_services(
             refresh_seconds=settings.refresh_seconds,
         ),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
+        answers=AnswerLog(settings.data_dir / "answers.sqlite3"),
     )
     if seed:
         services.seed()

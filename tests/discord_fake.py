@@ -62,6 +62,7 @@ class FakeDiscord:
             body.get("content") or "",
             embeds=body.get("embeds") or [],
             flags=body.get("flags") or 0,
+            components=body.get("components") or [],
         )
 
     def app(self) -> web.Application:
@@ -255,6 +256,7 @@ def message_payload(
     *,
     embeds: list[Any] | None = None,
     flags: int = 0,
+    components: list[Any] | None = None,
 ) -> dict[str, Any]:
     """A message object as Discord's documentation gives it."""
     return {
@@ -273,7 +275,7 @@ def message_payload(
         "embeds": embeds or [],
         "pinned": False,
         "flags": flags,
-        "components": [],
+        "components": components or [],
     }
 
 
@@ -311,4 +313,136 @@ def news_interaction(
     }
     if guild:
         payload["member"]["roles"] = list(roles)
+    return payload
+
+
+def returned_message(fake: FakeDiscord, sent: Request) -> dict[str, Any]:
+    """The message object the fake answers a recorded send with (a webhook follow-up or a
+    channel message), as discord.py received it, but under a fresh id."""
+    channel_id = sent.path.split("/")[2] if sent.path.startswith("/channels/") else CHANNEL_ID
+    return fake.message(sent.json, channel_id)
+
+
+def component_interaction(
+    custom_id: str,
+    message: dict[str, Any],
+    *,
+    guild: bool = True,
+    interaction_id: str = "1610000000000000101",
+    user_id: str = USER_ID,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE payload for a click on the button `custom_id` of `message`
+    (type 3, MESSAGE_COMPONENT). The token is the interaction's own, so its follow-ups are
+    found at /webhooks/APP_ID/token-INTERACTION_ID."""
+    payload = ask_interaction("", guild=guild, interaction_id=interaction_id, user_id=user_id)
+    payload["type"] = 3
+    payload["token"] = f"token-{interaction_id}"
+    payload["data"] = {"custom_id": custom_id, "component_type": 2}
+    payload["message"] = message
+    return payload
+
+
+def guild_create(guild_id: str = GUILD_ID, channel_id: str = CHANNEL_ID) -> dict[str, Any]:
+    """A GUILD_CREATE payload for a server with one text channel, as Discord sends it to a
+    bot without the members intent."""
+    return {
+        "id": guild_id,
+        "name": "traders",
+        "icon": None,
+        "splash": None,
+        "discovery_splash": None,
+        "owner_id": "1000000000000000009",
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": [
+            {
+                "id": guild_id,
+                "name": "@everyone",
+                "color": 0,
+                "hoist": False,
+                "position": 0,
+                "permissions": "2248473465835073",
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            }
+        ],
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": None,
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "rules_channel_id": None,
+        "vanity_url_code": None,
+        "description": None,
+        "banner": None,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": None,
+        "nsfw_level": 0,
+        "premium_progress_bar_enabled": False,
+        "joined_at": "2025-01-01T00:00:00+00:00",
+        "large": False,
+        "unavailable": False,
+        "member_count": 2,
+        "voice_states": [],
+        "members": [],
+        "channels": [
+            {
+                "id": channel_id,
+                "type": 0,
+                "guild_id": guild_id,
+                "name": "markets",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+            }
+        ],
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+    }
+
+
+def reply_message(
+    content: str,
+    replied: dict[str, Any],
+    *,
+    author: dict[str, Any],
+    message_id: str = "1910000000000000001",
+    guild_id: str | None = None,
+    mentions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A MESSAGE_CREATE payload for a reply (type 19) to `replied`, which Discord sends along
+    as `referenced_message`; in a server it carries guild_id and the author's member."""
+    payload = message_payload(message_id, replied["channel_id"], author, content)
+    payload["type"] = 19
+    payload["mentions"] = mentions or []
+    payload["message_reference"] = {
+        "type": 0,
+        "message_id": replied["id"],
+        "channel_id": replied["channel_id"],
+    }
+    payload["referenced_message"] = replied
+    if guild_id is not None:
+        payload["guild_id"] = guild_id
+        payload["message_reference"]["guild_id"] = guild_id
+        payload["member"] = {
+            "roles": [],
+            "joined_at": "2025-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
     return payload

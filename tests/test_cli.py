@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.documents import Answer, Citation
+from bot.core.feedback import AnswerLog
 from tests.news_files import BAD, FIXTURES
 
 QUESTION = "why did ETH fall 14%?"
@@ -121,3 +123,34 @@ def test_forget_removes_an_article_from_the_sources_list(
     assert note["id"] in run.stdout
     after = sources(data_dir)
     assert [a["id"] for a in after] == [seed["id"]]
+
+
+def test_feedback_prints_each_rated_answer_as_one_json_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = AnswerLog(data / "answers.sqlite3")
+    cited = Answer(
+        question=QUESTION,
+        status="answered",
+        answer="Ether fell 14% as leveraged longs were liquidated [1].",
+        citations=(
+            Citation(1, "A day of terror", "Wire", None, "2025-11-05", "ETH crashed 14%.", "a1"),
+        ),
+    )
+    rated = log.record(cited, "guild 1200000000000000001")
+    log.record(cited, "dm")  # never rated: not printed
+    log.add_feedback(rated, 1400000000000000051, "helpful")
+    log.add_feedback(rated, 1400000000000000052, "helpful")
+    log.add_feedback(rated, 1400000000000000052, "wrong_figure")
+    log.close()
+
+    run = marketbot(data, "feedback")
+
+    assert run.returncode == 0, run.stderr
+    [line] = run.stdout.splitlines()
+    row = json.loads(line)
+    assert row["id"] == rated
+    assert row["place"] == "guild 1200000000000000001"
+    assert row["feedback"] == {"helpful": 2, "wrong_figure": 1}
+    assert row["answer"]["question"] == QUESTION
+    assert row["answer"]["answer"] == cited.answer
+    assert row["answer"]["citations"][0]["quote"] == "ETH crashed 14%."

@@ -109,6 +109,22 @@ def without_dates(text: str) -> str:
     return text
 
 
+def follow_up(text: str, earlier: str, assets: AssetTable) -> str:
+    """A reply to an earlier answer made self-contained: the assets and the dates it leaves
+    out are the earlier question's, shown in brackets ("and the day after? (ETH, 4 Nov)")."""
+    now, before = parse(text, assets), parse(earlier, assets)
+    carried: list[str] = []
+    if not now.assets:
+        carried += before.assets
+    if not now.dates:
+        carried += [
+            m.group(0).strip()
+            for p in (_ISO_DATE, _MONTH_DAY, _DAY_MONTH)
+            for m in p.finditer(earlier)
+        ]
+    return f"{text} ({', '.join(dict.fromkeys(carried))})" if carried else text
+
+
 def _month_day(month: str, day: str, year: str | None) -> MonthDay:
     return MonthDay(_MONTHS[month[:3].lower()], int(day), int(year) if year else None)
 

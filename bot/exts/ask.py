@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.documents import Answer
+from bot.core.feedback import FEEDBACK
 from bot.errors import UserError
-from bot.render import answer_embed, sources_embed
+from bot.render import answer_embed, quotes_embed, sources_embed
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +24,115 @@ USER_RATE, USER_PER = 3, 30.0
 GUILD_RATE, GUILD_PER = 20, 60.0
 
 
+class SourcesButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mb:src:(?P<id>[0-9a-f]{12})"
+):
+    """Shows, privately, the quotes each [n] of an answer rests on; works after restarts."""
+
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Sources",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"mb:src:{answer_id}",
+                row=0,
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SourcesButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        log_ = interaction.client.services.answers  # type: ignore[attr-defined]
+        answer = await asyncio.to_thread(log_.get, self.answer_id)
+        if answer is None:
+            await interaction.followup.send(
+                "I no longer have the sources of this answer; ask again for a fresh one.",
+                ephemeral=True,
+                allowed_mentions=NONE,
+            )
+            return
+        await interaction.followup.send(
+            embed=quotes_embed(answer), ephemeral=True, allowed_mentions=NONE
+        )
+
+
+class FeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"mb:fb:(?P<kind>[a-z_]+):(?P<id>[0-9a-f]{12})",
+):
+    """One click of feedback, stored with the answer as evaluation data."""
+
+    def __init__(self, kind: str, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=FEEDBACK.get(kind, kind),
+                style=discord.ButtonStyle.success
+                if kind == "helpful"
+                else discord.ButtonStyle.secondary,
+                custom_id=f"mb:fb:{kind}:{answer_id}",
+                row=0 if kind == "helpful" else 1,
+            )
+        )
+        self.kind = kind
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> FeedbackButton:
+        return cls(match["kind"], match["id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        log_ = interaction.client.services.answers  # type: ignore[attr-defined]
+        label = FEEDBACK.get(self.kind, self.kind).lower()
+        try:
+            new = await asyncio.to_thread(
+                log_.add_feedback, self.answer_id, interaction.user.id, self.kind
+            )
+        except (KeyError, ValueError):
+            reply = "I no longer have this answer on record, so I could not store that."
+        else:
+            reply = (
+                f"Thanks: recorded \u201c{label}\u201d for this answer."
+                if new
+                else f"You already marked this answer \u201c{label}\u201d."
+            )
+        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NONE)
+
+
+def answer_view(answer_id: str) -> discord.ui.View:
+    """Sources and Helpful on the first row, the four ways an answer can be wrong below."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(SourcesButton(answer_id))
+    for kind in FEEDBACK:
+        view.add_item(FeedbackButton(kind, answer_id))
+    return view
+
+
+def place_of(guild_id: int | None) -> str:
+    return f"guild {guild_id}" if guild_id else "dm"
+
+
 class Ask(commands.Cog):
     """Questions about market moves, answered from cited news."""
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+
+    async def reply_parts(self, answer: Answer, place: str) -> dict[str, Any]:
+        """The embed, and for an answer with sources the buttons under it."""
+        parts: dict[str, Any] = {"embed": answer_embed(answer), "allowed_mentions": NONE}
+        if answer.citations:
+            answers = self.bot.services.answers  # type: ignore[attr-defined]
+            parts["view"] = answer_view(await asyncio.to_thread(answers.record, answer, place))
+        return parts
 
     @app_commands.command(name="ask")
     @app_commands.describe(question="What to explain, e.g. why did ETH fall 14%?")
@@ -40,7 +147,9 @@ class Ask(commands.Cog):
         # Acknowledge first: answering can take longer than Discord's 3-second window.
         await interaction.response.defer(thinking=True)
         answer = await asyncio.to_thread(self.bot.services.ask, question)  # type: ignore[attr-defined]
-        await interaction.followup.send(embed=answer_embed(answer), allowed_mentions=NONE)
+        await interaction.followup.send(
+            **await self.reply_parts(answer, place_of(interaction.guild_id))
+        )
 
     @app_commands.command(name="sources")
     @app_commands.describe(
@@ -58,34 +167,64 @@ class Ask(commands.Cog):
         """What marketbot knows about, newest first."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         services = self.bot.services  # type: ignore[attr-defined]
-        articles = await asyncio.to_thread(services.sources)
-        if query:
-            wanted = services.assets.resolve(query)
-            needle = query.lower()
-            articles = [a for a in articles if needle in a.title.lower() or wanted in a.assets]
+        articles = await asyncio.to_thread(services.sources, query)
         await interaction.followup.send(
             embed=sources_embed(articles, page, query), ephemeral=True, allowed_mentions=NONE
         )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """A DM, or a message that mentions the bot, is a question."""
-        if message.author.bot or self.bot.user is None:
+        """A DM, a message that mentions the bot, or a reply to one of its answers is a
+        question; a reply is a follow-up that keeps the earlier question's context."""
+        me = self.bot.user
+        if message.author.bot or me is None:
             return
-        direct = message.guild is None
-        if not direct and self.bot.user not in message.mentions:
+        question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+        if not question:  # a mention alone, or a message whose text Discord withheld
             return
-        question = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content).strip()
-        if not question:
+        addressed = message.guild is None or me in message.mentions
+        # Replies carry the message they answer; fetch it only when the bot is addressed.
+        earlier = await self.earlier_question(message, fetch=addressed)
+        if not addressed and earlier is None:
             return
+        services = self.bot.services  # type: ignore[attr-defined]
         try:
             async with message.channel.typing():
-                answer = await asyncio.to_thread(self.bot.services.ask, question)  # type: ignore[attr-defined]
+                answer = await asyncio.to_thread(services.ask, question, follow_up_to=earlier)
+            parts = await self.reply_parts(
+                answer, place_of(message.guild.id if message.guild else None)
+            )
         except UserError as error:
             await message.reply(str(error), allowed_mentions=NONE, mention_author=False)
             return
-        await message.reply(embed=answer_embed(answer), allowed_mentions=NONE, mention_author=False)
+        await message.reply(mention_author=False, **parts)
+
+    async def earlier_question(self, message: discord.Message, *, fetch: bool) -> str | None:
+        """The question of the bot's answer this message replies to, if it is one."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return None
+        replied = reference.resolved
+        if replied is None and fetch:
+            try:
+                replied = await message.channel.fetch_message(reference.message_id)
+            except discord.HTTPException:
+                return None
+        if not isinstance(replied, discord.Message) or replied.author != self.bot.user:
+            return None
+        if not replied.embeds or not replied.embeds[0].title:
+            return None
+        for row in replied.components:  # the full question, when the answer is on record
+            for item in getattr(row, "children", ()):
+                found = re.fullmatch(r"mb:src:([0-9a-f]{12})", getattr(item, "custom_id", "") or "")
+                if found:
+                    answers = self.bot.services.answers  # type: ignore[attr-defined]
+                    stored = await asyncio.to_thread(answers.get, found.group(1))
+                    if stored is not None:
+                        return str(stored.question)
+        return replied.embeds[0].title
 
 
 async def setup(bot: commands.Bot) -> None:
+    bot.add_dynamic_items(SourcesButton, FeedbackButton)
     await bot.add_cog(Ask(bot))

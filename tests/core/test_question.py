@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.core.assets import AssetTable
-from bot.core.question import MonthDay, parse, resolve_date, without_dates
+from bot.core.question import MonthDay, follow_up, parse, resolve_date, without_dates
 from bot.settings import PROJECT_ROOT
 
 
@@ -102,3 +102,48 @@ def test_removing_dates_leaves_the_topic_words() -> None:
 )
 def test_words_that_start_like_a_month_are_not_dates(text: str, assets: AssetTable) -> None:
     assert parse(text, assets).dates == ()
+
+
+@pytest.mark.parametrize(
+    ("reply", "earlier", "expected"),
+    [
+        ("and the day after?", "why did ETH fall 14% on 4 Nov?", "and the day after? (ETH, 4 Nov)"),
+        ("what about on 3 Nov?", "why did ETH fall 14% on 4 Nov?", "what about on 3 Nov? (ETH)"),
+        (
+            "and the week after?",
+            "why did bitcoin drop on 2025-11-04?",
+            "and the week after? (BTC, 2025-11-04)",
+        ),
+    ],
+)
+def test_a_follow_up_carries_the_assets_and_dates_it_leaves_out(
+    assets: AssetTable, reply: str, earlier: str, expected: str
+) -> None:
+    text = follow_up(reply, earlier, assets)
+
+    assert text == expected
+    assert parse(text, assets).assets == parse(earlier, assets).assets
+
+
+@pytest.mark.parametrize("reply", ["and BTC?", "and what about bitcoin?"])
+def test_a_follow_up_naming_its_own_asset_keeps_it_and_drops_the_old_one(
+    assets: AssetTable, reply: str
+) -> None:
+    text = follow_up(reply, "why did ETH fall 14% on 4 Nov?", assets)
+
+    assert text == f"{reply} (4 Nov)"
+    assert parse(text, assets).assets == ("BTC",)
+
+
+@pytest.mark.parametrize(
+    ("reply", "earlier"),
+    [
+        ("why did SOL fall on 3 Nov?", "why did ETH fall 14% on 4 Nov?"),  # both its own
+        ("what happened next?", "why did crypto crash?"),  # nothing to carry
+        ("and what about Ethereum?", "why did ETH fall?"),  # the same asset, by name
+    ],
+)
+def test_a_follow_up_with_nothing_to_carry_is_left_as_written(
+    assets: AssetTable, reply: str, earlier: str
+) -> None:
+    assert follow_up(reply, earlier, assets) == reply

@@ -1,0 +1,163 @@
+"""The answer log behind the buttons: answers kept whole, one vote per user and kind, exported
+as evaluation data, and users kept as hashes, not ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.documents import Answer, Citation
+from bot.core.feedback import AnswerLog
+
+USER, OTHER = 1400000000000000041, 1400000000000000042
+
+
+def answer(question: str = "why did ETH fall 14%?") -> Answer:
+    return Answer(
+        question=question,
+        status="answered",
+        answer="Ether fell 14% as leveraged longs were liquidated [1], and ETFs saw outflows [2].",
+        citations=(
+            Citation(
+                n=1,
+                title="A \u201cday of terror\u201d for crypto",
+                outlet="Example Wire",
+                url="https://news.example/terror",
+                published_at="2025-11-05",
+                quote="Ethereum suffered an even steeper decline, crashing 14% below $3,100.",
+                article_id="a1",
+                also_reported_by=("Other Wire", "Third Wire"),
+            ),
+            Citation(
+                n=2,
+                title="Ether ETFs lose $412 million",
+                outlet=None,
+                url=None,
+                published_at=None,
+                quote="U.S. spot Ether ETFs saw $219 million in net outflows on Nov. 4.",
+                article_id="a2",
+            ),
+        ),
+        figures=({"label": "ETH", "text": "-14% in a day"},),
+        timings_ms={"total": 12.5},
+        assets=("ETH",),
+    )
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "answers.sqlite3"
+
+
+@pytest.fixture
+def log(path: Path) -> Iterator[AnswerLog]:
+    opened = AnswerLog(path)
+    yield opened
+    opened.close()
+
+
+def test_an_answer_comes_back_whole_with_its_citations_and_quotes(log: AnswerLog) -> None:
+    given = answer()
+
+    answer_id = log.record(given, "guild 1200000000000000001")
+
+    assert re.fullmatch(r"[0-9a-f]{12}", answer_id)  # what the buttons' custom_ids carry
+    assert log.get(answer_id) == given
+    assert log.get("000000000000") is None
+
+
+def test_each_answer_gets_its_own_id(log: AnswerLog) -> None:
+    ids = {log.record(answer(), "dm") for _ in range(20)}
+
+    assert len(ids) == 20
+
+
+def test_a_user_counts_once_per_kind_of_feedback(log: AnswerLog) -> None:
+    answer_id = log.record(answer(), "dm")
+
+    assert log.add_feedback(answer_id, USER, "helpful") is True
+    assert log.add_feedback(answer_id, USER, "helpful") is False
+    assert log.add_feedback(answer_id, USER, "wrong_figure") is True
+    assert log.add_feedback(answer_id, OTHER, "helpful") is True
+
+    [row] = log.export()
+    assert row["feedback"] == {"helpful": 2, "wrong_figure": 1}
+
+
+def test_feedback_on_an_unknown_answer_or_of_an_unknown_kind_is_refused(log: AnswerLog) -> None:
+    answer_id = log.record(answer(), "dm")
+
+    with pytest.raises(KeyError):
+        log.add_feedback("0123456789ab", USER, "helpful")
+    with pytest.raises(ValueError, match="unknown feedback"):
+        log.add_feedback(answer_id, USER, "great")
+    assert list(log.export()) == []
+
+
+def test_export_lists_each_rated_answer_once_with_its_counts(log: AnswerLog) -> None:
+    eth = log.record(answer(), "guild 1200000000000000001")
+    btc = log.record(answer("why did BTC fall?"), "dm")
+    log.record(answer("why did SOL fall?"), "dm")  # never rated: not exported
+    log.add_feedback(eth, USER, "helpful")
+    log.add_feedback(eth, OTHER, "helpful")
+    log.add_feedback(eth, OTHER, "outdated")
+    log.add_feedback(btc, USER, "wrong_asset")
+
+    rows = {row["id"]: row for row in log.export()}
+
+    assert set(rows) == {eth, btc}
+    assert rows[eth]["feedback"] == {"helpful": 2, "outdated": 1}
+    assert rows[btc]["feedback"] == {"wrong_asset": 1}
+    assert rows[eth]["place"] == "guild 1200000000000000001" and rows[btc]["place"] == "dm"
+    assert rows[eth]["asked_at"].startswith("20")
+    exported = rows[eth]["answer"]
+    assert exported["question"] == "why did ETH fall 14%?"
+    assert exported["answer"] == answer().answer
+    assert [c["quote"] for c in exported["citations"]] == [c.quote for c in answer().citations]
+    assert exported["citations"][0]["also_reported_by"] == ["Other Wire", "Third Wire"]
+
+
+def test_answers_and_votes_survive_reopening_the_file(path: Path) -> None:
+    first = AnswerLog(path)
+    answer_id = first.record(answer(), "dm")
+    first.add_feedback(answer_id, USER, "helpful")
+    first.close()
+
+    again = AnswerLog(path)
+    try:
+        assert again.get(answer_id) == answer()
+        assert again.add_feedback(answer_id, USER, "helpful") is False  # still the same user
+        assert again.add_feedback(answer_id, OTHER, "helpful") is True
+        [row] = again.export()
+        assert row["feedback"] == {"helpful": 2}
+    finally:
+        again.close()
+
+
+def test_two_processes_sharing_the_file_count_one_vote_per_user(path: Path) -> None:
+    bot, cli = AnswerLog(path), AnswerLog(path)
+    try:
+        answer_id = bot.record(answer(), "dm")
+        assert cli.get(answer_id) == answer()
+        assert bot.add_feedback(answer_id, USER, "helpful") is True
+        assert cli.add_feedback(answer_id, USER, "helpful") is False
+        assert [row["feedback"] for row in cli.export()] == [{"helpful": 1}]
+    finally:
+        bot.close()
+        cli.close()
+
+
+def test_user_ids_are_not_stored_in_clear(path: Path) -> None:
+    log = AnswerLog(path)
+    answer_id = log.record(answer(), "dm")
+    for kind in ("helpful", "wrong_cause"):
+        log.add_feedback(answer_id, USER, kind)
+    log.close()
+
+    stored = b"".join(p.read_bytes() for p in path.parent.iterdir())
+    assert answer().citations[0].quote.encode() in stored  # the file is readable as bytes
+    assert str(USER).encode() not in stored
+    assert USER.to_bytes(8, "big") not in stored and USER.to_bytes(8, "little") not in stored
