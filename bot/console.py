@@ -11,7 +11,7 @@ from bot.render import MARKET_UNAVAILABLE, answer_text
 
 HELP = """Commands:
   /ask QUESTION   answer a question (a plain line does the same)
-  /sources        what I know about, newest first
+  /sources [Q]    what I know about, newest first (Q: a word or asset to filter by)
   /price ASSET    live price (not in this version yet)
   /chart ASSET    price chart (not in this version yet)
   /help           this list
@@ -52,14 +52,15 @@ def handle_line(services: Any, line: str) -> str | None:
         if command in ("/price", "/chart"):
             return MARKET_UNAVAILABLE
         if command == "/sources":
-            articles = services.sources()
+            articles = services.sources(rest or None)
             rows = [
                 f"{a.id}  {a.published_at:%Y-%m-%d}  {a.title}"
                 if a.published_at
                 else f"{a.id}  ????-??-??  {a.title}"
                 for a in articles[:20]
             ]
-            total = f"({len(articles)} article{'' if len(articles) == 1 else 's'})"
+            total = f"({len(articles)} article{'' if len(articles) == 1 else 's'}"
+            total += f" matching \u201c{rest}\u201d)" if rest else ")"
             return "\n".join([*rows, total])
         return f"Unknown command {command}. Type /help."
     except UserError as error:

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from bot.console import handle_line, run_console
+from bot.render import answer_embed
 from bot.services import Services
 
 
@@ -85,3 +86,29 @@ def test_a_session_keeps_going_after_a_bad_line_and_stops_at_quit(seeded: Servic
     assert "Ask a question" in text
     assert "Sources:" in text
     assert "/sources" not in text.split("Sources:")[-1]  # /help after /quit was never run
+
+
+def test_the_console_prints_what_the_discord_embed_shows(seeded: Services) -> None:
+    question = "why did ETH fall 14%?"
+    reply = handle_line(seeded, question)
+    embed = answer_embed(seeded.ask(question))
+
+    assert reply is not None
+    assert embed.description and reply.startswith(embed.description)
+    assert embed.footer.text and embed.footer.text in reply  # how fresh the newest source is
+    for citation in seeded.ask(question).citations:
+        assert citation.title in reply
+        assert citation.published_at and citation.published_at in reply
+        assert (citation.outlet or "outlet unknown") in reply
+
+
+@pytest.mark.parametrize(("query", "found"), [("eth", 1), ("terror", 1), ("dogecoin", 0)])
+def test_sources_filters_by_asset_or_title_as_discord_does(
+    seeded: Services, query: str, found: int
+) -> None:
+    reply = handle_line(seeded, f"/sources {query}")
+
+    assert reply is not None
+    assert reply.endswith(
+        f"({found} article{'' if found == 1 else 's'} matching \u201c{query}\u201d)"
+    )

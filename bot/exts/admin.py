@@ -55,6 +55,8 @@ def report_text(report: IngestReport) -> str:
 class News(commands.GroupCog, group_name="news"):
     """Manage the news marketbot answers from (admins only)."""
 
+    feeds = app_commands.Group(name="feeds", description="RSS and Atom feeds polled for news")
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         super().__init__()
@@ -144,6 +146,32 @@ class News(commands.GroupCog, group_name="news"):
         await interaction.response.send_message(
             NOT_YET.format(what="articles by URL"), ephemeral=True, allowed_mentions=NONE
         )
+
+    async def _not_yet(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            NOT_YET.format(what="feeds"), ephemeral=True, allowed_mentions=NONE
+        )
+
+    @feeds.command(name="add")
+    @app_commands.describe(url="The feed's address (RSS or Atom)")
+    async def feeds_add(
+        self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
+    ) -> None:
+        """Poll a feed and ingest its new articles."""
+        await self._not_yet(interaction)
+
+    @feeds.command(name="list")
+    async def feeds_list(self, interaction: discord.Interaction) -> None:
+        """The feeds being polled, with when each was last read."""
+        await self._not_yet(interaction)
+
+    @feeds.command(name="remove")
+    @app_commands.describe(url="The feed's address, as /news feeds list shows it")
+    async def feeds_remove(
+        self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
+    ) -> None:
+        """Stop polling a feed (its articles stay)."""
+        await self._not_yet(interaction)
 
 
 async def setup(bot: commands.Bot) -> None:
