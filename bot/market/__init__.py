@@ -1,0 +1,1 @@
+"""Market data: live quotes, daily history, premise checks and charts."""
