@@ -67,6 +67,21 @@ class Settings(BaseSettings):
         ge=0,
         description="How often a running bot checks the store for news other processes added.",
     )
+    exchanges: Annotated[list[str], NoDecode] = Field(
+        default=["binance", "coinbase", "kraken"],
+        description="ccxt exchange ids for live prices, tried in this order.",
+    )
+    exchange_urls: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Per exchange, a base URL replacing its API host (a proxy, a testnet): "
+        "binance=http://127.0.0.1:9000,kraken=http://...",
+    )
+    live_timeout: float = Field(
+        default=1.5, gt=0, le=30, description="Longest an answer waits for live market data (s)."
+    )
+    quote_ttl: float = Field(
+        default=30.0, ge=0, description="How long a live price is reused before asking again (s)."
+    )
     log_level: str = Field(default="WARNING", description="Python logging level.")
 
     @field_validator("admin_user_ids", "admin_role_ids", mode="before")
@@ -74,6 +89,23 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("exchanges", mode="before")
+    @classmethod
+    def _exchange_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("exchange_urls", mode="before")
+    @classmethod
+    def _exchange_url_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("expected exchange=url pairs separated by commas")
+            return {name.strip().lower(): url.strip() for name, url in pairs}
         return value
 
     @property
