@@ -1,0 +1,192 @@
+"""The premise check: what a question claims a price did, against what the history says.
+
+"Why did ETH fall 14%?" could mean that day's move, the drop from the open to the low, the
+slide from the previous day's open, or the week. Each window is measured from daily bars; the
+claim is consistent when one window in its direction is close to it, overstated when every one
+is smaller, understated when every one is larger, and the wrong direction when the net moves
+all went the other way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from bot.market.history import Series
+
+Verdict = Literal["consistent", "overstated", "understated", "wrong_direction", "unknown"]
+# A claim within max(1.5 points, 20% of itself) of a window's move matches it.
+ABSOLUTE_TOLERANCE = 1.5
+RELATIVE_TOLERANCE = 0.2
+_WEEK = re.compile(r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b", re.IGNORECASE)
+_DAY = re.compile(r"\b24 ?h(ours?|rs?)?\b|\btoday\b|\bovernight\b|\bin a day\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Window:
+    label: str
+    start: date
+    end: date
+    pct: float
+    net: bool  # open to close; False for the day's open to its low or high
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        data["pct"] = round(self.pct, 2)
+        del data["net"]
+        return data
+
+
+@dataclass(frozen=True)
+class Premise:
+    asset: str
+    claimed_pct: float | None
+    direction: Literal["down", "up"] | None
+    windows: tuple[Window, ...]
+    verdict: Verdict
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "claimed_pct": self.claimed_pct,
+            "direction": self.direction,
+            "windows": [w.to_json() for w in self.windows],
+            "verdict": self.verdict,
+            "source": self.source,
+        }
+
+
+def pct(start: float, end: float) -> float:
+    return (end - start) / start * 100 if start else 0.0
+
+
+def windows(series: Series, day: date, asked_for: str = "") -> list[Window]:
+    """The windows a claimed move on `day` could mean (the one the question names, if any)."""
+    bar = series.on(day)
+    if bar is None:
+        return []
+    found = [
+        Window(f"{day:%-d %b} open to close", day, day, pct(bar.open, bar.close), True),
+        Window(f"{day:%-d %b} open to low", day, day, pct(bar.open, bar.low), False),
+        Window(f"{day:%-d %b} open to high", day, day, pct(bar.open, bar.high), False),
+    ]
+    previous = series.before(day)
+    if previous is not None and (day - previous.day).days <= 4:
+        found.append(
+            Window(
+                f"{previous.day:%-d %b} open to {day:%-d %b} close",
+                previous.day,
+                day,
+                pct(previous.open, bar.close),
+                True,
+            )
+        )
+    week = series.between(day - timedelta(days=6), day)
+    if len(week) >= 4:
+        found.append(
+            Window(
+                f"week to {day:%-d %b} ({week[0].day:%-d %b} open to close)",
+                week[0].day,
+                day,
+                pct(week[0].open, bar.close),
+                True,
+            )
+        )
+    if _WEEK.search(asked_for):
+        return [w for w in found if w.label.startswith("week")] or found
+    if _DAY.search(asked_for):
+        return [w for w in found if w.start == w.end] or found
+    return found
+
+
+def verdict(
+    found: list[Window], direction: Literal["down", "up"] | None, claimed: float | None
+) -> Verdict:
+    if not found or (direction is None and claimed is None):
+        return "unknown"
+
+    def along(value: float) -> bool:
+        return direction is None or (value < 0 if direction == "down" else value > 0)
+
+    if direction is not None and not any(along(w.pct) for w in found if w.net):
+        return "wrong_direction"
+    if claimed is None:
+        return "consistent"
+    sizes = [abs(w.pct) for w in found if along(w.pct)]
+    tolerance = max(ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE * claimed)
+    if any(abs(size - claimed) <= tolerance for size in sizes):
+        return "consistent"
+    if all(size < claimed for size in sizes):
+        return "overstated"
+    if all(size > claimed for size in sizes):
+        return "understated"
+    return "consistent"  # the claim lies between the windows: it depends which is meant
+
+
+def check(
+    series: Series,
+    day: date,
+    direction: Literal["down", "up"] | None,
+    claimed: float | None,
+    question: str = "",
+) -> Premise:
+    found = windows(series, day, question)
+    return Premise(
+        series.symbol,
+        claimed,
+        direction,
+        tuple(found),
+        verdict(found, direction, claimed),
+        series.source,
+    )
+
+
+def move_day(series: Series, around: date, direction: Literal["down", "up"] | None) -> date:
+    """The day a dated story reports a move on: its own day or the day before (news of a
+    crash is often published the morning after), whichever moved more in the asked way."""
+    best: tuple[float, date] | None = None
+    for day in (around - timedelta(days=1), around):
+        bar = series.on(day)
+        if bar is None:
+            continue
+        change = pct(bar.open, bar.close)
+        score = -change if direction == "down" else change if direction == "up" else abs(change)
+        if best is None or score > best[0]:
+            best = (score, day)
+    return best[1] if best else around
+
+
+def sentence(premise: Premise) -> str | None:
+    """One sentence saying how the claim is off; None when it is not."""
+    if premise.verdict in ("consistent", "unknown") or not premise.windows:
+        return None
+    nets = [w for w in premise.windows if w.net]
+    main = nets[0]
+    moved = _moved(premise.asset, main)
+    wider = [w for w in nets[1:] if abs(w.pct) > abs(main.pct)]
+    also = f", {abs(wider[0].pct):.1f}% from the {wider[0].start:%-d %b} open" if wider else ""
+    if premise.verdict == "wrong_direction":
+        claimed = "rose" if premise.direction == "up" else "fell"
+        return f"Price check: {moved}{also}; it did not {_base(claimed)} as the question says."
+    size = f"{premise.claimed_pct:g}%"
+    if premise.verdict == "overstated":
+        return f"Price check: {moved}{also}, less than the {size} in the question."
+    return f"Price check: {moved}{also}, more than the {size} in the question."
+
+
+def _moved(asset: str, window: Window) -> str:
+    verb = "fell" if window.pct < 0 else "rose"
+    if window.start == window.end:
+        return f"{asset} {verb} {abs(window.pct):.1f}% on {window.end:%-d %b %Y}"
+    return (
+        f"{asset} {verb} {abs(window.pct):.1f}% from the {window.start:%-d %b} open to the "
+        f"{window.end:%-d %b %Y} close"
+    )
+
+
+def _base(verb: str) -> str:
+    return {"rose": "rise", "fell": "fall"}[verb]

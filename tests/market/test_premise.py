@@ -1,0 +1,105 @@
+"""The premise check on real history: ETH on 4 Nov 2025 from the bundled Binance snapshot
+(open 3603.84, low 3057.00, close 3287.05; 3 Nov open 3906.58)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.market.history import PriceHistory, Series
+from bot.market.premise import check, move_day, sentence
+from bot.settings import PROJECT_ROOT
+
+CRASH = date(2025, 11, 4)
+
+
+@pytest.fixture(scope="module")
+def eth(tmp_path_factory: pytest.TempPathFactory) -> Series:
+    history = PriceHistory(PROJECT_ROOT / "knowledge" / "prices", tmp_path_factory.mktemp("none"))
+    series = history.get("ETH")
+    assert series is not None
+    return series
+
+
+def by_label(series: Series, **claim: object) -> dict[str, float]:
+    premise = check(series, CRASH, **claim)  # type: ignore[arg-type]
+    return {w.label: round(w.pct, 1) for w in premise.windows}
+
+
+def test_the_windows_are_measured_from_the_real_bars(eth: Series) -> None:
+    windows = by_label(eth, direction="down", claimed=14.0)
+
+    assert windows["4 Nov open to close"] == -8.8
+    assert windows["4 Nov open to low"] == -15.2
+    assert windows["3 Nov open to 4 Nov close"] == -15.9
+
+
+@pytest.mark.parametrize(
+    ("direction", "claimed", "verdict"),
+    [
+        ("down", 14.0, "consistent"),  # open to low -15.2%, two-day -15.9%
+        ("down", 30.0, "overstated"),
+        ("up", 14.0, "wrong_direction"),
+        ("down", 2.0, "understated"),
+        ("down", None, "consistent"),  # "crashed on Nov 4": the direction alone holds
+        ("up", None, "wrong_direction"),
+        (None, None, "unknown"),  # nothing claimed
+    ],
+)
+def test_claims_about_the_4_november_crash(
+    eth: Series, direction: str | None, claimed: float | None, verdict: str
+) -> None:
+    assert check(eth, CRASH, direction, claimed).verdict == verdict  # type: ignore[arg-type]
+
+
+def test_a_claim_about_the_week_is_judged_on_the_week(eth: Series) -> None:
+    premise = check(eth, CRASH, "down", 17.0, "why is ETH down 17% this week?")
+
+    assert [w.label for w in premise.windows] == ["week to 4 Nov (29 Oct open to close)"]
+    assert premise.verdict == "consistent"
+    assert check(eth, CRASH, "down", 8.0, "ETH down 8% this week?").verdict == "understated"
+
+
+def test_a_day_without_history_gives_an_unknown_verdict(eth: Series) -> None:
+    premise = check(eth, date(2031, 1, 1), "down", 10.0)
+
+    assert premise.windows == () and premise.verdict == "unknown"
+    assert sentence(premise) is None
+
+
+def test_the_sentence_for_an_overstated_claim_gives_the_real_moves(eth: Series) -> None:
+    text = sentence(check(eth, CRASH, "down", 30.0))
+
+    assert text == (
+        "Price check: ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open, "
+        "less than the 30% in the question."
+    )
+
+
+def test_the_sentence_for_the_wrong_direction_says_which_way_it_went(eth: Series) -> None:
+    text = sentence(check(eth, CRASH, "up", 14.0))
+
+    assert text is not None and "ETH fell 8.8% on 4 Nov 2025" in text and "did not rise" in text
+    assert sentence(check(eth, CRASH, "down", 14.0)) is None  # nothing to correct
+
+
+def test_news_published_the_morning_after_is_about_the_day_before(eth: Series) -> None:
+    # The seed article is dated 5 Nov; the crash it reports happened on 4 Nov.
+    assert move_day(eth, date(2025, 11, 5), "down") == CRASH
+    # 5 Nov itself rose: asked about a rise, that is the day meant.
+    assert move_day(eth, date(2025, 11, 5), "up") == date(2025, 11, 5)
+
+
+def test_premise_json_has_the_documented_shape(eth: Series) -> None:
+    data = check(eth, CRASH, "down", 14.0).to_json()
+
+    assert {"asset", "claimed_pct", "windows", "verdict"} <= set(data)
+    assert data["asset"] == "ETH" and data["claimed_pct"] == 14.0
+    assert all(set(w) == {"label", "start", "end", "pct"} for w in data["windows"])
+    assert data["windows"][0] == {
+        "label": "4 Nov open to close",
+        "start": "2025-11-04",
+        "end": "2025-11-04",
+        "pct": -8.79,
+    }
