@@ -177,6 +177,90 @@ def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` show
     out.print(f"Forgot {article.id}: {article.title}", markup=False)
 
 
+def _market(settings: Settings) -> Any:
+    """Prices without the embedding model: the asset table, the history, the exchanges."""
+    from bot.core import network
+    from bot.core.assets import AssetTable
+    from bot.services import build_market
+
+    if settings.offline:
+        network.forbid_remote_connections()
+    return build_market(settings, AssetTable.load(settings.knowledge_dir / "assets.json"))
+
+
+@app.command()
+def price(
+    asset: Annotated[str, typer.Argument(help="A ticker or name: ETH, ether, SPY.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The price now (live, last known or snapshot), with its source and time."""
+    settings = _settings()
+    market = _market(settings)
+    try:
+        figures = market.price(asset, settings.live_timeout)
+    except UserError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    finally:
+        if market.live is not None:
+            market.live.close()
+    if as_json:
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        for figure in figures:
+            print(f"{figure['label']}: {figure['text']}")
+
+
+@app.command()
+def chart(
+    asset: Annotated[str, typer.Argument(help="A ticker or name: ETH, ether, SPY.")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days to show.")] = 7,
+    out_path: Annotated[Path | None, typer.Option("--out", help="PNG file to write.")] = None,
+) -> None:
+    """A PNG chart of the price, with the stored articles about the asset marked."""
+    services = _services()
+    try:
+        png, caption = services.chart(asset, days)
+    except UserError as error:
+        err.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    path = out_path or Path(f"{services.market.symbol(asset)}-{days}d.png")
+    path.write_bytes(png)
+    print(caption)
+    print(f"wrote {path}")
+
+
+prices_app = typer.Typer(help="Price history for premise checks and charts.", no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("import")
+def prices_import(
+    path: Annotated[Path, typer.Argument(help="A Binance kline CSV or a Yahoo-style CSV.")],
+    symbol: Annotated[
+        str | None, typer.Option(help="The asset (default: from the file name, ETHUSDT_1d -> ETH).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Where the numbers come from.")] = None,
+) -> None:
+    """Load daily history into the data dir (it extends and corrects the bundled snapshot)."""
+    from bot.market.history import PriceHistory, symbol_from_filename
+
+    settings = _settings()
+    history = PriceHistory(settings.knowledge_dir / "prices", settings.data_dir / "prices")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        err.print(f"Cannot read {path}: {error.strerror}", markup=False)
+        raise typer.Exit(2) from error
+    name = symbol or symbol_from_filename(path.name)
+    try:
+        count, first, last = history.import_csv(data, name, source or f"imported from {path.name}")
+    except UserError as error:
+        err.print(f"{path.name}: {error}", markup=False)
+        raise typer.Exit(2) from error
+    print(f"{name.upper()}: {count} daily bars, {first} to {last}")
+
+
 @app.command()
 def feedback() -> None:
     """Answers people rated with the buttons under them, as JSON lines (evaluation data)."""

@@ -6,14 +6,14 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
-from bot.errors import UserError
-from bot.render import MARKET_UNAVAILABLE, answer_text
+from bot.errors import InputError, UserError
+from bot.render import answer_text, price_text
 
 HELP = """Commands:
   /ask QUESTION   answer a question (a plain line does the same)
   /sources [Q]    what I know about, newest first (Q: a word or asset to filter by)
-  /price ASSET    live price (not in this version yet)
-  /chart ASSET    price chart (not in this version yet)
+  /price ASSET    the price now, with its source and time
+  /chart ASSET [DAYS]  a PNG chart of the last DAYS days (default 7), saved in the data dir
   /help           this list
   /quit           leave (Ctrl-D too)"""
 
@@ -49,8 +49,10 @@ def handle_line(services: Any, line: str) -> str | None:
             return HELP
         if command == "/ask":
             return answer_text(services.ask(rest))
-        if command in ("/price", "/chart"):
-            return MARKET_UNAVAILABLE
+        if command == "/price":
+            return price_text(services.price(rest))
+        if command == "/chart":
+            return chart_reply(services, rest)
         if command == "/sources":
             articles = services.sources(rest or None)
             rows = [
@@ -65,3 +67,19 @@ def handle_line(services: Any, line: str) -> str | None:
         return f"Unknown command {command}. Type /help."
     except UserError as error:
         return str(error)
+
+
+def chart_reply(services: Any, rest: str) -> str:
+    """/chart ASSET [DAYS]: the chart is written to the data dir, the reply says where."""
+    words = rest.split()
+    days = 7
+    if len(words) > 1 and words[-1].isdigit():
+        days = int(words.pop())
+    if not words:
+        raise InputError("Say which asset, e.g. /chart ETH 30")
+    png, caption = services.chart(" ".join(words), days)
+    folder = services.settings.data_dir / "charts"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{services.market.symbol(' '.join(words))}-{days}d.png"
+    path.write_bytes(png)
+    return f"{caption}\nChart saved to {path}"

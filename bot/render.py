@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.documents import Answer, Article, Citation
 
@@ -21,10 +21,6 @@ FIELDS_LIMIT = 25
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 ELLIPSIS = " …"
-MARKET_UNAVAILABLE = (
-    "Live prices and charts are not available in this version yet: they arrive with the "
-    "market-data layer. /ask already answers from the news corpus."
-)
 
 
 def citation_line(citation: Citation) -> str:
@@ -42,7 +38,7 @@ def citation_line(citation: Citation) -> str:
 def answer_text(answer: Answer, today: date | None = None) -> str:
     """What the Discord embed shows, as plain text: the answer, its figures, its numbered
     sources and how fresh the newest of them is."""
-    lines = [answer.answer]
+    lines = [explanation(answer)]
     if answer.figures:
         lines += ["", "Figures:"] + [
             f"{f.get('label', 'Figure')}: {f.get('text', '')}" for f in answer.figures
@@ -51,6 +47,12 @@ def answer_text(answer: Answer, today: date | None = None) -> str:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
         lines += ["", freshness(answer, today)]
     return "\n".join(lines)
+
+
+def explanation(answer: Answer) -> str:
+    """The answer's text, after the price check's sentence when the question's claim is off."""
+    check = (answer.premise or {}).get("sentence")
+    return f"{check}\n\n{answer.answer}" if check else answer.answer
 
 
 def shorten(text: str, limit: int) -> str:
@@ -99,7 +101,7 @@ def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
 
     embed = discord.Embed(
         title=shorten(answer.question, TITLE_LIMIT),
-        description=shorten(answer.answer, DESCRIPTION_LIMIT),
+        description=shorten(explanation(answer), DESCRIPTION_LIMIT),
         colour=discord.Colour.blurple()
         if answer.status == "answered"
         else discord.Colour.light_grey(),
@@ -171,6 +173,34 @@ def _whole_entries(entries: list[str], limit: int) -> str:
             return "\n\n".join(kept) + rest
         kept.append(entry)
     return "\n\n".join(kept)
+
+
+def price_text(figures: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{f['label']}: {f['text']}" for f in figures)
+
+
+def price_embed(figures: list[dict[str, Any]]) -> discord.Embed:
+    """/price: the quote as the title's subject, every figure with its source and time."""
+    import discord
+
+    first = figures[0]
+    embed = discord.Embed(
+        title=shorten(str(first["label"]), TITLE_LIMIT),
+        description=shorten(str(first["text"]), DESCRIPTION_LIMIT),
+        colour=discord.Colour.blurple()
+        if first.get("status") == "live"
+        else discord.Colour.light_grey(),
+    )
+    for figure in figures[1 : FIELDS_LIMIT + 1]:
+        embed.add_field(
+            name=str(figure["label"])[:FIELD_NAME_LIMIT],
+            value=shorten(str(figure["text"]), FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    status = {"live": "live", "last_known": "last known reading", "snapshot": "price history"}
+    kind = status.get(str(first.get("status")), "?")
+    embed.set_footer(text=f"Source: {first.get('source')} ({kind})"[:FOOTER_LIMIT])
+    return embed
 
 
 SOURCES_PER_PAGE = 10

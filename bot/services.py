@@ -6,7 +6,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from langchain_core.documents import Document
 
@@ -22,6 +24,10 @@ from bot.core.retrieval import HybridRetriever
 from bot.core.sources import LoadResult, load_bytes
 from bot.core.store import ChromaStore, open_client
 from bot.errors import InputError, NotFoundError
+from bot.market.figures import MarketData
+from bot.market.history import PriceHistory, Series
+from bot.market.live import LiveMarket
+from bot.market.premise import sentence
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,7 @@ class Services:
     retriever: HybridRetriever
     composer: ExtractiveComposer
     answers: AnswerLog
+    market: MarketData
 
     def ask(self, question: str, *, follow_up_to: str | None = None) -> Answer:
         """Answer one question from the corpus, with citations and timings. A follow-up
@@ -59,8 +66,64 @@ class Services:
         answer = self.composer.compose(parsed, retrieval, self.retriever.coverage())
         timings = dict(retrieval.timings_ms)
         timings["compose"] = (time.perf_counter() - compose_started) * 1000
+        market_started = time.perf_counter()
+        # The move sentence is [1]: its date says when the move happened.
+        cited = [
+            date.fromisoformat(c.published_at[:10]) for c in answer.citations[:1] if c.published_at
+        ]
+        figures, premise = self.market.for_answer(
+            parsed, cited, retrieval.event_date, self.settings.live_timeout
+        )
+        timings["market"] = (time.perf_counter() - market_started) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
-        return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
+        return replace(
+            answer,
+            figures=tuple(figures),
+            premise={**premise.to_json(), "sentence": sentence(premise)} if premise else None,
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+        )
+
+    def price(self, word: str) -> list[dict[str, Any]]:
+        """The price of an asset now (or the freshest known), and its perpetual's metrics."""
+        return self.market.price(word, self.settings.live_timeout)
+
+    def chart(self, word: str, days: int = 7) -> tuple[bytes, str]:
+        """A PNG of an asset's last `days` days (or the snapshot's last days when that is all
+        there is), with the stored articles about it marked; and a caption."""
+        from bot.market.chart import Mark, render_chart  # matplotlib loads only when charting
+
+        symbol = self.market.symbol(word)
+        if not 1 <= days <= 365:
+            raise InputError("Charts cover 1 to 365 days.")
+        today = utcnow().date()
+        series = self.market.daily(
+            symbol, today - timedelta(days=days - 1), today, self.settings.live_timeout
+        )
+        note = ""
+        if not series.bars:
+            stored = self.market.history.get(symbol)
+            if stored is None or not stored.bars:
+                raise NotFoundError(f"I have no price history for {symbol}.")
+            series = Series(symbol, stored.bars[-days:], stored.source)
+            note = " (no live data: the snapshot's last days)"
+        first, last = series.bars[0].day, series.bars[-1].day
+        articles = sorted(
+            (
+                a
+                for a in self.retriever.articles.values()
+                if symbol in a.assets and a.published_at and first <= a.published_at.date() <= last
+            ),
+            key=lambda a: a.published_at or a.ingested_at,
+        )[:9]
+        marks = [Mark(a.published_at, a.title) for a in articles if a.published_at]
+        png = render_chart(series, marks)
+        lines = [f"{symbol}, {first:%-d %b} to {last:%-d %b %Y}{note}. Source: {series.source}."]
+        lines += [
+            f"[{n}] {a.title} ({a.outlet or 'outlet unknown'}, {a.published_at:%Y-%m-%d})"
+            for n, a in enumerate(articles, 1)
+            if a.published_at
+        ]
+        return png, "\n".join(lines)
 
     def ingest(
         self,
@@ -170,7 +233,25 @@ def build_services(
         ),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
         answers=AnswerLog(settings.data_dir / "answers.sqlite3"),
+        market=build_market(settings, assets),
     )
     if seed:
         services.seed()
     return services
+
+
+def build_market(settings: Settings, assets: AssetTable) -> MarketData:
+    """Price history (snapshot and imports) and, unless offline, live exchanges. Offline, only
+    exchanges pointed at a local address (MARKETBOT_EXCHANGE_URLS) are used."""
+    exchanges = [
+        e for e in settings.exchanges if not settings.offline or e in settings.exchange_urls
+    ]
+    live = (
+        LiveMarket(
+            exchanges, settings.exchange_urls, timeout=settings.live_timeout, ttl=settings.quote_ttl
+        )
+        if exchanges
+        else None
+    )
+    history = PriceHistory(settings.knowledge_dir / "prices", settings.data_dir / "prices")
+    return MarketData(history, live, assets)

@@ -77,7 +77,7 @@ class FakeDiscord:
             if request.content_type == "application/json":
                 body = json.loads(raw)
             elif request.content_type.startswith("multipart/"):
-                body = {"multipart": True}
+                body = await _multipart(request, raw)
         path = "/" + request.match_info["tail"]
         self.requests.append(
             Request(
@@ -150,6 +150,33 @@ class FakeDiscord:
         if path.startswith("/channels/") and path.endswith("/typing"):
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+
+async def _multipart(request: web.Request, raw: bytes) -> dict[str, Any]:
+    """A message with files, as discord.py sends it: `payload_json` and `files[n]` parts."""
+    from aiohttp import MultipartReader
+    from aiohttp.streams import StreamReader
+
+    stream = StreamReader(request.protocol, len(raw), loop=asyncio.get_running_loop())
+    stream.feed_data(raw)
+    stream.feed_eof()
+    reader = MultipartReader(request.headers, stream)
+    body: dict[str, Any] = {"files": []}
+    while (part := await reader.next()) is not None:
+        assert not isinstance(part, MultipartReader)
+        data = await part.read()
+        if part.name == "payload_json":
+            body.update(json.loads(data))
+        else:
+            body["files"].append(
+                {
+                    "name": part.name,
+                    "filename": part.filename,
+                    "content_type": part.headers.get("Content-Type"),
+                    "data": bytes(data),
+                }
+            )
+    return body
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

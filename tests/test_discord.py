@@ -206,16 +206,49 @@ async def test_a_user_asking_too_fast_is_told_when_to_try_again(
     assert [r.json["type"] for r in discord_api.made("POST", "/callback")][:3] == [5, 5, 5]
 
 
-async def test_price_says_plainly_that_it_is_not_available_yet(
+async def test_price_answers_with_the_figure_its_source_and_time_and_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:
     bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("eth", command="price", option="asset", user_id="1400000000000000016")
+        ask_interaction("ether", command="price", option="asset", user_id="1400000000000000016")
     )
 
     callback = await discord_api.wait_for("POST", "/callback")
-    assert callback.json["data"]["flags"] & 64
-    assert "not available" in callback.json["data"]["content"]
+    sent = await discord_api.wait_for("POST", "/webhooks/")
+    assert callback.json["type"] == 5  # deferred: live prices may take a moment
+    [embed] = sent.json["embeds"]
+    assert embed["title"] == "ETH price"
+    # The test settings are offline with no exchange: the snapshot's close, labelled so.
+    assert "$2,971.64" in embed["description"] and "snapshot" in embed["description"]
+    assert "Binance" in embed["footer"]["text"]
+    assert sent.json["allowed_mentions"]["parse"] == []
+
+
+async def test_price_of_an_unknown_asset_says_which_tickers_work(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        ask_interaction("@everyone", command="price", option="asset", user_id="1400000000000000018")
+    )
+
+    sent = await discord_api.wait_for("POST", "/webhooks/")
+    assert "I don't know the asset" in sent.json["content"]
+    assert sent.json["allowed_mentions"]["parse"] == []
+
+
+async def test_chart_sends_a_png_of_the_asset_with_a_captioned_source(
+    bot: object, discord_api: FakeDiscord
+) -> None:
+    payload = ask_interaction("eth", command="chart", option="asset", user_id="1400000000000000019")
+    payload["data"]["options"].append({"name": "days", "type": 4, "value": 30})
+    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+
+    sent = await discord_api.wait_for("POST", "/webhooks/")
+    [image] = sent.json["files"]
+    assert image["filename"] == "ETH.png"
+    assert image["data"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert "ETH" in sent.json["content"] and "Binance" in sent.json["content"]
+    assert sent.json["allowed_mentions"]["parse"] == []
 
 
 @pytest.mark.parametrize(

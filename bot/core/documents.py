@@ -88,6 +88,8 @@ class Answer:
     figures: tuple[dict[str, Any], ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     assets: tuple[str, ...] = ()
+    # The question's claimed move against price history (see bot/market/premise.py).
+    premise: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object `marketbot ask --json` prints."""

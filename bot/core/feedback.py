@@ -145,4 +145,5 @@ def _answer(data: dict[str, Any]) -> Answer:
         figures=tuple(data.get("figures", ())),
         timings_ms=dict(data.get("timings_ms", {})),
         assets=tuple(data.get("assets", ())),
+        premise=data.get("premise"),
     )

@@ -1,12 +1,17 @@
-"""/price and /chart: live figures and charts arrive with the market-data issue (#4)."""
+"""/price and /chart: the price now with its source and time, and a chart of recent days."""
 
 from __future__ import annotations
+
+import asyncio
+import io
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render import MARKET_UNAVAILABLE as UNAVAILABLE
+from bot.render import CONTENT_LIMIT, price_embed
+
+NONE = discord.AllowedMentions.none()
 
 
 class Market(commands.Cog):
@@ -22,10 +27,11 @@ class Market(commands.Cog):
     async def price(
         self, interaction: discord.Interaction, asset: app_commands.Range[str, 1, 40]
     ) -> None:
-        """The current price and 24h change of an asset."""
-        await interaction.response.send_message(
-            UNAVAILABLE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
+        """The current price and 24h change of an asset, with the exchange and time."""
+        await interaction.response.defer(thinking=True)
+        services = self.bot.services  # type: ignore[attr-defined]
+        figures = await asyncio.to_thread(services.price, asset)
+        await interaction.followup.send(embed=price_embed(figures), allowed_mentions=NONE)
 
     @app_commands.command(name="chart")
     @app_commands.describe(asset="A ticker or name, e.g. BTC", days="How many days to show (1-365)")
@@ -37,9 +43,14 @@ class Market(commands.Cog):
         asset: app_commands.Range[str, 1, 40],
         days: app_commands.Range[int, 1, 365] = 7,
     ) -> None:
-        """A price chart of an asset around recent news."""
-        await interaction.response.send_message(
-            UNAVAILABLE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        """A price chart of an asset, with the news about it marked."""
+        await interaction.response.defer(thinking=True)
+        services = self.bot.services  # type: ignore[attr-defined]
+        png, caption = await asyncio.to_thread(services.chart, asset, days)
+        await interaction.followup.send(
+            caption[:CONTENT_LIMIT],
+            file=discord.File(io.BytesIO(png), filename=f"{services.market.symbol(asset)}.png"),
+            allowed_mentions=NONE,
         )
 
     @price.autocomplete("asset")

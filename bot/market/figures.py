@@ -1,0 +1,306 @@
+"""The figures an answer shows, every one computed from data and labelled with its source and
+time: the price now (live, last known or snapshot), the move over the period the question is
+about, the market's move over the same period, and perpetual metrics when live."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from bot.core.assets import AssetTable
+from bot.errors import InputError, NotFoundError
+from bot.market.history import PriceHistory, Series
+from bot.market.live import Derivatives, LiveMarket, Ticker
+from bot.market.premise import Premise, check, move_day, pct
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price shown for an asset, and how it was obtained."""
+
+    symbol: str
+    price: float
+    change_pct: float | None
+    source: str  # "Binance ETH/USDT" or the snapshot's source
+    as_of: datetime
+    status: Literal["live", "last_known", "snapshot"]
+    high: float | None = None
+    low: float | None = None
+    quote_volume: float | None = None
+
+    def text(self) -> str:
+        change = f", {signed(self.change_pct)} in 24h" if self.change_pct is not None else ""
+        if self.status == "snapshot":
+            return (
+                f"{money(self.price)} at the close of {self.as_of:%-d %b %Y}, "
+                f"{signed(self.change_pct)} that day (snapshot: {self.source}; no live price)"
+                if self.change_pct is not None
+                else f"{money(self.price)} at the close of {self.as_of:%-d %b %Y} "
+                f"(snapshot: {self.source}; no live price)"
+            )
+        when = f"{self.as_of:%-d %b %H:%M} UTC"
+        label = "read" if self.status == "live" else "last known, read"
+        return f"{money(self.price)}{change} ({self.source}, {label} {when})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "quote",
+            "label": f"{self.symbol} price",
+            "text": self.text(),
+            "asset": self.symbol,
+            "price": self.price,
+            "change_pct_24h": None if self.change_pct is None else round(self.change_pct, 2),
+            "high": self.high,
+            "low": self.low,
+            "quote_volume": self.quote_volume,
+            "source": self.source,
+            "as_of": self.as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "status": self.status,
+        }
+
+
+class MarketData:
+    """History, live data and premise checks behind one synchronous call per answer."""
+
+    def __init__(self, history: PriceHistory, live: LiveMarket | None, assets: AssetTable) -> None:
+        self.history = history
+        self.live = live
+        self.assets = assets
+
+    # -- the price now ---------------------------------------------------------------------
+
+    def symbol(self, word: str) -> str:
+        """The asset a user means ("eth", "Ether", "$SPY"), or a clear error."""
+        cleaned = word.strip().lstrip("$")
+        symbol = self.assets.resolve(cleaned)
+        if symbol is None and cleaned.upper() in self.history.symbols():
+            symbol = cleaned.upper()
+        if symbol is None:
+            raise InputError(
+                f"I don't know the asset {cleaned[:40]!r}: try a ticker such as BTC, ETH or SPY."
+            )
+        return symbol
+
+    def price(self, word: str, budget: float) -> list[dict[str, Any]]:
+        """The price of an asset now (or the freshest known), and its perpetual's metrics."""
+        symbol = self.symbol(word)
+        started = time.monotonic()
+        quote = self.quote(symbol, budget)
+        if quote is None:
+            raise NotFoundError(f"I have no price for {symbol}, live or in the snapshot.")
+        figures = [quote.to_json()]
+        if self.live is not None and quote.status == "live":
+            left = max(budget - (time.monotonic() - started), 0.01)
+            metrics = self.live.run(self.live.derivatives(symbol), left)
+            if metrics is not None:
+                figures.append(derivatives_figure(metrics))
+        return figures
+
+    def quote(self, symbol: str, deadline: float | None = None) -> Quote | None:
+        """Live within the deadline, else the last live reading, else the snapshot's close."""
+        ticker = self.live.run(self.live.ticker(symbol), deadline) if self.live else None
+        if ticker is not None:
+            return _from_ticker(ticker, "live")
+        last = self.live.cached_ticker(symbol) if self.live else None
+        if last is not None:
+            return _from_ticker(last, "last_known")
+        series = self.history.get(symbol)
+        if series is None or not series.bars:
+            return None
+        bar = series.bars[-1]
+        return Quote(
+            symbol,
+            bar.close,
+            pct(bar.open, bar.close),
+            series.source,
+            datetime(bar.day.year, bar.day.month, bar.day.day, tzinfo=UTC),
+            "snapshot",
+            bar.high,
+            bar.low,
+        )
+
+    def daily(self, symbol: str, first: date, last: date, deadline: float | None = None) -> Series:
+        """Daily bars over [first, last]: history, completed by the live exchange where the
+        history stops short (today's bar is still moving, so it comes live only)."""
+        series = self.history.get(symbol) or Series(symbol, (), "")
+        bars = {b.day: b for b in series.between(first, last)}
+        source = series.source
+        have_all = bars and max(bars) >= min(last, datetime.now(UTC).date() - timedelta(days=1))
+        if not have_all and self.live is not None:
+            start = max(bars) + timedelta(days=1) if bars else first
+            fetched = self.live.run(
+                self.live.daily(symbol, start, (last - start).days + 1), deadline
+            )
+            fresh = [b for b in fetched or [] if first <= b.day <= last]
+            if fresh:
+                bars.update({b.day: b for b in fresh})
+                source = f"{source}; live daily candles" if source else "live daily candles"
+        return Series(symbol, tuple(sorted(bars.values(), key=lambda b: b.day)), source)
+
+    # -- an answer's figures ---------------------------------------------------------------
+
+    def for_answer(
+        self,
+        question: Any,
+        cited_dates: list[date],
+        event_day: date | None,
+        budget: float,
+    ) -> tuple[list[dict[str, Any]], Premise | None]:
+        """Figures for an answer about `question`, and the premise check when it claims a
+        move; `budget` is the most this may wait for live data, in seconds."""
+        asset = question.assets[0] if question.assets else None
+        if asset is None:
+            return [], None
+        started = time.monotonic()
+
+        def left() -> float:
+            return max(budget - (time.monotonic() - started), 0.01)
+
+        figures: list[dict[str, Any]] = []
+        quote = self.quote(asset, left())
+        if quote is not None:
+            figures.append(quote.to_json())
+        derivatives = (
+            self.live.run(self.live.derivatives(asset), left()) if self.live and quote else None
+        )
+        if derivatives is not None:
+            figures.append(derivatives_figure(derivatives))
+        around = event_day or (max(cited_dates) if cited_dates else None)
+        if around is None:
+            return figures, None
+        series = self.daily(asset, around - timedelta(days=8), around + timedelta(days=1), left())
+        if not series.bars:
+            return figures, None
+        day = event_day or move_day(series, around, question.direction)
+        premise = check(series, day, question.direction, question.claimed_pct, question.text)
+        if premise.windows:
+            figures.append(_move_figure(series, day))
+            context = self._context(asset, series, day, left())
+            if context is not None:
+                figures.append(context)
+        claimed = question.claimed_pct is not None or question.direction is not None
+        return figures, premise if claimed else None
+
+    def _context(
+        self, asset: str, series: Series, day: date, deadline: float
+    ) -> dict[str, Any] | None:
+        """The market's move the same day: BTC for crypto, SPY for the rest."""
+        info = self.assets.assets.get(asset)
+        benchmark = "BTC" if info is None or info.kind == "crypto" else "SPY"
+        if asset == benchmark:
+            return None
+        other = self.daily(benchmark, day, day, deadline)
+        mine, theirs = series.on(day), other.on(day)
+        if mine is None or theirs is None:
+            return None
+        own, market = pct(mine.open, mine.close), pct(theirs.open, theirs.close)
+        relative = pct(mine.open / theirs.open, mine.close / theirs.close)
+        if abs(market) < 1 <= abs(own):
+            reading = f"{asset}'s own move: the market barely moved"
+        elif (own < 0) == (market < 0) and abs(relative) < 2:
+            reading = "a market-wide move"
+        elif abs(own) > abs(market):
+            reading = f"market-wide, and {asset} moved more than {benchmark}"
+        else:
+            reading = f"{asset} moved less than {benchmark}"
+        return {
+            "kind": "context",
+            "label": f"Market on {day:%-d %b %Y}",
+            "text": f"{benchmark} {verb(market)} {abs(market):.1f}% the same day; "
+            f"{asset}/{benchmark} {signed(relative)}: {reading}",
+            "benchmark": benchmark,
+            "day": day.isoformat(),
+            "benchmark_pct": round(market, 2),
+            "relative_pct": round(relative, 2),
+            "source": other.source,
+        }
+
+
+def _from_ticker(ticker: Ticker, status: Literal["live", "last_known"]) -> Quote:
+    return Quote(
+        ticker.symbol,
+        ticker.price,
+        ticker.change_pct,
+        f"{ticker.exchange} {ticker.pair}",
+        ticker.as_of,
+        status,
+        ticker.high,
+        ticker.low,
+        ticker.quote_volume,
+    )
+
+
+def _move_figure(series: Series, day: date) -> dict[str, Any]:
+    bar = series.on(day)
+    assert bar is not None
+    previous = series.before(day)
+    change = pct(bar.open, bar.close)
+    text = (
+        f"{verb(change)} {abs(change):.1f}% (open {plain(bar.open)}, low {plain(bar.low)}, "
+        f"high {plain(bar.high)}, close {plain(bar.close)})"
+    )
+    data: dict[str, Any] = {
+        "kind": "move",
+        "label": f"{series.symbol} on {day:%-d %b %Y}",
+        "day": day.isoformat(),
+        "open": bar.open,
+        "high": bar.high,
+        "low": bar.low,
+        "close": bar.close,
+        "pct": round(change, 2),
+        "source": series.source,
+    }
+    if previous is not None and (day - previous.day).days <= 4:
+        two_day = pct(previous.open, bar.close)
+        text += f"; {signed(two_day)} from the {previous.day:%-d %b} open"
+        data["from_previous_open_pct"] = round(two_day, 2)
+    data["text"] = f"{text} ({series.source})"
+    return data
+
+
+def derivatives_figure(metrics: Derivatives) -> dict[str, Any]:
+    parts = []
+    if metrics.funding_rate is not None:
+        parts.append(f"funding {metrics.funding_rate * 100:+.4f}% per interval")
+    if metrics.open_interest_usd is not None:
+        parts.append(f"open interest {money(metrics.open_interest_usd, compact=True)}")
+    return {
+        "kind": "derivatives",
+        "label": f"{metrics.symbol} perpetual",
+        "text": f"{', '.join(parts) or 'no figures'} ({metrics.exchange} {metrics.pair}, read "
+        f"{metrics.as_of:%-d %b %H:%M} UTC)",
+        "funding_rate": metrics.funding_rate,
+        "open_interest_usd": metrics.open_interest_usd,
+        "source": f"{metrics.exchange} {metrics.pair}",
+        "as_of": metrics.as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": "live",
+    }
+
+
+def verb(change: float) -> str:
+    return "fell" if change < 0 else "rose"
+
+
+def signed(change: float | None) -> str:
+    return "n/a" if change is None else f"{change:+.1f}%".replace("-", "\u2212")
+
+
+def plain(value: float) -> str:
+    if value >= 1000:
+        return f"{value:,.2f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4g}"
+
+
+def money(value: float, *, compact: bool = False) -> str:
+    if compact and value >= 1e9:
+        return f"${value / 1e9:.2f}bn"
+    if compact and value >= 1e6:
+        return f"${value / 1e6:.1f}m"
+    return f"${plain(value)}"

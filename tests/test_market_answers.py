@@ -1,0 +1,89 @@
+"""Figures and the premise check inside answers, from the bundled price snapshot (the test
+settings are offline with no exchange, so every figure is the snapshot's, labelled so)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.console import handle_line
+from bot.render import answer_embed, answer_text
+from bot.services import Services
+
+
+def figures_by_kind(answer: object) -> dict[str, dict[str, object]]:
+    return {f["kind"]: f for f in answer.figures}  # type: ignore[attr-defined]
+
+
+def test_an_answer_shows_the_price_and_the_move_it_is_about(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall 14%?")
+
+    figures = figures_by_kind(answer)
+    quote, move, context = figures["quote"], figures["move"], figures["context"]
+    assert quote["status"] == "snapshot" and quote["source"]
+    assert "snapshot" in str(quote["text"]) and "no live price" in str(quote["text"])
+    # The seed article (5 Nov) reports the crash of 4 Nov: that day's bar, from Binance.
+    assert move["day"] == "2025-11-04"
+    assert (move["open"], move["low"], move["close"]) == (3603.84, 3057.0, 3287.05)
+    assert move["pct"] == -8.79 and move["from_previous_open_pct"] == -15.86
+    assert "Binance" in str(move["source"])
+    assert context["benchmark"] == "BTC" and float(context["benchmark_pct"]) < 0  # type: ignore[arg-type]
+
+
+def test_a_right_premise_is_confirmed_quietly(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall 14%?")
+
+    assert answer.premise is not None
+    assert answer.premise["verdict"] == "consistent" and answer.premise["sentence"] is None
+    assert not answer_text(answer).startswith("Price check")
+
+
+def test_an_overstated_move_is_corrected_in_one_sentence_first(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall 30%?")
+
+    assert answer.status == "answered"
+    assert answer.premise is not None and answer.premise["verdict"] == "overstated"
+    expected = (
+        "Price check: ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open, "
+        "less than the 30% in the question."
+    )
+    assert answer_text(answer).startswith(expected)
+    embed = answer_embed(answer)
+    assert embed.description is not None and embed.description.startswith(expected)
+    # The correction comes from price data, not from the quoted sources: no [n] on it.
+    assert not re.search(r"\[\d+\]", expected)
+
+
+def test_a_move_in_the_wrong_direction_is_called_out(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH rise 14% on Nov 4?")
+
+    assert answer.premise is not None and answer.premise["verdict"] == "wrong_direction"
+    assert "did not rise" in answer_text(answer)
+
+
+def test_the_json_premise_has_the_documented_shape(seeded: Services) -> None:
+    data = seeded.ask("why did ETH fall 14% on 4 Nov 2025?").to_json()
+
+    premise = data["premise"]
+    assert premise["asset"] == "ETH" and premise["claimed_pct"] == 14.0
+    assert premise["verdict"] == "consistent"
+    labels = {w["label"]: w["pct"] for w in premise["windows"]}
+    assert labels["4 Nov open to low"] == -15.17 and labels["3 Nov open to 4 Nov close"] == -15.86
+
+
+def test_a_question_naming_no_asset_gets_no_figures(seeded: Services) -> None:
+    answer = seeded.ask("why did crypto crash?")
+
+    assert answer.figures == () and answer.premise is None
+
+
+def test_the_console_price_and_chart_commands(seeded: Services) -> None:
+    price = handle_line(seeded, "/price ether")
+    chart = handle_line(seeded, "/chart eth 30")
+    unknown = handle_line(seeded, "/price @everyone")
+
+    assert price is not None and price.startswith("ETH price: $2,971.64")
+    assert chart is not None and "Chart saved to" in chart
+    path = chart.rsplit("Chart saved to ", 1)[1].strip()
+    with open(path, "rb") as image:
+        assert image.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert unknown is not None and "I don't know the asset" in unknown
