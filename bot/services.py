@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -253,5 +254,8 @@ def build_market(settings: Settings, assets: AssetTable) -> MarketData:
         if exchanges
         else None
     )
+    if live is not None:
+        live.warm()  # market lists load in the background while the model loads
+        atexit.register(live.close)  # ccxt wants its sessions closed before exit
     history = PriceHistory(settings.knowledge_dir / "prices", settings.data_dir / "prices")
     return MarketData(history, live, assets)

@@ -212,7 +212,7 @@ class MarketData:
             "kind": "context",
             "label": f"Market on {day:%-d %b %Y}",
             "text": f"{benchmark} {verb(market)} {abs(market):.1f}% the same day; "
-            f"{asset}/{benchmark} {signed(relative)}: {reading}",
+            f"{asset}/{benchmark} {signed(relative)}: {reading} ({other.source})",
             "benchmark": benchmark,
             "day": day.isoformat(),
             "benchmark_pct": round(market, 2),

@@ -106,7 +106,10 @@ class LiveMarket:
                 await client.close()
 
         if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(10)
+            try:
+                asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(10)
+            except Exception:  # closing is best effort; the process is ending
+                log.debug("closing the exchanges failed", exc_info=True)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
 
