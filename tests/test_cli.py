@@ -154,3 +154,51 @@ def test_feedback_prints_each_rated_answer_as_one_json_line(tmp_path: Path) -> N
     assert row["answer"]["question"] == QUESTION
     assert row["answer"]["answer"] == cited.answer
     assert row["answer"]["citations"][0]["quote"] == "ETH crashed 14%."
+
+
+def test_price_prints_the_snapshot_price_with_its_source_as_json(tmp_path: Path) -> None:
+    run = marketbot(tmp_path / "data", "price", "--json", "ether")
+
+    assert run.returncode == 0, run.stderr
+    [quote] = json.loads(run.stdout)
+    assert quote["asset"] == "ETH" and quote["status"] == "snapshot"
+    assert quote["price"] == 2971.64 and "Binance" in quote["source"]
+    assert quote["as_of"].startswith("2025-12-31")
+
+
+def test_price_of_an_unknown_asset_fails_with_one_line(tmp_path: Path) -> None:
+    run = marketbot(tmp_path / "data", "price", "notacoin")
+
+    assert run.returncode == 2
+    assert "I don't know the asset" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_prices_import_extends_the_history_that_price_reads(tmp_path: Path) -> None:
+    imported = marketbot(
+        tmp_path / "data",
+        "prices",
+        "import",
+        str(FIXTURES.parent / "prices" / "COIN.csv"),
+        "--symbol",
+        "AAPL",
+        "--source",
+        "Yahoo Finance (test)",
+    )
+    priced = marketbot(tmp_path / "data", "price", "--json", "AAPL")
+    refused = marketbot(tmp_path / "data", "prices", "import", str(FIXTURES / "note.txt"))
+
+    assert imported.returncode == 0, imported.stderr
+    assert "AAPL: 5 daily bars, 2025-11-03 to 2025-11-07" in imported.stdout
+    [quote] = json.loads(priced.stdout)
+    assert quote["price"] == 309.14 and quote["source"] == "Yahoo Finance (test)"
+    assert refused.returncode == 2 and "No daily bars" in refused.stderr
+
+
+def test_chart_writes_a_png(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eth.png"
+
+    run = marketbot(data_dir, "chart", "eth", "--days", "30", "--out", str(out))
+
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {out}" in run.stdout and "Binance" in run.stdout

@@ -167,6 +167,9 @@ class LiveMarket:
             funding = await self._call(exchange_id, client.fetch_funding_rate(pair))
             if funding is None:
                 continue
+            if _number(funding.get("fundingRate")) is None:
+                self._rest(exchange_id, FAILED_REST, "a funding reply without a rate")
+                continue
             interest = None
             if client.has.get("fetchOpenInterest"):
                 interest = await self._call(exchange_id, client.fetch_open_interest(pair))
@@ -210,7 +213,7 @@ class LiveMarket:
         # One load at a time per exchange, shared by every caller waiting on it.
         task = self._loading.get(exchange_id)
         if task is None or task.done():
-            task = asyncio.ensure_future(self._call(exchange_id, client.load_markets()))
+            task = asyncio.ensure_future(self._call(exchange_id, self._load(client)))
             self._loading[exchange_id] = task
         markets = await asyncio.shield(task)
         return client if markets else None
@@ -230,8 +233,19 @@ class LiveMarket:
         return None
 
     def _rest(self, exchange_id: str, seconds: float, why: str) -> None:
-        log.warning("exchange %s: %s; resting it for %.0f s", exchange_id, why, seconds)
+        # Unreachable exchanges are routine (no network, offline use): INFO. Being rate
+        # limited means we ask too often: WARNING.
+        level = logging.WARNING if seconds == RATE_LIMITED_REST else logging.INFO
+        log.log(level, "exchange %s: %s; resting it for %.0f s", exchange_id, why, seconds)
         self._resting_until[exchange_id] = time.monotonic() + seconds
+
+    @staticmethod
+    async def _load(client: Any) -> Any:
+        # reload=True: ccxt keeps a finished load_markets() future, an empty result included.
+        markets = await client.load_markets(reload=True)
+        if not markets:  # HTML or cut JSON under HTTP 200 parses to no markets, not an error
+            raise ccxt_async.ExchangeError(f"{client.id}: an empty market list")
+        return markets
 
     @staticmethod
     async def _quietly(call: Coroutine[Any, Any, Any]) -> None:
