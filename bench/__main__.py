@@ -35,7 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 10k/100k section")
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts for latency")
+    parser.add_argument(
+        "--only-market", action="store_true", help="run only the market-figures section"
+    )
     args = parser.parse_args()
+    if args.only_market:
+        market_figures()
+        return
 
     from bot.core.embed import MiniLMEmbeddings
 
@@ -48,6 +54,7 @@ def main() -> None:
         cold_start(services.settings.data_dir, "quality corpus")
     if services is not None:
         asyncio.run(discord_concurrency(services))
+    market_figures()
     if not args.skip_scale:
         for size in (int(s) for s in args.sizes.split(",")):
             scale(embeddings, size)
@@ -429,6 +436,74 @@ finally:
         peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
     print("MAXRSS", peak, file=sys.stderr)
 """
+
+
+def market_figures(runs: int = 30) -> None:
+    """What an answer's figures cost: from the snapshot only, live on a cold start (market
+    lists, ticker, perpetual, candles), live with a warm cache, and live with every quote asked
+    again; against the local exchange server the tests use (Binance's API on 127.0.0.1)."""
+    from datetime import date
+
+    from bot.core.assets import AssetTable
+    from bot.core.question import parse
+    from bot.services import build_market
+    from bot.settings import Settings
+    from tests.exchange_fake import FakeExchange
+
+    print("== market figures for one answer (local Binance-API server on 127.0.0.1)")
+    assets = AssetTable.load(ROOT / "knowledge" / "assets.json")
+    question = parse("why did ETH fall 14%?", assets)
+    cited = [date(2025, 11, 5)]
+
+    def timed(market: Any) -> float:
+        started = time.perf_counter()
+        figures, premise = market.for_answer(question, cited, None, 1.5)
+        assert premise is not None and figures
+        return (time.perf_counter() - started) * 1000
+
+    def settings(**values: Any) -> Any:
+        return Settings(_env_file=None, data_dir=CACHE / "market", offline=True, **values)
+
+    with FakeExchange("binance") as exchange:
+        live = {"exchanges": ["binance"], "exchange_urls": {"binance": exchange.base_url}}
+        rows: list[tuple[str, list[float], int]] = []
+        snapshot = build_market(settings(exchanges=[]), assets)
+        rows.append(("snapshot only (no exchange)", [timed(snapshot) for _ in range(runs)], 0))
+        cold: list[float] = []
+        asked = len(exchange.requests)
+        for _ in range(runs // 3):
+            market = build_market(settings(**live), assets)
+            cold.append(timed(market))
+            market.live.close()
+        rows.append(("live, cold (new process state)", cold, len(exchange.requests) - asked))
+        warm_market = build_market(settings(**live, quote_ttl=3600), assets)
+        timed(warm_market)
+        asked = len(exchange.requests)
+        rows.append(
+            (
+                "live, warm cache (within TTL)",
+                [timed(warm_market) for _ in range(runs)],
+                len(exchange.requests) - asked,
+            )
+        )
+        warm_market.live.close()
+        fresh_market = build_market(settings(**live, quote_ttl=0), assets)
+        timed(fresh_market)
+        asked = len(exchange.requests)
+        rows.append(
+            (
+                "live, markets loaded, quote asked again",
+                [timed(fresh_market) for _ in range(runs)],
+                len(exchange.requests) - asked,
+            )
+        )
+        fresh_market.live.close()
+    for label, values, requests in rows:
+        print(
+            f"   {label:42s} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms"
+            f"  ({len(values)} runs, {requests} exchange requests)"
+        )
+    print("   (a question waits for live data at most MARKETBOT_LIVE_TIMEOUT = 1.5 s in all)")
 
 
 def cold_start(data_dir: Path, label: str) -> None:
