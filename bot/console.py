@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -28,7 +30,11 @@ def run_console(services: Any, stdin: TextIO, out: Console) -> None:
         line = stdin.readline()
         if not line:
             return
-        reply = handle_line(services, line.strip())
+        try:
+            reply = handle_line(services, line.strip())
+        except Exception:  # one bad line never ends the session
+            logging.getLogger(__name__).exception("console command failed")
+            reply = "Something went wrong with that command; it was logged."
         if reply is None:
             return
         if reply:
@@ -73,7 +79,7 @@ def chart_reply(services: Any, rest: str) -> str:
     """/chart ASSET [DAYS]: the chart is written to the data dir, the reply says where."""
     words = rest.split()
     days = 7
-    if len(words) > 1 and words[-1].isdigit():
+    if len(words) > 1 and re.fullmatch(r"[0-9]{1,3}", words[-1]):
         days = int(words.pop())
     if not words:
         raise InputError("Say which asset, e.g. /chart ETH 30")

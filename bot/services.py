@@ -249,7 +249,12 @@ def build_market(settings: Settings, assets: AssetTable) -> MarketData:
     ]
     live = (
         LiveMarket(
-            exchanges, settings.exchange_urls, timeout=settings.live_timeout, ttl=settings.quote_ttl
+            exchanges,
+            settings.exchange_urls,
+            # Requests may outlive an answer's wait (they finish in the background), so a
+            # large market list still loads on a slow link.
+            timeout=max(settings.live_timeout, 5.0),
+            ttl=settings.quote_ttl,
         )
         if exchanges
         else None

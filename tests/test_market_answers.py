@@ -87,3 +87,32 @@ def test_the_console_price_and_chart_commands(seeded: Services) -> None:
     with open(path, "rb") as image:
         assert image.read(8) == b"\x89PNG\r\n\x1a\n"
     assert unknown is not None and "I don't know the asset" in unknown
+
+
+def test_a_date_no_market_data_can_cover_is_answered_without_figures_for_it(
+    seeded: Services,
+) -> None:
+    for question in ("why did ETH fall 14% on 0001-01-03?", "why did ETH fall on Dec 31, 9999?"):
+        answer = seeded.ask(question)
+        assert not [f for f in answer.figures if f["kind"] == "move"]
+
+
+def test_a_console_chart_with_an_odd_day_count_keeps_the_session(seeded: Services) -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.console import run_console
+
+    output = io.StringIO()
+    run_console(seeded, io.StringIO("/chart ETH \u00b2\n/help\n"), Console(file=output, width=200))
+
+    assert "/quit" in output.getvalue()  # /help still ran after the odd line
+
+
+def test_tiny_prices_are_written_out_not_in_scientific_notation() -> None:
+    from bot.market.figures import money
+
+    assert money(0.00001234) == "$0.00001234"
+    assert money(0.1652) == "$0.1652"
+    assert money(3603.84) == "$3,603.84"

@@ -16,7 +16,7 @@ from langchain_core.prompts import PromptTemplate
 from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Citation, Passage
 from bot.core.lexical import terms
-from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question
+from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question, percent_value
 from bot.core.retrieval import GENERIC, Retrieval, date_fit
 from bot.core.text import sentences
 
@@ -220,7 +220,7 @@ class ExtractiveComposer:
                 score += 0.5
             if question.claimed_pct is not None:
                 # The sentence reporting the very figure the user quoted is the move they mean.
-                stated = [float(p.replace(",", ".")) for p in PERCENT.findall(sentence.text)]
+                stated = [percent_value(p) for p in PERCENT.findall(sentence.text)]
                 if any(abs(p - question.claimed_pct) < 0.05 for p in stated):
                     score += 1.0
             if (question.direction == "down" and down) or (question.direction == "up" and up):

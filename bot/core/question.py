@@ -33,7 +33,9 @@ _YEAR = r"(?:,?\s+(\d{4}))?"
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR}", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE)
+PERCENT = re.compile(
+    r"(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE
+)
 _WHY = re.compile(
     r"\b(why|reason|caused?|causes|behind|explain|how come|what happened|drove|driving|"
     r"trigger(?:ed)?|what'?s going on)\b",
@@ -86,9 +88,16 @@ def parse(text: str, assets: AssetTable) -> Question:
         assets=assets.find(text),
         kind="why" if _WHY.search(text) else "fact",
         direction=direction,
-        claimed_pct=float(pct.group(1).replace(",", ".")) if pct else None,
+        claimed_pct=percent_value(pct.group(1)) if pct else None,
         dates=_dates(text),
     )
+
+
+def percent_value(number: str) -> float:
+    """ "14", "8.5", "8,5" (decimal comma), "1,000" (thousands separator)."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", number):
+        return float(number.replace(",", ""))
+    return float(number.replace(",", "."))
 
 
 def _dates(text: str) -> tuple[MonthDay, ...]:

@@ -5,6 +5,7 @@ about, the market's move over the same period, and perpetual metrics when live."
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from bot.market.live import Derivatives, LiveMarket, Ticker
 from bot.market.premise import Premise, check, move_day, pct
 
 log = logging.getLogger(__name__)
+EARLIEST = date(2009, 1, 3)  # the first bitcoin block: no market data before it
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,11 @@ class MarketData:
 
     def quote(self, symbol: str, deadline: float | None = None) -> Quote | None:
         """Live within the deadline, else the last live reading, else the snapshot's close."""
-        ticker = self.live.run(self.live.ticker(symbol), deadline) if self.live else None
+        ticker = (
+            self.live.run(self.live.ticker(symbol), deadline)
+            if self.live and self._on_exchanges(symbol) and (deadline is None or deadline > 0)
+            else None
+        )
         if ticker is not None:
             return _from_ticker(ticker, "live")
         last = self.live.cached_ticker(symbol) if self.live else None
@@ -124,6 +130,12 @@ class MarketData:
             bar.low,
         )
 
+    def _on_exchanges(self, symbol: str) -> bool:
+        """Crypto trades on the configured exchanges; equities and ETFs come from history
+        (a crypto token sharing an ETF's ticker must not lend it its price)."""
+        info = self.assets.assets.get(symbol)
+        return info is None or info.kind == "crypto"
+
     def daily(self, symbol: str, first: date, last: date, deadline: float | None = None) -> Series:
         """Daily bars over [first, last]: history, completed by the live exchange where the
         history stops short (today's bar is still moving, so it comes live only)."""
@@ -131,7 +143,8 @@ class MarketData:
         bars = {b.day: b for b in series.between(first, last)}
         source = series.source
         have_all = bars and max(bars) >= min(last, datetime.now(UTC).date() - timedelta(days=1))
-        if not have_all and self.live is not None:
+        wait = deadline is None or deadline > 0
+        if not have_all and self.live is not None and self._on_exchanges(symbol) and wait:
             start = max(bars) + timedelta(days=1) if bars else first
             fetched = self.live.run(
                 self.live.daily(symbol, start, (last - start).days + 1), deadline
@@ -158,21 +171,24 @@ class MarketData:
             return [], None
         started = time.monotonic()
 
-        def left() -> float:
-            return max(budget - (time.monotonic() - started), 0.01)
+        def left() -> float:  # 0 once the budget is spent: no more live calls
+            return max(budget - (time.monotonic() - started), 0.0)
 
         figures: list[dict[str, Any]] = []
         quote = self.quote(asset, left())
         if quote is not None:
             figures.append(quote.to_json())
+        live_now = self.live is not None and quote is not None and quote.status == "live"
         derivatives = (
-            self.live.run(self.live.derivatives(asset), left()) if self.live and quote else None
+            self.live.run(self.live.derivatives(asset), left())
+            if self.live and live_now and left() > 0
+            else None
         )
         if derivatives is not None:
             figures.append(derivatives_figure(derivatives))
         around = event_day or (max(cited_dates) if cited_dates else None)
-        if around is None:
-            return figures, None
+        if around is None or not EARLIEST <= around <= datetime.now(UTC).date() + timedelta(days=1):
+            return figures, None  # no day, or one no market data can cover
         series = self.daily(asset, around - timedelta(days=8), around + timedelta(days=1), left())
         if not series.bars:
             return figures, None
@@ -196,7 +212,7 @@ class MarketData:
             return None
         other = self.daily(benchmark, day, day, deadline)
         mine, theirs = series.on(day), other.on(day)
-        if mine is None or theirs is None:
+        if mine is None or theirs is None or min(mine.open, theirs.open, theirs.close) <= 0:
             return None
         own, market = pct(mine.open, mine.close), pct(theirs.open, theirs.close)
         relative = pct(mine.open / theirs.open, mine.close / theirs.close)
@@ -291,11 +307,15 @@ def signed(change: float | None) -> str:
 
 
 def plain(value: float) -> str:
+    """Prices as people write them: 3,603.84; 0.1652; 0.00001234 (never 1.234e-05)."""
     if value >= 1000:
         return f"{value:,.2f}"
     if value >= 1:
         return f"{value:.2f}"
-    return f"{value:.4g}"
+    if value <= 0:
+        return f"{value:.2f}"
+    digits = max(4 - 1 - math.floor(math.log10(value)), 4)  # four significant digits
+    return f"{value:.{min(digits, 12)}f}"
 
 
 def money(value: float, *, compact: bool = False) -> str:

@@ -9,8 +9,10 @@ knowledge/.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -22,6 +24,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,14 @@ class PriceHistory:
         for folder in (self.bundled, self.imported):
             manifest = _manifest(folder)
             for symbol, entry in manifest.items():
-                path = folder / entry["file"]
-                if not path.is_file():
+                path = folder / str(entry.get("file", ""))
+                if not path.is_file() or path.parent != folder:
                     continue
-                bars = {b.day: b for b in _read_bars(path)}
+                try:
+                    bars = {b.day: b for b in _read_bars(path)}
+                except (OSError, ValueError, KeyError) as error:  # one bad file, not all
+                    log.warning("skipping price file %s: %s", path, error)
+                    continue
                 if symbol in series:  # imports extend and correct the snapshot
                     bars = {**{b.day: b for b in series[symbol].bars}, **bars}
                     source = f"{entry['source']}; {series[symbol].source}"
@@ -98,15 +106,22 @@ class PriceHistory:
         bars = parse_price_csv(data)
         self.imported.mkdir(parents=True, exist_ok=True)
         path = self.imported / f"{symbol}.csv"
-        merged = {b.day: b for b in (_read_bars(path) if path.is_file() else [])}
-        merged.update({b.day: b for b in bars})
-        _write_atomic(path, _bars_csv(sorted(merged.values(), key=_day)))
-        manifest = _manifest(self.imported)
-        manifest[symbol] = {"file": path.name, "source": source}
-        _write_atomic(
-            self.imported / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True)
-        )
-        self.reload()
+        # One import at a time, across processes: each reads, merges and rewrites.
+        with (self.imported / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                existing = _read_bars(path) if path.is_file() else []
+            except (OSError, ValueError, KeyError):
+                existing = []  # a damaged earlier import is replaced by this one
+            merged = {b.day: b for b in existing}
+            merged.update({b.day: b for b in bars})
+            _write_atomic(path, _bars_csv(sorted(merged.values(), key=_day)))
+            manifest = _manifest(self.imported)
+            manifest[symbol] = {"file": path.name, "source": source}
+            _write_atomic(
+                self.imported / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True)
+            )
+            self.reload()
         return len(bars), bars[0].day, bars[-1].day
 
 
@@ -123,6 +138,9 @@ def parse_price_csv(data: bytes) -> list[Bar]:
         raise InputError("That price file is empty.")
     header = [c.strip().lower() for c in rows[0]]
     if "open" in header and "close" in header:
+        missing = [n for n in ("high", "low", "volume") if n not in header]
+        if missing:
+            raise InputError(f"That price file has no {', '.join(missing)} column.")
         first = header[0]
         columns = [header.index(n) for n in (first, "open", "high", "low", "close", "volume")]
         body = rows[1:]
@@ -138,7 +156,11 @@ def parse_price_csv(data: bytes) -> list[Bar]:
         except (ValueError, IndexError):
             problems += 1
             continue
-        if not all(math.isfinite(x) and x >= 0 for x in (o, h, low, c, v)) or low > h:
+        prices = (o, h, low, c)
+        if not all(math.isfinite(x) for x in (*prices, v)) or min(prices) <= 0 or v < 0:
+            problems += 1
+            continue
+        if not low <= min(o, c) <= max(o, c) <= h:
             problems += 1
             continue
         bars[day] = Bar(day, o, h, low, c, v)
@@ -199,8 +221,12 @@ def _manifest(folder: Path) -> dict[str, dict[str, str]]:
     path = folder / "manifest.json"
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(k).upper(): v for k, v in data.items()}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        log.warning("unreadable price manifest %s: %s", path, error)
+        return {}
+    return {str(k).upper(): v for k, v in data.items() if isinstance(v, dict)}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -209,6 +235,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(name, 0o644)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)

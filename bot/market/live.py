@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt_async
@@ -26,8 +28,12 @@ from bot.market.history import Bar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+MAX_WORK = 15.0  # no fetch, however queued behind rate limits, runs longer than this
 RATE_LIMITED_REST = 120.0  # seconds an exchange that answered 429 is left alone
-FAILED_REST = 30.0  # after a timeout, a network error or a reply we cannot read
+FAILED_REST = 30.0
+EARLIEST_MS = (
+    1_230_768_000_000  # 2009-01-01  # after a timeout, a network error or a reply we cannot read
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class LiveMarket:
         self._resting_until: dict[str, float] = {}
         self._tickers: dict[str, tuple[float, Ticker]] = {}
         self._derivatives: dict[str, tuple[float, Derivatives | None]] = {}
+        self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="marketbot-live", daemon=True
@@ -86,13 +93,16 @@ class LiveMarket:
     # -- the synchronous face --------------------------------------------------------------
 
     def run(self, coroutine: Coroutine[Any, Any, T], deadline: float | None = None) -> T | None:
-        """Run a coroutine on the market loop; None when it misses the deadline. A late call
-        is not cancelled: it finishes in the background, and rests a hanging exchange or
-        fills the cache for the next question."""
+        """Run a coroutine on the market loop; None when it misses the deadline or fails. A
+        late call is not cancelled: it finishes in the background (at most MAX_WORK seconds),
+        and rests a hanging exchange or fills the cache for the next question."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         try:
             return future.result(self.timeout if deadline is None else deadline)
         except FutureTimeout:
+            return None
+        except Exception:
+            log.exception("market data call failed")
             return None
 
     def warm(self) -> None:
@@ -125,60 +135,67 @@ class LiveMarket:
         entry = self._tickers.get(symbol)
         if entry and time.monotonic() - entry[0] < self.ttl:
             return entry[1]
-        for exchange_id, client in await self._ready():
+        return await self._once(("ticker", symbol), self._fetch_ticker(symbol))
+
+    async def _fetch_ticker(self, symbol: str) -> Ticker | None:
+        async for exchange_id, client in self._ready():
             pair = market_for(client, symbol)
             if pair is None:
                 continue
-            raw = await self._call(exchange_id, client.fetch_ticker(pair))
-            if raw is None:
-                continue
-            ticker = _ticker(symbol, pair, client, raw)
-            if ticker is None:
-                self._rest(exchange_id, FAILED_REST, "a ticker without a price")
-                continue
-            self._tickers[symbol] = (time.monotonic(), ticker)
-            return ticker
+            ticker = await self._call(
+                exchange_id,
+                client.fetch_ticker(pair),
+                partial(_ticker, symbol, pair, client),
+            )
+            if ticker is not None:
+                self._tickers[symbol] = (time.monotonic(), ticker)
+                return ticker
         return None
 
     async def daily(self, symbol: str, first: date, days: int) -> list[Bar]:
         """Daily candles from `first` (UTC days), from the first exchange that has them."""
+        key = ("daily", symbol, first.isoformat(), str(days))
+        return await self._once(key, self._fetch_daily(symbol, first, days)) or []
+
+    async def _fetch_daily(self, symbol: str, first: date, days: int) -> list[Bar] | None:
         since = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
-        for exchange_id, client in await self._ready():
+        async for exchange_id, client in self._ready():
             pair = market_for(client, symbol)
             if pair is None or not client.has.get("fetchOHLCV"):
                 continue
-            rows = await self._call(exchange_id, client.fetch_ohlcv(pair, "1d", since, days))
-            if rows is None:
-                continue
-            bars = _bars(rows)
+            bars = await self._call(exchange_id, client.fetch_ohlcv(pair, "1d", since, days), _bars)
             if bars:
                 return bars
-        return []
+        return None
 
     async def derivatives(self, symbol: str) -> Derivatives | None:
         """Funding rate and open interest of the asset's USDT perpetual, where one is listed."""
         entry = self._derivatives.get(symbol)
         if entry and time.monotonic() - entry[0] < self.ttl:
             return entry[1]
-        for exchange_id, client in await self._ready():
+        return await self._once(("derivatives", symbol), self._fetch_derivatives(symbol))
+
+    async def _fetch_derivatives(self, symbol: str) -> Derivatives | None:
+        async for exchange_id, client in self._ready():
             pair = perpetual_for(client, symbol)
             if pair is None or not client.has.get("fetchFundingRate"):
                 continue
-            funding = await self._call(exchange_id, client.fetch_funding_rate(pair))
+            funding = await self._call(exchange_id, client.fetch_funding_rate(pair), _funding)
             if funding is None:
-                continue
-            if _number(funding.get("fundingRate")) is None:
-                self._rest(exchange_id, FAILED_REST, "a funding reply without a rate")
                 continue
             interest = None
             if client.has.get("fetchOpenInterest"):
-                interest = await self._call(exchange_id, client.fetch_open_interest(pair))
+                interest = await self._call(
+                    exchange_id,
+                    client.fetch_open_interest(pair),
+                    partial(_open_interest_usd, funding=funding),
+                )
             result = Derivatives(
                 symbol,
                 pair,
                 client.name,
                 _number(funding.get("fundingRate")),
-                _open_interest_usd(interest, funding),
+                interest,
                 datetime.now(UTC).replace(microsecond=0),
             )
             self._derivatives[symbol] = (time.monotonic(), result)
@@ -187,16 +204,35 @@ class LiveMarket:
 
     # -- exchanges -------------------------------------------------------------------------
 
-    async def _ready(self) -> list[tuple[str, Any]]:
-        """The exchanges not resting, in order, with their market lists loaded."""
-        ready = []
+    async def _once(self, key: tuple[str, ...], work: Coroutine[Any, Any, T]) -> T | None:
+        """One fetch per key at a time: callers arriving while it runs share its result, so
+        a burst of questions never queues a burst of requests. Capped at MAX_WORK seconds."""
+        task = self._inflight.get(key)
+        if task is None or task.done():
+            task = asyncio.ensure_future(asyncio.wait_for(work, MAX_WORK))
+            self._inflight[key] = task
+        else:
+            work.close()  # not needed: the running fetch answers this caller too
+        try:
+            return await asyncio.shield(task)
+        except (TimeoutError, asyncio.CancelledError):
+            return None
+        except Exception:  # a bug or an unexpected reply must never reach the user
+            log.exception("market data fetch %s failed", key)
+            return None
+
+    async def _ready(self) -> AsyncIterator[tuple[str, Any]]:
+        """The exchanges not resting, in order, each loaded only when reached: a slow
+        exchange further down the list never delays the first one."""
         for exchange_id in self.exchange_ids:
-            if self._resting_until.get(exchange_id, 0.0) > time.monotonic():
+            if self._resting(exchange_id):
                 continue
             client = await self._client(exchange_id)
-            if client is not None:
-                ready.append((exchange_id, client))
-        return ready
+            if client is not None and not self._resting(exchange_id):
+                yield exchange_id, client
+
+    def _resting(self, exchange_id: str) -> bool:
+        return self._resting_until.get(exchange_id, 0.0) > time.monotonic()
 
     async def _client(self, exchange_id: str) -> Any:
         client = self._clients.get(exchange_id)
@@ -218,18 +254,31 @@ class LiveMarket:
         markets = await asyncio.shield(task)
         return client if markets else None
 
-    async def _call(self, exchange_id: str, call: Coroutine[Any, Any, T]) -> T | None:
-        """One exchange request; on failure the exchange rests and None comes back."""
+    async def _call(
+        self,
+        exchange_id: str,
+        call: Coroutine[Any, Any, Any],
+        read: Callable[[Any], T | None] = lambda raw: raw,
+    ) -> T | None:
+        """One exchange request and the reading of its reply; on any failure the exchange
+        rests and None comes back. A reply that cannot be read counts as a failure."""
+        if self._resting(exchange_id):  # it failed while this call waited its turn
+            call.close()
+            return None
         try:
-            return await call
+            value = read(await call)
         except (ccxt_async.RateLimitExceeded, ccxt_async.DDoSProtection) as error:
             self._rest(exchange_id, RATE_LIMITED_REST, f"rate limited ({type(error).__name__})")
         except (ccxt_async.RequestTimeout, TimeoutError):
             self._rest(exchange_id, FAILED_REST, "timed out")
         except ccxt_async.BaseError as error:
             self._rest(exchange_id, FAILED_REST, type(error).__name__)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:  # a reply ccxt
-            self._rest(exchange_id, FAILED_REST, f"unreadable reply ({error!r:.80})")  # chokes on
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError) as error:
+            self._rest(exchange_id, FAILED_REST, f"unreadable reply ({error!r:.80})")
+        else:
+            if value is None:
+                self._rest(exchange_id, FAILED_REST, "a reply without the figures asked for")
+            return value
         return None
 
     def _rest(self, exchange_id: str, seconds: float, why: str) -> None:
@@ -258,21 +307,30 @@ class LiveMarket:
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number == number and abs(number) != float("inf") else None
+    return number if math.isfinite(number) else None
+
+
+def _moment(milliseconds: Any) -> datetime | None:
+    """A plausible exchange timestamp (2009 to a day ahead), else None."""
+    stamp = _number(milliseconds)
+    if stamp is None or not EARLIEST_MS <= stamp <= time.time() * 1000 + 86_400_000:
+        return None
+    return datetime.fromtimestamp(stamp / 1000, UTC)
+
+
+def _funding(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, dict) or _number(raw.get("fundingRate")) is None:
+        return None
+    return raw
 
 
 def _ticker(symbol: str, pair: str, client: Any, raw: dict[str, Any]) -> Ticker | None:
     price = _number(raw.get("last")) or _number(raw.get("close"))
     if price is None or price <= 0:
         return None
-    stamp = raw.get("timestamp")
-    as_of = (
-        datetime.fromtimestamp(stamp / 1000, UTC)
-        if isinstance(stamp, int | float) and stamp > 0
-        else datetime.now(UTC)
-    )
+    as_of = _moment(raw.get("timestamp")) or datetime.now(UTC)
     return Ticker(
         symbol=symbol,
         pair=pair,
@@ -287,14 +345,17 @@ def _ticker(symbol: str, pair: str, client: Any, raw: dict[str, Any]) -> Ticker 
 
 
 def _bars(rows: Any) -> list[Bar]:
+    """Candles that make sense (positive prices, low <= open, close <= high); others dropped."""
     bars = []
     for row in rows if isinstance(rows, list) else []:
-        try:
-            stamp, o, h, low, c, v = (float(x) for x in row[:6])
-        except (TypeError, ValueError):
+        values = [_number(x) for x in row[:6]] if isinstance(row, list | tuple) else []
+        if len(values) < 6 or any(v is None for v in values):
             continue
-        day = datetime.fromtimestamp(stamp / 1000, UTC).date()
-        bars.append(Bar(day, o, h, low, c, v))
+        stamp, o, h, low, c, volume = (float(v or 0) for v in values)
+        moment = _moment(stamp)
+        if moment is None or min(o, h, low, c) <= 0 or not low <= min(o, c) <= max(o, c) <= h:
+            continue
+        bars.append(Bar(moment.date(), o, h, low, c, volume))
     return bars
 
 

@@ -20,6 +20,7 @@ Verdict = Literal["consistent", "overstated", "understated", "wrong_direction", 
 # A claim within max(1.5 points, 20% of itself) of a window's move matches it.
 ABSOLUTE_TOLERANCE = 1.5
 RELATIVE_TOLERANCE = 0.2
+FLAT = 0.1  # a net move under 0.1% has no direction
 _WEEK = re.compile(r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b", re.IGNORECASE)
 _DAY = re.compile(r"\b24 ?h(ours?|rs?)?\b|\btoday\b|\bovernight\b|\bin a day\b", re.IGNORECASE)
 
@@ -64,11 +65,21 @@ def pct(start: float, end: float) -> float:
     return (end - start) / start * 100 if start else 0.0
 
 
+def trading_day(series: Series, day: date) -> date | None:
+    """`day`, or the last session before it within three days (a Saturday means Friday)."""
+    if series.on(day) is not None:
+        return day
+    previous = series.before(day)
+    return previous.day if previous and (day - previous.day).days <= 3 else None
+
+
 def windows(series: Series, day: date, asked_for: str = "") -> list[Window]:
     """The windows a claimed move on `day` could mean (the one the question names, if any)."""
-    bar = series.on(day)
-    if bar is None:
+    session = trading_day(series, day)
+    bar = series.on(session) if session else None
+    if session is None or bar is None:
         return []
+    day = session
     found = [
         Window(f"{day:%-d %b} open to close", day, day, pct(bar.open, bar.close), True),
         Window(f"{day:%-d %b} open to low", day, day, pct(bar.open, bar.low), False),
@@ -110,8 +121,12 @@ def verdict(
         return "unknown"
 
     def along(value: float) -> bool:
+        if abs(value) < FLAT:
+            return False
         return direction is None or (value < 0 if direction == "down" else value > 0)
 
+    if all(abs(w.pct) < FLAT for w in found if w.net):
+        return "unknown"  # the price did not move: there is no direction to judge
     if direction is not None and not any(along(w.pct) for w in found if w.net):
         return "wrong_direction"
     if claimed is None:
@@ -146,10 +161,14 @@ def check(
 
 
 def move_day(series: Series, around: date, direction: Literal["down", "up"] | None) -> date:
-    """The day a dated story reports a move on: its own day or the day before (news of a
-    crash is often published the morning after), whichever moved more in the asked way."""
+    """The day a dated story reports a move on: its own day or the session before (news of
+    a crash is often published the morning after), whichever moved more in the asked way."""
     best: tuple[float, date] | None = None
-    for day in (around - timedelta(days=1), around):
+    previous = series.before(around)
+    candidates = [around]
+    if previous is not None and (around - previous.day).days <= 3:  # Monday news of Friday
+        candidates.insert(0, previous.day)
+    for day in candidates:
         bar = series.on(day)
         if bar is None:
             continue
@@ -166,8 +185,15 @@ def sentence(premise: Premise) -> str | None:
         return None
     nets = [w for w in premise.windows if w.net]
     main = nets[0]
+    if premise.verdict != "wrong_direction" and premise.direction is not None:
+        # Describe a move the claimed way: "rose 2.1%" cannot be "less than" a claimed fall.
+        claimed_way = [w for w in premise.windows if (w.pct < 0) == (premise.direction == "down")]
+        if claimed_way and (main.pct < 0) != (premise.direction == "down"):
+            main = max(claimed_way, key=lambda w: abs(w.pct))
     moved = _moved(premise.asset, main)
-    wider = [w for w in nets[1:] if abs(w.pct) > abs(main.pct)]
+    wider = [w for w in nets if w.net and w is not main and abs(w.pct) > abs(main.pct)]
+    if (main.pct < 0) != (premise.direction == "down") and premise.direction is not None:
+        wider = []
     also = f", {abs(wider[0].pct):.1f}% from the {wider[0].start:%-d %b} open" if wider else ""
     if premise.verdict == "wrong_direction":
         claimed = "rose" if premise.direction == "up" else "fell"
@@ -180,6 +206,12 @@ def sentence(premise: Premise) -> str | None:
 
 def _moved(asset: str, window: Window) -> str:
     verb = "fell" if window.pct < 0 else "rose"
+    if window.start == window.end and not window.net:  # open to low or high
+        extreme = "its low" if window.pct < 0 else "its high"
+        return (
+            f"{asset} {verb} at most {abs(window.pct):.1f}% on {window.end:%-d %b %Y} "
+            f"(open to {extreme})"
+        )
     if window.start == window.end:
         return f"{asset} {verb} {abs(window.pct):.1f}% on {window.end:%-d %b %Y}"
     return (

@@ -147,3 +147,13 @@ def test_a_follow_up_with_nothing_to_carry_is_left_as_written(
     assets: AssetTable, reply: str, earlier: str
 ) -> None:
     assert follow_up(reply, earlier, assets) == reply
+
+
+@pytest.mark.parametrize(
+    ("text", "claimed"),
+    [("why did PEPE rise 1,000%?", 1000.0), ("ETH fell 8,5%", 8.5), ("down 2.5 percent", 2.5)],
+)
+def test_claimed_percentages_read_thousands_and_decimal_commas(
+    assets: AssetTable, text: str, claimed: float
+) -> None:
+    assert parse(text, assets).claimed_pct == claimed

@@ -114,3 +114,27 @@ def test_a_symbol_that_is_not_a_ticker_is_refused(tmp_path: Path) -> None:
 )
 def test_the_symbol_is_read_from_the_file_name(name: str, symbol: str) -> None:
     assert symbol_from_filename(name) == symbol
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"date,open,close\n2025-11-04,10,12\n", "no high, low, volume column"),
+        (b"Date,Open,High,Low,Close,Volume\n2025-11-04,0,0,0,0,0\n", "No daily bars"),
+    ],
+    ids=["missing-columns", "zero-prices"],
+)
+def test_incomplete_or_zero_price_rows_are_refused_clearly(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_price_csv(data)
+
+
+def test_a_damaged_import_never_stops_the_snapshot_from_loading(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+
+    history = PriceHistory(SNAPSHOT, tmp_path)
+
+    assert history.get("ETH") is not None
+    (tmp_path / "manifest.json").write_text('{"ETH": {"file": "ETH.csv", "source": "x"}}')
+    (tmp_path / "ETH.csv").write_text("date,open\n2025-11-04,oops\n", encoding="utf-8")
+    assert PriceHistory(SNAPSHOT, tmp_path).get("ETH") == history.get("ETH")

@@ -314,3 +314,23 @@ def test_an_unreadable_funding_reply_is_no_answer_and_rests_the_exchange(
     assert first is None
     assert second is None
     assert len(binance.requests) == asked  # Binance rests after the reply it could not read
+
+
+def test_replies_with_impossible_numbers_are_dropped_not_raised() -> None:
+    from bot.market.live import _bars, _ticker
+
+    class Client:
+        name = "Binance"
+
+    rows = [
+        [1762214400000, 3603.84, 3654.54, 3057.0, 3287.05, 1.0],  # 4 Nov 2025: kept
+        [1e20, 1, 2, 0.5, 1.5, 1.0],  # a timestamp in the year 3 billion
+        [1762300800000, "nan", 2, 1, 1.5, 1.0],
+        [1762387200000, 0, 0, 0, 0, 0],
+        [1762473600000, 10, 5, 20, 12, 1.0],  # low above high
+        "garbage",
+    ]
+    assert [b.day.isoformat() for b in _bars(rows)] == ["2025-11-04"]
+    ticker = _ticker("ETH", "ETH/USDT", Client(), {"last": 3287.05, "timestamp": 1e20})
+    assert ticker is not None and ticker.as_of.year >= 2026  # read time, not the bogus stamp
+    assert _ticker("ETH", "ETH/USDT", Client(), {"last": "nan"}) is None

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.market.history import PriceHistory, Series
+from bot.market.history import Bar, PriceHistory, Series
 from bot.market.premise import check, move_day, sentence
 from bot.settings import PROJECT_ROOT
 
@@ -103,3 +103,58 @@ def test_premise_json_has_the_documented_shape(eth: Series) -> None:
         "end": "2025-11-04",
         "pct": -8.79,
     }
+
+
+def bars(*rows: tuple[str, float, float, float, float]) -> Series:
+    return Series(
+        "XYZ",
+        tuple(Bar(date.fromisoformat(d), o, h, lo, c, 1.0) for d, o, h, lo, c in rows),
+        "test bars",
+    )
+
+
+def test_a_flat_day_has_no_direction_to_judge() -> None:
+    flat = bars(("2025-11-03", 100, 101, 99, 100), ("2025-11-04", 100, 100.5, 99.5, 100))
+
+    premise = check(flat, date(2025, 11, 4), "up", 5.0)
+
+    assert premise.verdict == "unknown" and sentence(premise) is None
+
+
+def test_a_claimed_fall_on_a_day_that_closed_up_is_described_by_its_fall() -> None:
+    # 4 Nov: down 5.2% intraday, up 2.1% at the close; down 7.2% from the 3 Nov open.
+    mixed = bars(("2025-11-03", 110, 111, 99, 100), ("2025-11-04", 100, 103, 94.8, 102.1))
+
+    premise = check(mixed, date(2025, 11, 4), "down", 14.0)
+    text = sentence(premise)
+
+    assert premise.verdict == "overstated"
+    assert text == (
+        "Price check: XYZ fell 7.2% from the 3 Nov open to the 4 Nov 2025 close, "
+        "less than the 14% in the question."
+    )
+
+
+def test_a_claimed_fall_on_a_day_that_only_rose_is_the_wrong_direction() -> None:
+    up = bars(("2025-11-04", 100, 103, 94.8, 102.1))
+
+    text = sentence(check(up, date(2025, 11, 4), "down", 14.0))
+
+    assert text == (
+        "Price check: XYZ rose 2.1% on 4 Nov 2025; it did not fall as the question says."
+    )
+
+
+def test_a_weekend_day_means_the_last_session_before_it() -> None:
+    stock = bars(
+        ("2025-11-06", 100, 101, 99, 100),
+        ("2025-11-07", 100, 100, 90, 91),  # Friday: -9%
+        ("2025-11-10", 91, 93, 90, 92),  # Monday
+    )
+
+    saturday = check(stock, date(2025, 11, 8), "down", 9.0)
+
+    assert saturday.verdict == "consistent"
+    assert saturday.windows[0].end == date(2025, 11, 7)
+    # A Monday article about a fall: Friday's session is the move it reports.
+    assert move_day(stock, date(2025, 11, 10), "down") == date(2025, 11, 7)
