@@ -216,11 +216,16 @@ def chart(
     asset: Annotated[str, typer.Argument(help="A ticker or name: ETH, ether, SPY.")],
     days: Annotated[int, typer.Option(min=1, max=365, help="Days to show.")] = 7,
     out_path: Annotated[Path | None, typer.Option("--out", help="PNG file to write.")] = None,
+    around: Annotated[
+        str | None, typer.Option(help="Centre on this day (YYYY-MM-DD), e.g. an event's.")
+    ] = None,
 ) -> None:
     """A PNG chart of the price, with the stored articles about the asset marked."""
+    from bot.market.history import parse_day
+
     services = _services()
     try:
-        png, caption = services.chart(asset, days)
+        png, caption = services.chart(asset, days, parse_day(around) if around else None)
     except UserError as error:
         err.print(str(error), markup=False)
         raise typer.Exit(2) from error

@@ -9,13 +9,15 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from bot.errors import InputError, UserError
+from bot.market.history import parse_day
 from bot.render import answer_text, price_text
 
 HELP = """Commands:
   /ask QUESTION   answer a question (a plain line does the same)
   /sources [Q]    what I know about, newest first (Q: a word or asset to filter by)
   /price ASSET    the price now, with its source and time
-  /chart ASSET [DAYS]  a PNG chart of the last DAYS days (default 7), saved in the data dir
+  /chart ASSET [DAYS] [YYYY-MM-DD]  a PNG chart of DAYS days (default 7) up to today or
+                  around that day, saved in the data dir
   /help           this list
   /quit           leave (Ctrl-D too)"""
 
@@ -78,12 +80,14 @@ def handle_line(services: Any, line: str) -> str | None:
 def chart_reply(services: Any, rest: str) -> str:
     """/chart ASSET [DAYS]: the chart is written to the data dir, the reply says where."""
     words = rest.split()
-    days = 7
+    days, around = 7, None
+    if len(words) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", words[-1]):
+        around = parse_day(words.pop())
     if len(words) > 1 and re.fullmatch(r"[0-9]{1,3}", words[-1]):
         days = int(words.pop())
     if not words:
-        raise InputError("Say which asset, e.g. /chart ETH 30")
-    png, caption = services.chart(" ".join(words), days)
+        raise InputError("Say which asset, e.g. /chart ETH 30, or /chart ETH 14 2025-11-04")
+    png, caption = services.chart(" ".join(words), days, around)
     folder = services.settings.data_dir / "charts"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{services.market.symbol(' '.join(words))}-{days}d.png"

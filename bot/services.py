@@ -88,17 +88,19 @@ class Services:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
         return self.market.price(word, self.settings.live_timeout)
 
-    def chart(self, word: str, days: int = 7) -> tuple[bytes, str]:
-        """A PNG of an asset's last `days` days (or the snapshot's last days when that is all
-        there is), with the stored articles about it marked; and a caption."""
+    def chart(self, word: str, days: int = 7, around: date | None = None) -> tuple[bytes, str]:
+        """A PNG of an asset's price over `days` days, ending today or centred on `around` (an
+        event's day), with the stored articles about it marked; and a caption. With no data
+        for the window, the last days of the history instead, said so in the caption."""
         from bot.market.chart import Mark, render_chart  # matplotlib loads only when charting
 
         symbol = self.market.symbol(word)
         if not 1 <= days <= 365:
             raise InputError("Charts cover 1 to 365 days.")
         today = utcnow().date()
+        last = today if around is None else min(today, around + timedelta(days=days // 2))
         series = self.market.daily(
-            symbol, today - timedelta(days=days - 1), today, self.settings.live_timeout
+            symbol, last - timedelta(days=days - 1), last, self.settings.live_timeout
         )
         note = ""
         if not series.bars:
@@ -106,7 +108,7 @@ class Services:
             if stored is None or not stored.bars:
                 raise NotFoundError(f"I have no price history for {symbol}.")
             series = Series(symbol, stored.bars[-days:], stored.source)
-            note = " (no live data: the snapshot's last days)"
+            note = " (no data for the days asked: the last days of the history)"
         first, last = series.bars[0].day, series.bars[-1].day
         articles = sorted(
             (

@@ -4,6 +4,7 @@ settings are offline with no exchange, so every figure is the snapshot's, labell
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from bot.console import handle_line
 from bot.render import answer_embed, answer_text
@@ -116,3 +117,18 @@ def test_tiny_prices_are_written_out_not_in_scientific_notation() -> None:
     assert money(0.00001234) == "$0.00001234"
     assert money(0.1652) == "$0.1652"
     assert money(3603.84) == "$3,603.84"
+
+
+def test_a_chart_around_an_event_marks_the_article_that_explains_it(seeded: Services) -> None:
+    png, caption = seeded.chart("eth", 14, date(2025, 11, 4))
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert caption.startswith("ETH, 29 Oct to 11 Nov 2025.")  # 14 days, the 4th in the middle
+    [seed] = seeded.sources()
+    assert f"[1] {seed.title}" in caption
+
+
+def test_a_chart_day_that_is_not_a_date_is_refused_clearly(seeded: Services) -> None:
+    reply = handle_line(seeded, "/chart eth 14 2025-13-45")
+
+    assert reply is not None and "is not a day" in reply

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.market.history import parse_day
 from bot.render import CONTENT_LIMIT, price_embed
 
 NONE = discord.AllowedMentions.none()
@@ -34,7 +35,11 @@ class Market(commands.Cog):
         await interaction.followup.send(embed=price_embed(figures), allowed_mentions=NONE)
 
     @app_commands.command(name="chart")
-    @app_commands.describe(asset="A ticker or name, e.g. BTC", days="How many days to show (1-365)")
+    @app_commands.describe(
+        asset="A ticker or name, e.g. BTC",
+        days="How many days to show (1-365)",
+        around="Centre on this day, e.g. 2025-11-04 (default: up to today)",
+    )
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def chart(
@@ -42,11 +47,13 @@ class Market(commands.Cog):
         interaction: discord.Interaction,
         asset: app_commands.Range[str, 1, 40],
         days: app_commands.Range[int, 1, 365] = 7,
+        around: app_commands.Range[str, 10, 10] | None = None,
     ) -> None:
         """A price chart of an asset, with the news about it marked."""
+        day = parse_day(around) if around else None  # a bad day is refused before deferring
         await interaction.response.defer(thinking=True)
         services = self.bot.services  # type: ignore[attr-defined]
-        png, caption = await asyncio.to_thread(services.chart, asset, days)
+        png, caption = await asyncio.to_thread(services.chart, asset, days, day)
         await interaction.followup.send(
             caption[:CONTENT_LIMIT],
             file=discord.File(io.BytesIO(png), filename=f"{services.market.symbol(asset)}.png"),

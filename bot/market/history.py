@@ -174,6 +174,14 @@ def parse_price_csv(data: bytes) -> list[Bar]:
     return sorted(bars.values(), key=_day)
 
 
+def parse_day(text: str) -> date:
+    """A day a user typed as YYYY-MM-DD, or a clear error."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{text.strip()[:20]!r} is not a day: write it as 2025-11-04.") from None
+
+
 def symbol_from_filename(name: str) -> str:
     """ETHUSDT_1d.csv -> ETH, SOLUSDT-1d-2025-11.csv -> SOL, BTC-USD.csv -> BTC, SPY.csv -> SPY."""
     stem = re.split(r"[-_\s.]", name, maxsplit=1)[0].upper()
