@@ -63,12 +63,38 @@ def main_callback(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    sources: Annotated[list[str], typer.Argument(help="Files, folders or article URLs.")],
     outlet: Annotated[str | None, typer.Option(help="Outlet name for items that lack one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private", help="Let URLs reach loopback and private addresses (testing)."
+        ),
+    ] = False,
 ) -> None:
-    """Ingest news files and folders (CoinDesk export, JSON, JSONL, CSV, Markdown, HTML, text)."""
+    """Ingest news files and folders (CoinDesk export, JSON, JSONL, CSV, Markdown, HTML, text)
+    and article pages by URL (http and https; public addresses only unless --allow-private)."""
+    from bot.core.ingest import IngestReport
+
+    urls = [s for s in sources if s.lower().startswith(("http://", "https://"))]
+    paths = [Path(s) for s in sources if s not in urls]
     services = _services()
+    report = IngestReport()
+    for url in urls:
+        try:
+            fetched = services.ingest_url(
+                url, ingested_by="cli", allow_private=allow_private or None
+            )
+        except UserError as error:
+            err.print(str(error), markup=False, soft_wrap=True)
+            raise typer.Exit(2) from error
+        report.files += fetched.files
+        report.chunks += fetched.chunks
+        report.seconds += fetched.seconds
+    if not paths:
+        _print_report(report, as_json)
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -83,7 +109,14 @@ def ingest(
         def report_progress(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=what)
 
-        report = services.ingest(paths, outlet=outlet, progress=report_progress)
+        from_files = services.ingest(paths, outlet=outlet, progress=report_progress)
+    report.files += from_files.files
+    report.chunks += from_files.chunks
+    report.seconds += from_files.seconds
+    _print_report(report, as_json)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         print(
             json.dumps(
@@ -152,7 +185,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     if as_json:
         print(json.dumps([a.summary() for a in articles], ensure_ascii=False))
         return
-    table = Table("id", "published", "outlet", "title", "assets", "added by")
+    table = Table("id", "published", "outlet", "title", "assets", "added by", "flags")
     for a in articles:
         table.add_row(
             a.id,
@@ -161,6 +194,8 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             a.title[:70],
             " ".join(a.assets[:5]),
             a.ingested_by,
+            ", ".join(a.flags),
+            style="yellow" if a.flags else None,
         )
     out.print(table)
     out.print(f"{len(articles)} articles")

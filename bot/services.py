@@ -22,7 +22,7 @@ from bot.core.feedback import AnswerLog
 from bot.core.ingest import Ingestor, IngestReport
 from bot.core.question import follow_up, parse
 from bot.core.retrieval import HybridRetriever
-from bot.core.sources import LoadResult, load_bytes
+from bot.core.sources import LoadResult, load_bytes, load_page
 from bot.core.store import ChromaStore, open_client
 from bot.errors import InputError, NotFoundError
 from bot.market.figures import MarketData
@@ -30,6 +30,7 @@ from bot.market.history import PriceHistory, Series
 from bot.market.live import LiveMarket
 from bot.market.premise import sentence
 from bot.settings import Settings
+from bot.web.fetch import SafeFetcher
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,28 @@ class Services:
         report = self.ingestor.ingest_paths(
             paths, ingested_by=ingested_by, outlet=outlet, progress=progress
         )
+        self.retriever.invalidate()
+        return report
+
+    def fetcher(self, allow_private: bool | None = None) -> SafeFetcher:
+        """A fetcher with this deployment's limits and address policy."""
+        return SafeFetcher(
+            allow_private=self.settings.allow_private_urls
+            if allow_private is None
+            else allow_private,
+            timeout=self.settings.fetch_timeout,
+            max_bytes=self.settings.fetch_max_bytes,
+            allowed_networks=self.settings.allowed_networks,
+        )
+
+    def ingest_url(
+        self, url: str, *, ingested_by: str, allow_private: bool | None = None
+    ) -> IngestReport:
+        """Fetch an article page and ingest its main text; a page that is not an article (or
+        that may not be fetched) is refused with the reason and nothing is stored."""
+        fetched = self.fetcher(allow_private).fetch(url)
+        result = load_page(fetched.body, fetched.url)
+        report = self.ingestor.ingest_results([result], ingested_by=ingested_by)
         self.retriever.invalidate()
         return report
 

@@ -82,6 +82,29 @@ class Settings(BaseSettings):
     quote_ttl: float = Field(
         default=30.0, ge=0, description="How long a live price is reused before asking again (s)."
     )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let URLs and feeds reach loopback and private addresses (tests, "
+        "private deployments).",
+    )
+    allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Private networks URLs may reach even so, e.g. 10.20.0.0/16 (a newsroom's "
+        "own server).",
+    )
+    fetch_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Longest wait for one page or feed (s)."
+    )
+    fetch_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest page or feed fetched."
+    )
+    feed_poll_minutes: float = Field(
+        default=15.0, ge=1, description="How often the bot polls the feeds."
+    )
+    feed_fetch_full_articles: bool = Field(
+        default=True,
+        description="Fetch the article page when a feed item carries only a summary.",
+    )
     log_level: str = Field(default="WARNING", description="Python logging level.")
 
     @field_validator("admin_user_ids", "admin_role_ids", mode="before")
@@ -89,6 +112,13 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("exchanges", mode="before")

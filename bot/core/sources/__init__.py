@@ -76,6 +76,22 @@ def load_bytes(data: bytes, origin: str) -> LoadResult:
     return result
 
 
+def load_page(data: bytes, url: str) -> LoadResult:
+    """A fetched web page: its main text, title and dates, or the reason it is not an
+    article (no main text, binary, broken markup)."""
+    if not data.strip():
+        return LoadResult(url, "empty", problems=["the page is empty"])
+    try:
+        content, _ = _decode.decode(data)
+    except _decode.BinaryError as error:
+        return LoadResult(url, "binary", problems=[str(error)])
+    try:
+        return _result(url, "html", html.load(content, url, url=url))
+    except Exception as error:  # a loader's bug costs this page, never the bot
+        log.exception("page loader failed on %s", url)
+        return LoadResult(url, "html", problems=[f"could not be read ({type(error).__name__})"])
+
+
 def _dispatch(content: str, origin: str) -> LoadResult:
     head = content.lstrip()[:512]
     lower_head = head.lower()

@@ -1,0 +1,1 @@
+"""Fetching from the web for ingestion: pages and feeds, safely."""

@@ -1,0 +1,236 @@
+"""Fetching pages and feeds for ingestion without letting a URL reach inside our network.
+
+Every hop (the URL and each redirect) is resolved once, every address it resolves to must be a
+public one, and the connection goes to the very address that was checked (the hostname travels
+in the Host header and TLS SNI), so a DNS answer that changes between check and connect cannot
+redirect us to loopback, a private network or a cloud metadata service. Bodies are streamed
+with a size cap and an overall deadline; only the content types asked for are accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from bot import __version__
+from bot.errors import InputError
+
+USER_AGENT = (
+    f"marketbot/{__version__} (news ingestion for a Discord bot; "
+    "+https://github.com/marketbot/marketbot)"
+)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/xml",
+    "text/xml",
+    "application/rdf+xml",
+    "application/feed+json",
+)
+REDIRECTS = (301, 302, 303, 307, 308)
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+class FetchError(InputError):
+    """A URL we will not or could not fetch; the message says why."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # after redirects
+    status: int
+    content_type: str
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    redirects: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise FetchError(f"{host} does not resolve ({error.strerror}).") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def forbidden(address: str) -> str | None:
+    """Why an address may not be fetched (loopback, private, ...), or None for a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address (cloud metadata lives there)"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private or not ip.is_global:
+        return "a private or reserved address"
+    return None
+
+
+class SafeFetcher:
+    """GET with SSRF protection, size and time limits, and conditional requests."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        timeout: float = 10.0,
+        max_bytes: int = 5 * 1024 * 1024,
+        max_redirects: int = 5,
+        resolver: Resolver = system_resolver,
+        allowed_networks: Sequence[str] = (),
+    ) -> None:
+        self.allow_private = allow_private
+        # Internal hosts a deployment trusts (a newsroom's own server), however private.
+        self.allowed_networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.resolver = resolver
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        accept: Sequence[str] = HTML_TYPES,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        deadline = time.monotonic() + self.timeout
+        headers = {"User-Agent": USER_AGENT, "Accept": ", ".join([*accept, "*/*;q=0.1"])}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        hops: list[str] = []
+        current = url.strip()
+        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as client:
+            while True:
+                response = self._get(client, current, headers, deadline)
+                try:
+                    if response.status_code in REDIRECTS and "location" in response.headers:
+                        if len(hops) >= self.max_redirects:
+                            raise FetchError(
+                                f"{url[:200]} redirects more than {self.max_redirects} times."
+                            )
+                        hops.append(current)
+                        current = urljoin(current, response.headers["location"])
+                        continue
+                    return self._read(current, response, accept, deadline, tuple(hops))
+                finally:
+                    response.close()
+
+    def _get(
+        self, client: httpx.Client, url: str, headers: dict[str, str], deadline: float
+    ) -> httpx.Response:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(f"Only http and https URLs can be fetched, not {parts.scheme or '?'}:")
+        host = parts.hostname
+        if not host:
+            raise FetchError(f"{url[:100]!r} has no host.")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise FetchError(f"{url[:100]!r} has an invalid port.") from None
+        addresses = self._addresses(host, port)
+        if not self.allow_private:
+            for address in addresses:
+                why = forbidden(address)
+                if why and not self._trusted(address):
+                    raise FetchError(
+                        f"Refused {host}: it resolves to {address}, {why}. "
+                        "Set MARKETBOT_ALLOW_PRIVATE_URLS=1 (or --allow-private) to allow it."
+                    )
+        address = addresses[0]
+        netloc = f"[{address}]" if ":" in address else address
+        default = port == (443 if parts.scheme == "https" else 80)
+        pinned = urlunsplit(
+            (
+                parts.scheme,
+                netloc if default else f"{netloc}:{port}",
+                parts.path or "/",
+                parts.query,
+                "",
+            )
+        )
+        request = client.build_request(
+            "GET",
+            pinned,
+            headers={**headers, "Host": host if default else f"{host}:{port}"},
+            extensions={"sni_hostname": host, "timeout": self._timeouts(deadline)},
+        )
+        try:
+            return client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise FetchError(f"{host} did not answer within {self.timeout:g} s.") from None
+        except httpx.HTTPError as error:
+            raise FetchError(f"Could not fetch from {host}: {type(error).__name__}.") from None
+
+    def _trusted(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip in network for network in self.allowed_networks)
+
+    def _addresses(self, host: str, port: int) -> list[str]:
+        try:
+            return [str(ipaddress.ip_address(host.strip("[]")))]
+        except ValueError:
+            pass
+        addresses = list(self.resolver(host, port))
+        if not addresses:
+            raise FetchError(f"{host} does not resolve.")
+        return addresses
+
+    def _timeouts(self, deadline: float) -> dict[str, float]:
+        left = max(deadline - time.monotonic(), 0.1)
+        return {"connect": left, "read": left, "write": left, "pool": left}
+
+    def _read(
+        self,
+        url: str,
+        response: httpx.Response,
+        accept: Sequence[str],
+        deadline: float,
+        hops: tuple[str, ...],
+    ) -> Fetched:
+        etag = response.headers.get("etag")
+        modified = response.headers.get("last-modified")
+        if response.status_code == 304:
+            return Fetched(url, 304, "", b"", etag, modified, hops)
+        if response.status_code >= 400:
+            raise FetchError(f"{url[:200]} answered HTTP {response.status_code}.")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if accept and content_type and not content_type.startswith(tuple(accept)):
+            raise FetchError(
+                f"{url[:200]} is {content_type}, not what was asked for ({', '.join(accept[:2])})."
+            )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(f"{url[:200]} is larger than {self.max_bytes >> 20} MB.")
+        body = bytearray()
+        try:
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > self.max_bytes:
+                    raise FetchError(f"{url[:200]} is larger than {self.max_bytes >> 20} MB.")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url[:200]} took longer than {self.timeout:g} s to send.")
+        except httpx.TimeoutException:
+            raise FetchError(f"{url[:200]} took longer than {self.timeout:g} s to send.") from None
+        except httpx.HTTPError as error:
+            raise FetchError(f"{url[:200]} broke off: {type(error).__name__}.") from None
+        return Fetched(url, response.status_code, content_type, bytes(body), etag, modified, hops)
