@@ -69,6 +69,10 @@ def handle_line(services: Any, line: str) -> str | None:
                 else f"{a.id}  ????-??-??  {a.title}"
                 for a in articles[:20]
             ]
+            rows = [
+                f"{row}  [flagged: {', '.join(a.flags)}]" if a.flags else row
+                for row, a in zip(rows, articles, strict=False)
+            ]
             total = f"({len(articles)} article{'' if len(articles) == 1 else 's'}"
             total += f" matching \u201c{rest}\u201d)" if rest else ")"
             return "\n".join([*rows, total])

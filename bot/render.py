@@ -218,7 +218,8 @@ def sources_embed(articles: list[Article], page: int, query: str | None = None) 
         when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
         title = re.sub(r"[\[\]]", "", article.title)[:120]
         head = f"[{title}]({article.url})" if article.url else title
-        lines.append(f"`{article.id}` {when} {head} - {article.outlet or 'outlet unknown'}")
+        flag = f" \u26a0 flagged: {', '.join(article.flags)}" if article.flags else ""
+        lines.append(f"`{article.id}` {when} {head} - {article.outlet or 'outlet unknown'}{flag}")
     about = f" matching \u201c{query}\u201d" if query else ""
     embed = discord.Embed(
         title=shorten(f"{len(articles)} stored articles{about}", TITLE_LIMIT),

@@ -15,6 +15,7 @@ from langchain_core.prompts import PromptTemplate
 
 from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Citation, Passage
+from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question, percent_value
 from bot.core.retrieval import GENERIC, Retrieval, date_fit
@@ -292,6 +293,8 @@ class ExtractiveComposer:
             for text in sentences(passage.chunk.text):
                 key = text.lower()
                 if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
+                    continue
+                if is_instruction(text):  # ingested text is data: never quote an instruction
                     continue
                 seen.add(key)
                 pool.append(_Sentence(text, index, frozenset(terms(text))))

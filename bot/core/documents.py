@@ -23,6 +23,8 @@ class Article:
     fingerprint: str
     n_chunks: int = 0
     characters: int = 0  # the text's length, known even when the text was not loaded
+    # Why the text looks like it addresses a model or hides text (bot/core/injection.py).
+    flags: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """The article's metadata without its body, JSON-ready."""
@@ -37,6 +39,7 @@ class Article:
             "assets": list(self.assets),
             "chunks": self.n_chunks,
             "characters": self.characters or len(self.body),
+            "flags": list(self.flags),
         }
 
 

@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from bot.core.assets import AssetTable
 from bot.core.documents import Article, Chunk, utcnow
 from bot.core.embed import MiniLMEmbeddings
+from bot.core.injection import scan
 from bot.core.sources import LoadResult, iter_files, load_path
 from bot.core.splitter import SentenceSplitter
 from bot.core.store import ChromaStore
@@ -218,6 +219,7 @@ class Ingestor:
             ingested_by=ingested_by,
             assets=tuple(dict.fromkeys([*found, *hinted])),
             fingerprint=print_,
+            flags=scan(f"{title}\n{body}"),
         )
 
     def split(self, article: Article) -> list[Chunk]:

@@ -307,6 +307,7 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "characters": len(article.body),
         "updating_to": "",
         "state": state,
+        "flags": "|".join(article.flags),
     }
 
 
@@ -325,4 +326,5 @@ def _article(article_id: str, meta: Any, body: str | None) -> Article:
         fingerprint=str(meta.get("fingerprint", "")),
         n_chunks=int(meta.get("n_chunks", 0)),
         characters=int(meta.get("characters", len(body or ""))),
+        flags=tuple(f for f in str(meta.get("flags", "")).split("|") if f),
     )

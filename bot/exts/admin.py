@@ -129,6 +129,8 @@ class News(commands.GroupCog, group_name="news"):
             "\n".join(
                 [
                     f"{len(articles)} articles, {sum(a.n_chunks for a in articles)} chunks",
+                    f"{sum(1 for a in articles if a.flags)} flagged as addressing a model "
+                    "(never quoted)",
                     f"last ingestion: {newest:%Y-%m-%d %H:%M} UTC"
                     if newest
                     else "nothing ingested",
