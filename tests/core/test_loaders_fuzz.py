@@ -1,0 +1,118 @@
+"""Random and malformed documents through every loader and into the store: nothing crashes,
+and the store never holds part of an article (a record without all its chunks, or chunks
+without a complete record)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.core.documents import Article
+from bot.core.embed import MiniLMEmbeddings
+from bot.core.sources import load_bytes, load_page
+from bot.core.store import is_current
+from bot.services import Services, build_services
+from tests.conftest import settings_for
+
+NAMES = ["news.json", "news.jsonl", "news.csv", "note.md", "page.html", "note.txt", "blob.bin"]
+WORDS = st.sampled_from(
+    'Bitcoin ETH fell rose 14% liquidations ETF Fed <p> </div> { } [ ] , " --- title: '
+    "date: 2025-11-04 \u00e9 \u200b \x00 \ufffd".split(" ")
+)
+PROSE = st.lists(WORDS, min_size=0, max_size=80).map(" ".join)
+LONG_PROSE = st.lists(WORDS, min_size=30, max_size=150).map(" ".join)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | PROSE,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["title", "body", "url", "published_at", "source", "text", "x"]),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> tuple[bytes, str]:
+    kind = draw(st.sampled_from(["bytes", "json", "csv", "markdown", "html", "text"]))
+    if kind == "bytes":
+        data = draw(st.binary(max_size=3000))
+    elif kind == "json":
+        text = json.dumps(draw(JSON_VALUES), allow_nan=True)
+        data = text[: draw(st.integers(0, len(text)))].encode()  # often cut short
+    elif kind == "csv":
+        rows = draw(st.lists(st.lists(LONG_PROSE, min_size=1, max_size=3), max_size=6))
+        data = "\n".join([",".join(["title", "body", "date"]), *map(",".join, rows)]).encode()
+    elif kind == "markdown":
+        data = f"---\ntitle: {draw(PROSE)}\ndate: {draw(PROSE)}\n---\n{draw(LONG_PROSE)}".encode()
+    elif kind == "html":
+        body = draw(PROSE)
+        data = f"<html><head><title>{draw(PROSE)}</title><body><article><p>{body}".encode()
+    else:
+        encoding = draw(st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+        data = draw(LONG_PROSE).encode(encoding, "replace")
+    return data, draw(st.sampled_from(NAMES))
+
+
+@given(documents())
+@settings(max_examples=300, deadline=None)
+def test_no_loader_crashes_and_every_document_has_text_and_a_title(doc: tuple[bytes, str]) -> None:
+    data, name = doc
+    for result in (load_bytes(data, name), load_page(data, f"https://example.com/{name}")):
+        assert all(isinstance(p, str) and p for p in result.problems)
+        for document in result.documents:
+            assert document.page_content.strip()
+            assert str(document.metadata.get("title") or "").strip()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmbeddings) -> Services:
+    path: Path = tmp_path_factory.mktemp("fuzz")
+    return build_services(settings_for(path), seed=False, embeddings=embeddings)
+
+
+def assert_whole_articles(services: Services) -> None:
+    _, _, pending, unfinished = services.store.keys()
+    assert pending == [] and unfinished == {}
+    articles: dict[str, Article] = {a.id: a for a in services.store.article_records()}
+    current = Counter(
+        owner
+        for chunk_id, owner, _ in services.store.iter_chunks()
+        if is_current(chunk_id, articles.get(owner))
+    )
+    stray = [
+        chunk_id for chunk_id, owner, _ in services.store.iter_chunks() if owner not in articles
+    ]
+    assert stray == []
+    for article in articles.values():
+        assert current[article.id] == article.n_chunks > 0
+
+
+@given(st.lists(documents(), min_size=1, max_size=4))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_ingesting_malformed_documents_stores_whole_articles_or_nothing(
+    store: Services, docs: list[tuple[bytes, str]]
+) -> None:
+    for data, name in docs:
+        report = store.ingest_upload(data, name, ingested_by="fuzz")
+        for file in report.files:
+            assert file.found >= file.stored + file.updated
+    assert_whole_articles(store)
+
+
+def test_the_fuzzed_store_did_take_in_articles(store: Services) -> None:
+    """The property above means something only if some malformed documents were usable."""
+    test_ingesting_malformed_documents_stores_whole_articles_or_nothing(store)
+    assert len(store.sources()) >= 3
