@@ -9,7 +9,7 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot import __version__
 from bot.core.ingest import IngestReport
@@ -144,10 +144,14 @@ class News(commands.GroupCog, group_name="news"):
     async def add(
         self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
     ) -> None:
-        """Add an article from its URL."""
-        await interaction.response.send_message(
-            NOT_YET.format(what="articles by URL"), ephemeral=True, allowed_mentions=NONE
+        """Add an article from its URL (public http and https pages only)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await asyncio.to_thread(
+            self.bot.services.ingest_url,  # type: ignore[attr-defined]
+            url,
+            ingested_by=f"discord:{interaction.user.id}",
         )
+        await self._reply(interaction, report_text(report))
 
     async def _not_yet(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
@@ -176,5 +180,34 @@ class News(commands.GroupCog, group_name="news"):
         await self._not_yet(interaction)
 
 
+class FeedPoller(commands.Cog):
+    """Polls the feeds in the background (MARKETBOT_FEED_POLL_MINUTES); each feed keeps its
+    own back-off, so a failing one never stops the others or the bot."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        minutes = bot.services.settings.feed_poll_minutes  # type: ignore[attr-defined]
+        self.poll.change_interval(minutes=minutes)
+
+    async def cog_load(self) -> None:
+        self.poll.start()
+
+    async def cog_unload(self) -> None:
+        self.poll.cancel()
+
+    @tasks.loop(minutes=15)
+    async def poll(self) -> None:
+        try:
+            await asyncio.to_thread(self.bot.services.poll_feeds)  # type: ignore[attr-defined]
+        except Exception:  # the next round tries again; the bot keeps answering
+            log.exception("feed poll failed")
+
+    @poll.before_loop
+    async def _after_login(self) -> None:
+        await self.bot.wait_until_ready()
+
+
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(News(bot))
+    if getattr(bot, "services", None) is not None:  # not when only listing the commands
+        await bot.add_cog(FeedPoller(bot))
