@@ -420,11 +420,16 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
     admin_bot: tuple[object, Services], discord_api: FakeDiscord
 ) -> None:
     client, services = admin_bot
-    services.ingest_text(ARTICLE["title"], ARTICLE["text"], ingested_by="cli")
+    services.ingest_text(ARTICLE["title"], ARTICLE["text"], ingested_by=f"discord:{ADMIN_ID}")
     client._connection.parse_interaction_create(  # type: ignore[attr-defined]
         news_interaction("status", {}, user_id=ADMIN_ID, guild=False)
     )
 
     followup = await discord_api.wait_for("POST", "/webhooks/")
-    assert followup.json["content"].startswith("1 articles, 1 chunks")
-    assert "discord.py" in followup.json["content"] and followup.json["flags"] & 64
+    content = followup.json["content"]
+    assert content.startswith("1 articles, 1 chunks")
+    assert "0 flagged" in content
+    # Who added the newest articles, and when; shown as a mention that pings nobody.
+    assert f"UTC by <@{ADMIN_ID}>: {ARTICLE['title'][:40]}" in content
+    assert followup.json["allowed_mentions"]["parse"] == []
+    assert "discord.py" in content and followup.json["flags"] & 64

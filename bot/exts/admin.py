@@ -39,6 +39,13 @@ def is_admin(interaction: discord.Interaction) -> bool:
     return bool(role_ids & set(settings.admin_role_ids))
 
 
+def who(ingested_by: str) -> str:
+    """`discord:123` as a mention Discord renders (allowed_mentions stays none: no ping)."""
+    if ingested_by.startswith("discord:") and ingested_by[8:].isdigit():
+        return f"<@{ingested_by[8:]}>"
+    return ingested_by
+
+
 def report_text(report: IngestReport) -> str:
     lines = []
     for file in report.files:
@@ -122,22 +129,29 @@ class News(commands.GroupCog, group_name="news"):
     async def status(self, interaction: discord.Interaction) -> None:
         """Corpus size, newest article and versions."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        articles = await asyncio.to_thread(self.bot.services.sources)  # type: ignore[attr-defined]
-        newest = max((a.ingested_at for a in articles), default=None)
-        await self._reply(
-            interaction,
-            "\n".join(
-                [
-                    f"{len(articles)} articles, {sum(a.n_chunks for a in articles)} chunks",
-                    f"{sum(1 for a in articles if a.flags)} flagged as addressing a model "
-                    "(never quoted)",
-                    f"last ingestion: {newest:%Y-%m-%d %H:%M} UTC"
-                    if newest
-                    else "nothing ingested",
-                    f"marketbot {__version__}, discord.py {discord.__version__}",
-                ]
-            ),
+        services = self.bot.services  # type: ignore[attr-defined]
+        articles = await asyncio.to_thread(services.sources)
+        recent = sorted(articles, key=lambda a: a.ingested_at, reverse=True)[:3]
+        lines = [
+            f"{len(articles)} articles, {sum(a.n_chunks for a in articles)} chunks",
+            f"{sum(1 for a in articles if a.flags)} flagged as addressing a model (never quoted)",
+        ]
+        lines += (
+            ["Last added:"]
+            + [
+                f"- {a.ingested_at:%Y-%m-%d %H:%M} UTC by {who(a.ingested_by)}: {a.title[:80]}"
+                for a in recent
+            ]
+            if recent
+            else ["Nothing ingested yet."]
         )
+        feeds = await asyncio.to_thread(services.feeds) if hasattr(services, "feeds") else []
+        failing = [f for f in feeds if f.last_error]
+        if feeds:
+            lines.append(f"{len(feeds)} feeds, {len(failing)} failing")
+            lines += [f"- {f.url[:80]}: {f.last_error[:120]}" for f in failing[:5]]
+        lines.append(f"marketbot {__version__}, discord.py {discord.__version__}")
+        await self._reply(interaction, "\n".join(lines))
 
     @app_commands.command(name="add")
     @app_commands.describe(url="The article's address")
