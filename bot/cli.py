@@ -1,4 +1,5 @@
-"""The marketbot command line: ingest, ask, sources, forget, feedback, commands, sync, run."""
+"""The marketbot command line: ingest, ask, sources, forget, feeds, feedback, commands, sync,
+run."""
 
 from __future__ import annotations
 
@@ -299,6 +300,133 @@ def prices_import(
         err.print(f"{path.name}: {error}", markup=False)
         raise typer.Exit(2) from error
     print(f"{name.upper()}: {count} daily bars, {first} to {last}")
+
+
+feeds_app = typer.Typer(help="RSS and Atom feeds polled for news.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+AllowPrivate = Annotated[
+    bool,
+    typer.Option("--allow-private", help="Let feeds reach loopback and private addresses."),
+]
+
+
+def _feed_store() -> Any:
+    from bot.feeds import FeedStore
+
+    return FeedStore.in_dir(_settings().data_dir)
+
+
+def _fail(error: UserError) -> typer.Exit:
+    err.print(str(error), markup=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _poll_line(report: Any) -> str:
+    if report.status == "not modified":
+        return f"{report.feed.url}: not modified, nothing new"
+    return (
+        f"{report.feed.url}: {report.found} items, {report.new} new, {report.updated} updated, "
+        f"{report.duplicates} already stored"
+    )
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's address (RSS or Atom).")],
+    allow_private: AllowPrivate = False,
+) -> None:
+    """Add a feed: it is fetched once (refused unless it is a feed), stored and ingested."""
+    try:
+        if _feed_store().get(url) is not None:  # refused before the model loads
+            raise UserError(f"{url.strip()} is already being polled; `feeds list` shows it.")
+        feed, report = _services().add_feed(
+            url, added_by="cli", allow_private=allow_private or None
+        )
+    except UserError as error:
+        raise _fail(error) from error
+    print(f"Added {feed.url} ({feed.title or 'untitled'})")
+    print(_poll_line(report))
+    for problem in report.problems:
+        print(f"  - {problem}")
+
+
+@feeds_app.command("list")
+def feeds_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The feeds, with when each was last read and its last error."""
+    try:
+        feeds = _feed_store().list()
+    except UserError as error:
+        raise _fail(error) from error
+    rows = [
+        {
+            "url": f.url,
+            "title": f.title,
+            "added_by": f.added_by,
+            "last_ok": f.last_ok,
+            "last_error": f.last_error,
+            "failures": f.failures,
+            "next_poll": f.next_poll,
+            "items": f.items_seen,
+        }
+        for f in feeds
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("url", "title", "added by", "last read", "next poll", "items", "last error")
+    for row in rows:
+        table.add_row(
+            row["url"],
+            (row["title"] or "")[:40],
+            row["added_by"],
+            row["last_ok"] or "never",
+            row["next_poll"] or "now",
+            str(row["items"]),
+            f"{row['last_error']} ({row['failures']} failures)" if row["last_error"] else "",
+            style="red" if row["last_error"] else None,
+        )
+    out.print(table)
+    out.print(f"{len(rows)} feeds")
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    url: Annotated[str, typer.Argument(help="The address `feeds list` shows.")],
+) -> None:
+    """Stop polling a feed; the articles it brought stay."""
+    try:
+        feed = _feed_store().remove(url)
+    except UserError as error:
+        raise _fail(error) from error
+    print(f"Removed {feed.url}; its articles stay (`forget` removes one).")
+
+
+@feeds_app.command("poll")
+def feeds_poll(
+    force: Annotated[bool, typer.Option("--force", help="Poll every feed, due or not.")] = False,
+    allow_private: AllowPrivate = False,
+) -> None:
+    """Poll the feeds that are due (every feed with --force) and ingest their new items;
+    exits 1 when a feed failed."""
+    from bot.feeds import FeedError
+
+    try:
+        results = _services().poll_feeds(force, allow_private=allow_private or None)
+    except UserError as error:
+        raise _fail(error) from error
+    if not results:
+        print("No feed is due; --force polls them all.")
+    for feed, outcome in results:
+        if isinstance(outcome, FeedError):
+            print(f"{feed.url}: error: {outcome} (retried after {feed.next_poll})")
+            continue
+        print(_poll_line(outcome))
+        for problem in outcome.problems:
+            print(f"  - {problem}")
+    if any(isinstance(outcome, FeedError) for _, outcome in results):
+        raise typer.Exit(1)
 
 
 @app.command()

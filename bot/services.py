@@ -25,6 +25,7 @@ from bot.core.retrieval import HybridRetriever
 from bot.core.sources import LoadResult, load_bytes, load_page
 from bot.core.store import ChromaStore, open_client
 from bot.errors import InputError, NotFoundError
+from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
 from bot.market.figures import MarketData
 from bot.market.history import PriceHistory, Series
 from bot.market.live import LiveMarket
@@ -164,6 +165,27 @@ class Services:
         report = self.ingestor.ingest_results([result], ingested_by=ingested_by)
         self.retriever.invalidate()
         return report
+
+    def feeds(self) -> list[Feed]:
+        """The RSS/Atom feeds being polled, in the order they were added."""
+        return FeedStore.in_dir(self.settings.data_dir).list()
+
+    def add_feed(
+        self, url: str, *, added_by: str, allow_private: bool | None = None
+    ) -> tuple[Feed, PollReport]:
+        """Fetch the feed once (through the fetcher's address policy), refuse it unless it is
+        RSS or Atom, then store it and ingest its items: the feed and that first poll."""
+        return add_feed(self, url, added_by=added_by, allow_private=allow_private)
+
+    def remove_feed(self, url: str) -> Feed:
+        """Stop polling a feed; the articles it brought stay."""
+        return FeedStore.in_dir(self.settings.data_dir).remove(url)
+
+    def poll_feeds(
+        self, force: bool = False, *, allow_private: bool | None = None
+    ) -> list[tuple[Feed, PollReport | FeedError]]:
+        """Poll the feeds that are due (all with `force`); each with its report or error."""
+        return poll_due(self, force=force, allow_private=allow_private)
 
     def ingest_upload(self, data: bytes, filename: str, *, ingested_by: str) -> IngestReport:
         """Ingest a file's bytes (a Discord attachment), detected by content like any file."""

@@ -63,7 +63,7 @@ def cited(services: Services, question: str) -> set[str]:
 def test_news_ingested_by_another_process_is_answered_without_a_restart(
     chroma_server: str, make_services: MakeServices, tmp_path: Path
 ) -> None:
-    bot = make_services("bot", seed=True, chroma_url=chroma_server, refresh_seconds=0)
+    bot = make_services("reader", seed=True, chroma_url=chroma_server, refresh_seconds=0)
     assert not any(t.startswith("Ether ETFs Lose") for t in cited(bot, NOTE_QUESTION))
 
     # Another process with its own data dir (another host, say) ingests through the server.

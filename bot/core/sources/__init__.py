@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,13 +93,19 @@ def load_page(data: bytes, url: str) -> LoadResult:
         return LoadResult(url, "html", problems=[f"could not be read ({type(error).__name__})"])
 
 
+# An RSS, Atom or RDF document, with or without an XML declaration or leading comments.
+_FEED_START = re.compile(r"(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:rdf)\b", re.S)
+
+
 def _dispatch(content: str, origin: str) -> LoadResult:
     head = content.lstrip()[:512]
     lower_head = head.lower()
     if head.startswith(("{", "[")):
         return _load_json(content, origin)
     if head.startswith("<"):
-        if lower_head.startswith("<?xml") and ("<rss" in lower_head or "<feed" in lower_head):
+        if re.match(
+            r"(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:rdf)\b", lower_head, re.S
+        ):
             return LoadResult(
                 origin,
                 "feed",
