@@ -14,12 +14,12 @@ from discord.ext import commands, tasks
 from bot import __version__
 from bot.core.ingest import IngestReport
 from bot.errors import UserError
+from bot.render import CONTENT_LIMIT, shorten
 
 log = logging.getLogger(__name__)
 
 NONE = discord.AllowedMentions.none()
 MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024
-NOT_YET = "Adding {what} arrives with the ingestion issue; upload a file or paste text for now."
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -74,7 +74,9 @@ class News(commands.GroupCog, group_name="news"):
         return True
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)
+        await interaction.followup.send(
+            shorten(text, CONTENT_LIMIT), ephemeral=True, allowed_mentions=NONE
+        )
 
     @app_commands.command(name="paste")
     @app_commands.describe(title="The article's headline", text="The article's text")
@@ -167,23 +169,40 @@ class News(commands.GroupCog, group_name="news"):
         )
         await self._reply(interaction, report_text(report))
 
-    async def _not_yet(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(
-            NOT_YET.format(what="feeds"), ephemeral=True, allowed_mentions=NONE
-        )
-
     @feeds.command(name="add")
     @app_commands.describe(url="The feed's address (RSS or Atom)")
     async def feeds_add(
         self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
     ) -> None:
-        """Poll a feed and ingest its new articles."""
-        await self._not_yet(interaction)
+        """Poll a feed and ingest its new articles (public http and https only)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feed, report = await asyncio.to_thread(
+            self.bot.services.add_feed,  # type: ignore[attr-defined]
+            url,
+            added_by=f"discord:{interaction.user.id}",
+        )
+        problems = "".join(f"\n- {p}" for p in report.problems[:5])
+        await self._reply(
+            interaction,
+            f"Added {feed.title or feed.url}: {report.found} items, {report.new} new, "
+            f"{report.duplicates} already stored.{problems}",
+        )
 
     @feeds.command(name="list")
     async def feeds_list(self, interaction: discord.Interaction) -> None:
-        """The feeds being polled, with when each was last read."""
-        await self._not_yet(interaction)
+        """The feeds being polled, when each was last read, and any error."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feeds = await asyncio.to_thread(self.bot.services.feeds)  # type: ignore[attr-defined]
+        lines = [
+            f"- {f.title or f.url} <{f.url}>: last read {f.last_ok or 'never'}"
+            + (
+                f"; failing ({f.failures}x): {f.last_error}; next try {f.next_poll}"
+                if f.last_error
+                else ""
+            )
+            for f in feeds
+        ]
+        await self._reply(interaction, "\n".join(lines) or "No feeds yet: /news feeds add url")
 
     @feeds.command(name="remove")
     @app_commands.describe(url="The feed's address, as /news feeds list shows it")
@@ -191,7 +210,9 @@ class News(commands.GroupCog, group_name="news"):
         self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 500]
     ) -> None:
         """Stop polling a feed (its articles stay)."""
-        await self._not_yet(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feed = await asyncio.to_thread(self.bot.services.remove_feed, url)  # type: ignore[attr-defined]
+        await self._reply(interaction, f"Stopped polling {feed.url}; its articles stay.")
 
 
 class FeedPoller(commands.Cog):
