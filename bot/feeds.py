@@ -510,6 +510,7 @@ def _entry_document(
     summary = _detail_text(entry.get("summary"), entry.get("summary_detail"))
     text = full or summary
     published = _entry_date(entry)
+    author = _plain(entry.get("author") or "") or None
     if not full and link and host.settings.feed_fetch_full_articles:
         if host.store.article(short_hash(canonical_url(link))) is not None:
             return None
@@ -517,6 +518,7 @@ def _entry_document(
         if article is not None and len(article.text) >= len(summary):
             text = article.text
             published = published or article.published_at
+            author = author or article.author
         else:
             problems.append(f"item {position} ({link[:120]}): kept the feed's summary ({why})")
     row = {
@@ -525,6 +527,7 @@ def _entry_document(
         "url": link,
         "published_at": published,
         "outlet": outlet,
+        "author": author,
     }
     return record_to_document(row, f"{feed.url}#{position}")
 
@@ -533,6 +536,7 @@ def _entry_document(
 class _Article:
     text: str
     published_at: str | None
+    author: str | None = None
 
 
 def _article_text(fetcher: SafeFetcher, link: str) -> tuple[_Article | None, str]:
@@ -549,7 +553,11 @@ def _article_text(fetcher: SafeFetcher, link: str) -> tuple[_Article | None, str
         return None, "; ".join(loaded.problems) or "no article on the page"
     document = loaded.documents[0]
     return (
-        _Article(document.page_content, document.metadata.get("published_at")),
+        _Article(
+            document.page_content,
+            document.metadata.get("published_at"),
+            document.metadata.get("author"),
+        ),
         "the article page has less text than the summary",
     )
 

@@ -25,6 +25,7 @@ class Article:
     characters: int = 0  # the text's length, known even when the text was not loaded
     # Why the text looks like it addresses a model or hides text (bot/core/injection.py).
     flags: tuple[str, ...] = ()
+    author: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The article's metadata without its body, JSON-ready."""
@@ -40,6 +41,7 @@ class Article:
             "chunks": self.n_chunks,
             "characters": self.characters or len(self.body),
             "flags": list(self.flags),
+            "author": self.author,
         }
 
 

@@ -220,6 +220,7 @@ class Ingestor:
             assets=tuple(dict.fromkeys([*found, *hinted])),
             fingerprint=print_,
             flags=scan(f"{title}\n{body}"),
+            author=str(meta.get("author") or "")[:200] or None,
         )
 
     def split(self, article: Article) -> list[Chunk]:

@@ -308,6 +308,7 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "updating_to": "",
         "state": state,
         "flags": "|".join(article.flags),
+        "author": article.author or "",
     }
 
 
@@ -327,4 +328,5 @@ def _article(article_id: str, meta: Any, body: str | None) -> Article:
         n_chunks=int(meta.get("n_chunks", 0)),
         characters=int(meta.get("characters", len(body or ""))),
         flags=tuple(f for f in str(meta.get("flags", "")).split("|") if f),
+        author=str(meta.get("author") or "") or None,
     )

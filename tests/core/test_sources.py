@@ -166,6 +166,7 @@ def test_html_page_yields_the_story_without_cookie_banner_sidebar_or_footer() ->
         "Bitcoin Falls Below $100,000 as ETF Outflows and Liquidations Hit Crypto"
     )
     assert meta["outlet"] == "The Daily Hash"
+    assert meta["author"] == "Maya Lindqvist"
     moment = published(document)
     assert moment is not None
     assert moment.date() == date(2025, 11, 4)

@@ -88,6 +88,7 @@ def test_a_summary_only_feed_brings_the_linked_articles_full_text_to_answers(
     solana = stored(services, url)["Solana tumbles 9% after block production halts"]
     assert solana.url == server.url("/articles/solana-halt.html")
     assert solana.outlet == "Block Street Journal" and len(solana.body) > 1500
+    assert solana.author == "Priya Raman"  # from the article page, kept with the article
     # "47 minutes" is only in the article page, never in the feed's summary.
     assert answer.status == "answered" and "47 minutes" in answer.answer
     assert any(c.url == solana.url and c.outlet == "Block Street Journal" for c in answer.citations)

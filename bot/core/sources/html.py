@@ -39,6 +39,7 @@ def load(content: str, origin: str, url: str | None = None) -> tuple[list[Docume
         # trafilatura keeps only the day; the page's own timestamp also has the time.
         "published_at": _published_time(content) or data.get("date"),
         "outlet": data.get("sitename") or data.get("hostname"),
+        "author": data.get("author"),
     }
     return [record_to_document(record, origin)], []
 

@@ -132,6 +132,7 @@ def record_to_document(row: dict[str, Any], origin: str) -> Document:
         "published_at": published.isoformat() if published else None,
         "assets_hint": _assets_hint(row),
         "origin": origin,
+        "author": _text(_first(row, ("author", "authors", "byline", "creator"))) or None,
     }
     return Document(page_content=body, metadata=metadata)
 
