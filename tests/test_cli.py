@@ -9,14 +9,19 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.core.documents import Answer, Citation
+from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
+from bot.services import build_services
+from tests.conftest import settings_for
 from tests.news_files import BAD, FIXTURES
+from tests.web.site import ARTICLE_OUTLET, ARTICLE_TITLE, LocalSite
 
 QUESTION = "why did ETH fall 14%?"
 ANSWER_KEYS = {"question", "status", "answer", "citations", "figures", "timings_ms"}
@@ -202,3 +207,61 @@ def test_chart_writes_a_png(data_dir: Path, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {out}" in run.stdout and "Binance" in run.stdout
+
+
+def test_feeds_add_ingests_the_items_and_a_second_poll_ingests_nothing_new(
+    tmp_path: Path,
+) -> None:
+    from bot.feeds import FeedStore
+    from tests.feeds.feed_server import FeedServer
+
+    data = tmp_path / "data"
+    with FeedServer() as server:
+        url = server.url("/full.rss")
+        added = marketbot(data, "feeds", "add", url, "--allow-private")
+        polled = marketbot(data, "feeds", "poll", "--force", "--allow-private")
+        asked = server.requests("/full.rss")
+
+    assert added.returncode == 0, added.stderr
+    assert f"Added {url} (Chain Ledger Wire)" in added.stdout
+    assert "2 items, 2 new" in added.stdout
+    assert polled.returncode == 0, polled.stderr
+    assert polled.stdout.strip() == f"{url}: not modified, nothing new"
+    assert [r.status for r in asked] == [200, 304] and "if-none-match" in asked[1].headers
+    [feed] = FeedStore(data / "feeds.json").list()
+    assert feed.url == url and feed.items_seen == 2 and feed.last_error is None
+
+
+@pytest.fixture
+def news_site() -> Iterator[LocalSite]:
+    """The local news site, served from this process to the CLI's subprocess."""
+    with LocalSite() as running:
+        yield running
+
+
+def test_ingest_url_is_refused_by_default_and_taken_with_allow_private(
+    tmp_path: Path, news_site: LocalSite, embeddings: MiniLMEmbeddings
+) -> None:
+    data = tmp_path / "data"
+    url = news_site.url("/article")
+
+    refused = marketbot(data, "ingest", url)
+    requests_when_refused = news_site.paths()
+    taken = marketbot(data, "ingest", "--allow-private", url)
+
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "127.0.0.1, a loopback address" in line and "--allow-private" in line
+    assert requests_when_refused == []
+    assert taken.returncode == 0, taken.stderr
+    assert f"{url}: html, 1 found, 1 new" in taken.stdout
+    assert news_site.paths() == ["/article"]
+    # What `sources --json` prints, read from the same store without a third model load.
+    store = build_services(
+        settings_for(data, collection_prefix="marketbot"), seed=False, embeddings=embeddings
+    )
+    [article] = [a.summary() for a in store.sources() if a.ingested_by != "bundled corpus"]
+    assert article["ingested_by"] == "cli"
+    assert article["title"] == ARTICLE_TITLE
+    assert article["url"] == url and article["outlet"] == ARTICLE_OUTLET
+    assert article["published_at"] == "2025-11-18T14:30:00Z"

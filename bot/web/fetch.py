@@ -62,21 +62,36 @@ def system_resolver(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise FetchError(f"{host} does not resolve ({error.strerror}).") from None
+    except UnicodeError:  # IDNA: an empty label, or one over 63 characters
+        raise FetchError(f"{host[:100]!r} is not a valid host name.") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+# IPv6 prefixes that carry an IPv4 address a gateway on our own network connects to: NAT64's
+# well-known prefix (RFC 6052; DNS64 answers with it on IPv6-only networks) and 6to4.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215, a network's own translator
 
 
 def forbidden(address: str) -> str | None:
     """Why an address may not be fetched (loopback, private, ...), or None for a public one."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in NAT64 or ip.sixtofour is not None:
+            inner = ip.sixtofour or ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+            why = forbidden(str(inner))
+            via = "6to4" if ip.sixtofour else "NAT64"
+            return f"which {via} turns into {inner}, {why}" if why else None
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address (cloud metadata lives there)"
     if ip.is_multicast:
         return "a multicast address"
-    if ip.is_private or not ip.is_global:
+    if ip.is_private or not ip.is_global or ip.is_reserved or ip in NAT64_LOCAL:
+        # is_reserved: also IPv6's deprecated IPv4-compatible ::a.b.c.d
         return "a private or reserved address"
     return None
 
@@ -137,7 +152,10 @@ class SafeFetcher:
     def _get(
         self, client: httpx.Client, url: str, headers: dict[str, str], deadline: float
     ) -> httpx.Response:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[::1/": an unclosed IPv6 bracket
+            raise FetchError(f"{url[:100]!r} is not a valid URL.") from None
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"Only http and https URLs can be fetched, not {parts.scheme or '?'}:")
         host = parts.hostname
@@ -159,6 +177,7 @@ class SafeFetcher:
         address = addresses[0]
         netloc = f"[{address}]" if ":" in address else address
         default = port == (443 if parts.scheme == "https" else 80)
+        name = _host_header(host)
         pinned = urlunsplit(
             (
                 parts.scheme,
@@ -168,12 +187,15 @@ class SafeFetcher:
                 "",
             )
         )
-        request = client.build_request(
-            "GET",
-            pinned,
-            headers={**headers, "Host": host if default else f"{host}:{port}"},
-            extensions={"sni_hostname": host, "timeout": self._timeouts(deadline)},
-        )
+        try:
+            request = client.build_request(
+                "GET",
+                pinned,
+                headers={**headers, "Host": name if default else f"{name}:{port}"},
+                extensions={"sni_hostname": name.strip("[]"), "timeout": self._timeouts(deadline)},
+            )
+        except httpx.InvalidURL:  # a control character in the path, say
+            raise FetchError(f"{url[:100]!r} is not a valid URL.") from None
         try:
             return client.send(request, stream=True)
         except httpx.TimeoutException:
@@ -220,13 +242,13 @@ class SafeFetcher:
             )
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FetchError(f"{url[:200]} is larger than {self.max_bytes >> 20} MB.")
+            raise FetchError(f"{url[:200]} is larger than {_size(self.max_bytes)}.")
         body = bytearray()
         try:
             for piece in response.iter_bytes():
                 body += piece
                 if len(body) > self.max_bytes:
-                    raise FetchError(f"{url[:200]} is larger than {self.max_bytes >> 20} MB.")
+                    raise FetchError(f"{url[:200]} is larger than {_size(self.max_bytes)}.")
                 if time.monotonic() > deadline:
                     raise FetchError(f"{url[:200]} took longer than {self.timeout:g} s to send.")
         except httpx.TimeoutException:
@@ -234,3 +256,27 @@ class SafeFetcher:
         except httpx.HTTPError as error:
             raise FetchError(f"{url[:200]} broke off: {type(error).__name__}.") from None
         return Fetched(url, response.status_code, content_type, bytes(body), etag, modified, hops)
+
+
+def _host_header(host: str) -> str:
+    """The host as the Host header and SNI carry it: ASCII (IDNA for an international name),
+    an IPv6 address in brackets."""
+    if ":" in host:
+        return f"[{host}]"
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise FetchError(f"{host[:100]!r} is not a valid host name.") from None
+    return host
+
+
+def _size(n: int) -> str:
+    """5242880 -> '5 MB', 8192 -> '8 KB': the limit as a person reads it."""
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.3g} MB"
+    if n >= 1 << 10:
+        return f"{n / (1 << 10):.3g} KB"
+    return f"{n} bytes"
