@@ -405,6 +405,14 @@ def poll_due(
             report = poll_feed(host, feed, force=True, now=now, allow_private=allow_private)
         except FeedError as error:
             results.append((store.get(feed.url) or feed, error))
+        except Exception as error:  # a bug in one feed's poll must never stop the others
+            log.exception("polling %s failed", feed.url)
+            results.append(
+                (
+                    store.get(feed.url) or feed,
+                    FeedError(f"{feed.url[:200]} could not be polled ({type(error).__name__})."),
+                )
+            )
         else:
             results.append((report.feed, report))
     return results
@@ -424,6 +432,10 @@ def add_feed(
     parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
     feed = store.add(normal, added_by, title=_feed_title(parsed))
     now = datetime.now(UTC)
+    # Not due while its first ingestion runs: the poller must not read it a second time.
+    store.update(
+        feed.url, next_poll=now_iso(now + timedelta(minutes=host.settings.feed_poll_minutes))
+    )
     report = _ingest(host, fetcher, feed, parsed)
     report.feed = store.update(
         feed.url,
@@ -618,7 +630,7 @@ def _record_failure(
 ) -> None:
     def failed(stored: Feed) -> Feed:
         failures = stored.failures + 1
-        wait = min(interval * 2**failures, MAX_BACKOFF)
+        wait = min(interval * 2 ** min(failures, 16), MAX_BACKOFF)  # 2**failures overflows
         return replace(
             stored,
             last_error=message,

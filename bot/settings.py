@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -118,7 +119,9 @@ class Settings(BaseSettings):
     @classmethod
     def _network_list(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for network in value if isinstance(value, list) else []:
+            ipaddress.ip_network(str(network), strict=False)  # ValueError names the bad one
         return value
 
     @field_validator("exchanges", mode="before")

@@ -9,13 +9,14 @@ shown in `sources`, and such sentences are never quoted in an answer.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _INSTRUCTIONS = [
     (
         "instructions to a model",
         re.compile(
-            r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}?\b(?:previous|prior|above|"
-            r"earlier|all|any|your)\b[^.\n]{0,30}?\b(?:instructions?|prompts?|rules|directions|"
+            r"\b(?:ignore|disregard|forget)\b[^.]{0,40}?\b(?:previous|prior|above|"
+            r"earlier|all|any|your)\b[^.]{0,30}?\b(?:instructions?|prompts?|rules|directions|"
             r"guidelines)\b",
             re.IGNORECASE,
         ),
@@ -23,7 +24,7 @@ _INSTRUCTIONS = [
     (
         "a fake system prompt",
         re.compile(
-            r"(?:^|\n)\s*(?:#{1,3}\s*)?(?:system|developer|assistant)\s*(?:prompt|message)?\s*:"
+            r"(?:^|\n)\s*(?:#{1,3}\s*)?(?:system|assistant)\s*(?:prompt|message)?\s*:"
             r"|\b(?:begin|end|new)\s+system\s+prompt\b|\bsystem\s+prompt\s*:",
             re.IGNORECASE,
         ),
@@ -35,10 +36,10 @@ _INSTRUCTIONS = [
     (
         "instructions to a model",
         re.compile(
-            r"\byou are now\b[^.\n]{0,40}\b(?:assistant|ai|bot|model|chatbot|dan)\b"
-            r"|\b(?:reveal|print|repeat|show)\b[^.\n]{0,30}\b(?:system prompt|your "
+            r"\byou are now\b[^.]{0,40}\b(?:assistant|ai|bot|model|chatbot|dan)\b"
+            r"|\b(?:reveal|print|repeat|show)\b[^.]{0,30}\b(?:system prompt|your "
             r"(?:instructions|prompt))\b"
-            r"|\b(?:as an ai|language model)\b[^.\n]{0,40}\b(?:must|should|will) (?:now )?"
+            r"|\b(?:as an ai|language model)\b[^.]{0,40}\b(?:must|should|will) (?:now )?"
             r"(?:say|answer|reply|respond|recommend)\b",
             re.IGNORECASE,
         ),
@@ -52,6 +53,7 @@ HIDDEN_MIN = 3
 
 def scan(text: str) -> tuple[str, ...]:
     """Why a text looks like it addresses a model or hides text; empty when it does not."""
+    text = unicodedata.normalize("NFKC", text)
     reasons = [reason for reason, pattern in _INSTRUCTIONS if pattern.search(text)]
     if len(_HIDDEN.findall(text)) >= HIDDEN_MIN:
         reasons.append("hidden text")
@@ -60,6 +62,6 @@ def scan(text: str) -> tuple[str, ...]:
 
 def is_instruction(sentence: str) -> bool:
     """Whether one sentence must never be quoted as an answer."""
-    return any(pattern.search(sentence) for _, pattern in _INSTRUCTIONS) or bool(
-        _HIDDEN.search(sentence)
+    return any(pattern.search(sentence) for _, pattern in _INSTRUCTIONS) or (
+        len(_HIDDEN.findall(sentence)) >= HIDDEN_MIN
     )

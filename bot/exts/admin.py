@@ -136,7 +136,8 @@ class News(commands.GroupCog, group_name="news"):
         recent = sorted(articles, key=lambda a: a.ingested_at, reverse=True)[:3]
         lines = [
             f"{len(articles)} articles, {sum(a.n_chunks for a in articles)} chunks",
-            f"{sum(1 for a in articles if a.flags)} flagged as addressing a model (never quoted)",
+            f"{sum(1 for a in articles if a.flags)} flagged as addressing a model "
+            "(those sentences are never quoted)",
         ]
         lines += (
             ["Last added:"]

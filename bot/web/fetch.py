@@ -126,7 +126,13 @@ class SafeFetcher:
         last_modified: str | None = None,
     ) -> Fetched:
         deadline = time.monotonic() + self.timeout
-        headers = {"User-Agent": USER_AGENT, "Accept": ", ".join([*accept, "*/*;q=0.1"])}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": ", ".join([*accept, "*/*;q=0.1"]),
+            # Uncompressed only: a few KB of zstd or gzip can unpack to gigabytes before any
+            # size check sees them.
+            "Accept-Encoding": "identity",
+        }
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -240,12 +246,17 @@ class SafeFetcher:
             raise FetchError(
                 f"{url[:200]} is {content_type}, not what was asked for ({', '.join(accept[:2])})."
             )
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise FetchError(
+                f"{url[:200]} came {encoding}-compressed though we asked for plain bytes."
+            )
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(f"{url[:200]} is larger than {_size(self.max_bytes)}.")
         body = bytearray()
         try:
-            for piece in response.iter_bytes():
+            for piece in response.iter_raw():  # never decompressed: see Accept-Encoding
                 body += piece
                 if len(body) > self.max_bytes:
                     raise FetchError(f"{url[:200]} is larger than {_size(self.max_bytes)}.")

@@ -309,3 +309,23 @@ def test_two_feed_stores_changing_the_list_at_once_lose_nothing(tmp_path: Path) 
     assert len(feeds) == 50 and len({f.url for f in feeds}) == 50
     assert all(f.items_seen == 7 and f.title and f.title.startswith("Feed ") for f in feeds)
     assert not list(path.parent.glob(".feeds-*"))  # no temporary file left behind
+
+
+def test_a_feed_failing_for_weeks_keeps_a_day_long_back_off_and_never_stops_the_others(
+    services: Services, server: FeedServer
+) -> None:
+    failing, healthy = server.url("/error.rss"), server.url("/full.rss")
+    store = FeedStore.in_dir(services.settings.data_dir)
+    store.add(failing, "cli")
+    store.add(healthy, "cli")
+    store.update(failing, failures=40)  # 2**41 intervals would overflow a timedelta
+
+    results = by_url(services.poll_feeds(force=True))
+
+    assert isinstance(results[failing], FeedError)
+    assert isinstance(results[healthy], PollReport) and results[healthy].new >= 2
+    after = store.get(failing)
+    assert after is not None and after.failures == 41 and after.next_poll is not None
+    assert after.last_polled is not None
+    wait = datetime.fromisoformat(after.next_poll) - datetime.fromisoformat(after.last_polled)
+    assert wait == timedelta(hours=24)

@@ -424,3 +424,38 @@ def test_an_unchanged_page_answers_304_not_modified(site: LocalSite) -> None:
     assert sent["If-None-Match"] == ARTICLE_ETAG
     assert sent["If-Modified-Since"] == ARTICLE_LAST_MODIFIED
     assert "If-None-Match" not in site.requests[0].headers
+
+
+def test_a_compressed_body_is_refused_before_it_is_unpacked() -> None:
+    """A few KB of zstd can unpack to gigabytes: only plain bodies are accepted."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+    bomb = gzip.compress(b"\0" * 5_000_000)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Accept-Encoding", ""))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(bomb)))
+            self.end_headers()
+            self.wfile.write(bomb)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(FetchError, match="gzip-compressed"):
+            SafeFetcher(allow_private=True, max_bytes=1_000_000).fetch(
+                f"http://127.0.0.1:{server.server_address[1]}/"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["identity"]
