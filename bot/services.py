@@ -26,7 +26,7 @@ from bot.core.sources import LoadResult, load_bytes, load_page
 from bot.core.store import ChromaStore, open_client
 from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
-from bot.market.figures import MarketData
+from bot.market.figures import EARLIEST, MarketData
 from bot.market.history import PriceHistory, Series
 from bot.market.live import LiveMarket
 from bot.market.premise import sentence
@@ -100,6 +100,8 @@ class Services:
         if not 1 <= days <= 365:
             raise InputError("Charts cover 1 to 365 days.")
         today = utcnow().date()
+        if around is not None and not EARLIEST <= around <= today:
+            raise InputError(f"Charts cover {EARLIEST:%-d %b %Y} to today.")
         last = today if around is None else min(today, around + timedelta(days=days // 2))
         series = self.market.daily(
             symbol, last - timedelta(days=days - 1), last, self.settings.live_timeout

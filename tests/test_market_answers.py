@@ -132,3 +132,9 @@ def test_a_chart_day_that_is_not_a_date_is_refused_clearly(seeded: Services) -> 
     reply = handle_line(seeded, "/chart eth 14 2025-13-45")
 
     assert reply is not None and "is not a day" in reply
+
+
+def test_a_chart_around_a_day_no_market_data_covers_is_refused_clearly(seeded: Services) -> None:
+    for line in ("/chart eth 14 0001-01-01", "/chart eth 14 2999-01-01"):
+        reply = handle_line(seeded, line)
+        assert reply is not None and reply.startswith("Charts cover 3 Jan 2009 to today.")
