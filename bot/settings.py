@@ -110,37 +110,37 @@ class Settings(BaseSettings):
 
     @field_validator("admin_user_ids", "admin_role_ids", mode="before")
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part]
-        return value
-
-    @field_validator("allowed_networks", mode="before")
-    @classmethod
-    def _network_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        for network in value if isinstance(value, list) else []:
-            ipaddress.ip_network(str(network), strict=False)  # ValueError names the bad one
-        return value
+    def _ids(cls, value: object) -> object:
+        return [int(part) for part in _parts(value)] if isinstance(value, str) else value
 
     @field_validator("exchanges", mode="before")
     @classmethod
     def _exchange_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip().lower() for part in value.split(",") if part.strip()]
-        return value
+        return [part.lower() for part in _parts(value)] if isinstance(value, str) else value
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: object) -> object:
+        networks = _parts(value) if isinstance(value, str) else value
+        for network in networks if isinstance(networks, list) else []:
+            ipaddress.ip_network(str(network), strict=False)  # ValueError names the bad one
+        return networks
 
     @field_validator("exchange_urls", mode="before")
     @classmethod
     def _exchange_url_map(cls, value: object) -> object:
-        if isinstance(value, str):
-            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
-            if any(len(pair) != 2 for pair in pairs):
-                raise ValueError("expected exchange=url pairs separated by commas")
-            return {name.strip().lower(): url.strip() for name, url in pairs}
-        return value
+        if not isinstance(value, str):
+            return value
+        pairs = [part.split("=", 1) for part in _parts(value)]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("expected exchange=url pairs separated by commas")
+        return {name.strip().lower(): url.strip() for name, url in pairs}
 
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+
+def _parts(value: str) -> list[str]:
+    """The items of a comma-separated environment value, trimmed, empty ones dropped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
