@@ -28,7 +28,6 @@ from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
 from bot.market.figures import EARLIEST, MarketData
 from bot.market.history import PriceHistory, Series
-from bot.market.live import LiveMarket
 from bot.market.premise import sentence
 from bot.settings import Settings
 from bot.web.fetch import SafeFetcher
@@ -296,6 +295,8 @@ def build_market(settings: Settings, assets: AssetTable) -> MarketData:
     exchanges = [
         e for e in settings.exchanges if not settings.offline or e in settings.exchange_urls
     ]
+    from bot.market.live import LiveMarket  # imports ccxt: only when exchanges are configured
+
     live = (
         LiveMarket(
             exchanges,

@@ -9,13 +9,15 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.assets import AssetTable
 from bot.errors import InputError, NotFoundError
 from bot.market.history import PriceHistory, Series
-from bot.market.live import Derivatives, LiveMarket, Ticker
 from bot.market.premise import Premise, check, move_day, pct
+
+if TYPE_CHECKING:  # ccxt takes 0.6 s to import: only when live prices are configured
+    from bot.market.live import Derivatives, LiveMarket, Ticker
 
 log = logging.getLogger(__name__)
 EARLIEST = date(2009, 1, 3)  # the first bitcoin block: no market data before it
