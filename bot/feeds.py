@@ -11,12 +11,9 @@ keeps its error and backs off exponentially; it never stops the other feeds.
 from __future__ import annotations
 
 import builtins
-import fcntl
 import io
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -29,6 +26,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import feedparser
 from langchain_core.documents import Document
 
+from bot.core.files import exclusive, write_atomic
 from bot.core.ingest import FileReport, IngestReport
 from bot.core.sources import LoadResult, load_page
 from bot.core.sources.records import record_to_document
@@ -226,16 +224,12 @@ class FeedStore:
     def _changing(self) -> Iterator[builtins.list[Feed]]:
         """The feeds under the lock; written back (atomically) when the block ends cleanly."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_path.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                feeds = self._load()
-                before = [f.to_json() for f in feeds]
-                yield feeds
-                if [f.to_json() for f in feeds] != before:
-                    self._write(feeds)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive(self.lock_path):
+            feeds = self._load()
+            before = [f.to_json() for f in feeds]
+            yield feeds
+            if [f.to_json() for f in feeds] != before:
+                self._write(feeds)
 
     def _load(self) -> builtins.list[Feed]:
         try:
@@ -254,22 +248,7 @@ class FeedStore:
         payload = json.dumps(
             {"version": 1, "feeds": [f.to_json() for f in feeds]}, indent=2, ensure_ascii=False
         )
-        handle, temp = tempfile.mkstemp(prefix=".feeds-", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.fchmod(handle, 0o644)  # as readable as the rest of the data dir (mkstemp: 0600)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(payload + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_atomic(self.path, payload + "\n")
 
 
 class FeedHost(Protocol):

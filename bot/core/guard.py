@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.core.answer import NUMBER
 from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.text import sentences
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
-NUMBER = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")  # never ends on a comma: "2025," is 2025
 # A sentence without a citation may only restate market figures or say that the sources do not
 # explain something.
 NO_SUPPORT = re.compile(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +16,7 @@ from langchain_core.documents import Document
 from bot.core.assets import AssetTable
 from bot.core.documents import Article, Chunk, utcnow
 from bot.core.embed import MiniLMEmbeddings
+from bot.core.files import exclusive
 from bot.core.injection import scan
 from bot.core.sources import LoadResult, iter_files, load_path
 from bot.core.splitter import SentenceSplitter
@@ -119,13 +119,8 @@ class Ingestor:
         if self.lock_path is None:
             yield
             return
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive(self.lock_path):
+            yield
 
     def _ingest_results(
         self,

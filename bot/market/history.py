@@ -9,20 +9,18 @@ knowledge/.
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 import threading
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot.core.files import exclusive, write_atomic
 from bot.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -107,18 +105,17 @@ class PriceHistory:
         self.imported.mkdir(parents=True, exist_ok=True)
         path = self.imported / f"{symbol}.csv"
         # One import at a time, across processes: each reads, merges and rewrites.
-        with (self.imported / ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive(self.imported / ".lock"):
             try:
                 existing = _read_bars(path) if path.is_file() else []
             except (OSError, ValueError, KeyError):
                 existing = []  # a damaged earlier import is replaced by this one
             merged = {b.day: b for b in existing}
             merged.update({b.day: b for b in bars})
-            _write_atomic(path, _bars_csv(sorted(merged.values(), key=_day)))
+            write_atomic(path, _bars_csv(sorted(merged.values(), key=_day)))
             manifest = _manifest(self.imported)
             manifest[symbol] = {"file": path.name, "source": source}
-            _write_atomic(
+            write_atomic(
                 self.imported / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True)
             )
             self.reload()
@@ -235,18 +232,3 @@ def _manifest(folder: Path) -> dict[str, dict[str, str]]:
         log.warning("unreadable price manifest %s: %s", path, error)
         return {}
     return {str(k).upper(): v for k, v in data.items() if isinstance(v, dict)}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename: a crash leaves the old file whole."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(name, 0o644)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
