@@ -56,7 +56,7 @@ def handle_line(services: Any, line: str) -> str | None:
         if command == "/help":
             return HELP
         if command == "/ask":
-            return answer_text(services.ask(rest))
+            return answer_text(services.ask(rest, place="console"))
         if command == "/price":
             return price_text(services.price(rest))
         if command == "/chart":

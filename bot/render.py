@@ -45,14 +45,37 @@ def answer_text(answer: Answer, today: date | None = None) -> str:
         ]
     if answer.citations:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
-        lines += ["", freshness(answer, today)]
+        lines += ["", f"{freshness(answer, today)} · {origin(answer)}"]
     return "\n".join(lines)
 
 
 def explanation(answer: Answer) -> str:
-    """The answer's text, after the price check's sentence when the question's claim is off."""
+    """The answer's text, after the price check's sentence when the question's claim is off,
+    and before the note saying why a generated answer could not be shown."""
     check = (answer.premise or {}).get("sentence")
-    return f"{check}\n\n{answer.answer}" if check else answer.answer
+    parts = [check, answer.answer, f"({answer.note})" if answer.note else None]
+    return "\n\n".join(p for p in parts if p)
+
+
+def origin(answer: Answer) -> str:
+    """How the answer was written, for the footer."""
+    if answer.path == "generated":
+        model = (answer.generation or {}).get("model", "a language model")
+        return f"Written by {model}, every sentence checked against its sources"
+    return "Quoted from the sources"
+
+
+def progress_embed(question: str, text: str) -> discord.Embed:
+    """A generated answer while it is being written: only sentences the guard has passed."""
+    import discord
+
+    embed = discord.Embed(
+        title=shorten(question, TITLE_LIMIT),
+        description=shorten(text + ELLIPSIS, DESCRIPTION_LIMIT),
+        colour=discord.Colour.blurple(),
+    )
+    embed.set_footer(text="Writing… sources and figures follow when the answer is complete")
+    return embed
 
 
 def shorten(text: str, limit: int) -> str:
@@ -115,6 +138,8 @@ def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
             )
         )
     footer = freshness(answer, today)
+    if answer.status == "answered":
+        footer += f" · {origin(answer)}"
     budget = EMBED_TOTAL_LIMIT - len(embed.title or "") - len(embed.description or "") - len(footer)
     for name, value in fields[:FIELDS_LIMIT]:
         if len(name) + len(value) > budget:

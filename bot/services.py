@@ -16,9 +16,11 @@ from langchain_core.documents import Document
 from bot.core import network
 from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
+from bot.core.budget import CallBudget
 from bot.core.documents import Answer, Article, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
+from bot.core.generate import Generator, figures_text
 from bot.core.ingest import Ingestor, IngestReport
 from bot.core.question import follow_up, parse
 from bot.core.retrieval import HybridRetriever
@@ -50,10 +52,22 @@ class Services:
     composer: ExtractiveComposer
     answers: AnswerLog
     market: MarketData
+    generator: Generator | None = None  # with MARKETBOT_LLM set
 
-    def ask(self, question: str, *, follow_up_to: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        follow_up_to: str | None = None,
+        place: str = "cli",
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
         """Answer one question from the corpus, with citations and timings. A follow-up
-        (`follow_up_to` is the earlier question) keeps the assets and dates it leaves out."""
+        (`follow_up_to` is the earlier question) keeps the assets and dates it leaves out.
+
+        With a model configured the answer is generated and guarded; `place` (a server, or a
+        user in DMs) pays for it from its daily budget, and `on_text` receives the guarded
+        answer as it is written."""
         started = time.perf_counter()
         text = " ".join(question.split())
         if not text:
@@ -77,13 +91,23 @@ class Services:
             parsed, cited, retrieval.event_date, self.settings.live_timeout
         )
         timings["market"] = (time.perf_counter() - market_started) * 1000
-        timings["total"] = (time.perf_counter() - started) * 1000
-        return replace(
+        answer = replace(
             answer,
             figures=tuple(figures),
             premise={**premise.to_json(), "sentence": sentence(premise)} if premise else None,
-            timings_ms={k: round(v, 2) for k, v in timings.items()},
         )
+        if self.generator is not None and answer.status == "answered":
+            generate_started = time.perf_counter()
+            answer = self.generator.compose(
+                answer,
+                [*retrieval.passages, *retrieval.context],
+                figures_text(answer.figures, answer.premise),
+                place,
+                on_text,
+            )
+            timings["generate"] = (time.perf_counter() - generate_started) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
 
     def price(self, word: str) -> list[dict[str, Any]]:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
@@ -283,6 +307,12 @@ def build_services(
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
         answers=AnswerLog(settings.data_dir / "answers.sqlite3"),
         market=build_market(settings, assets),
+        generator=Generator(
+            settings,
+            CallBudget(settings.data_dir / "model_calls.sqlite3", settings.llm_daily_calls),
+        )
+        if settings.llm
+        else None,
     )
     if seed:
         services.seed()

@@ -106,6 +106,33 @@ class Settings(BaseSettings):
         default=True,
         description="Fetch the article page when a feed item carries only a summary.",
     )
+    llm: str | None = Field(
+        default=None,
+        description="Chat model for generated answers, as LangChain's init_chat_model names it "
+        "(openai:gpt-4o-mini, anthropic:claude-..., ollama:llama3.1); unset: extractive answers.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama's /v1) "
+        "or a proxy in front of the provider.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description="The model provider's API key (else the provider's own variable, e.g. "
+        "OPENAI_API_KEY).",
+    )
+    llm_timeout: float = Field(
+        default=20.0, gt=0, le=300, description="Longest wait for one model call (s)."
+    )
+    llm_retries: int = Field(
+        default=1, ge=0, le=5, description="Retries of a failed model call, with back-off."
+    )
+    llm_daily_calls: int = Field(
+        default=500,
+        ge=0,
+        description="Model calls a server (or one user in DMs) may cause per UTC day; past it, "
+        "answers are extractive.",
+    )
     log_level: str = Field(default="WARNING", description="Python logging level.")
 
     @field_validator("admin_user_ids", "admin_role_ids", mode="before")
@@ -135,6 +162,18 @@ class Settings(BaseSettings):
         if any(len(pair) != 2 for pair in pairs):
             raise ValueError("expected exchange=url pairs separated by commas")
         return {name.strip().lower(): url.strip() for name, url in pairs}
+
+    @field_validator("llm", "llm_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @property
     def chroma_path(self) -> Path:

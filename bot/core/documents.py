@@ -95,6 +95,13 @@ class Answer:
     assets: tuple[str, ...] = ()
     # The question's claimed move against price history (see bot/market/premise.py).
     premise: dict[str, Any] | None = None
+    # Which answer is shown: "extractive" (no model configured, or nothing to generate from),
+    # "generated" (the model's, after the grounding guard) or "fallback" (extractive, because
+    # the model failed, its budget was spent or the guard left nothing; `note` says which).
+    path: Literal["extractive", "generated", "fallback"] = "extractive"
+    # With a model configured: the model, its calls, and what the guard removed (generate.py).
+    generation: dict[str, Any] | None = None
+    note: str | None = None  # shown under the answer
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object `marketbot ask --json` prints."""

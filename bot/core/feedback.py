@@ -146,4 +146,7 @@ def _answer(data: dict[str, Any]) -> Answer:
         timings_ms=dict(data.get("timings_ms", {})),
         assets=tuple(data.get("assets", ())),
         premise=data.get("premise"),
+        path=data.get("path", "extractive"),
+        generation=data.get("generation"),
+        note=data.get("note"),
     )

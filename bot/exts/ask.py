@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -14,7 +17,7 @@ from discord.ext import commands
 from bot.core.documents import Answer
 from bot.core.feedback import FEEDBACK
 from bot.errors import UserError
-from bot.render import answer_embed, quotes_embed, sources_embed
+from bot.render import answer_embed, progress_embed, quotes_embed, sources_embed
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,9 @@ NONE = discord.AllowedMentions.none()
 # Cooldowns: 3 questions per user per 30 s, 20 per server per 60 s.
 USER_RATE, USER_PER = 3, 30.0
 GUILD_RATE, GUILD_PER = 20, 60.0
+# A generated answer being written is shown by editing one message at most this often (s);
+# Discord allows about five edits per five seconds per channel.
+EDIT_EVERY = 1.5
 
 
 class SourcesButton(
@@ -120,6 +126,65 @@ def place_of(guild_id: int | None) -> str:
     return f"guild {guild_id}" if guild_id else "dm"
 
 
+def payer_of(guild_id: int | None, user_id: int) -> str:
+    """Who a model call is counted against: the server, or in DMs the user."""
+    return f"guild {guild_id}" if guild_id else f"user {user_id}"
+
+
+class LiveEdits:
+    """Shows a generated answer while it is written. The worker thread calls `update` with the
+    guarded text so far; on the event loop, one message is edited at most every EDIT_EVERY
+    seconds, always with the latest text, and `finish` waits for an edit under way, so the
+    final answer is never overwritten by a late one."""
+
+    def __init__(self, edit: Callable[[str], Awaitable[Any]]) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.edit = edit
+        self.latest: str | None = None
+        self.shown: str | None = None
+        self.edits = 0
+        self._last = -math.inf
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self, text: str) -> None:
+        """Called from any thread."""
+        self.loop.call_soon_threadsafe(self._set, text)
+
+    def _set(self, text: str) -> None:
+        if self._closed:
+            return
+        self.latest = text
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._closed and self.latest is not None and self.latest != self.shown:
+            wait = self._last + EDIT_EVERY - self.loop.time()
+            if wait > 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            text = self.latest
+            try:
+                await self.edit(text)
+            except discord.HTTPException as error:
+                log.warning("could not show the answer being written: %s", error)
+                return
+            self.shown, self.edits, self._last = text, self.edits + 1, self.loop.time()
+
+    async def finish(self) -> bool:
+        """Stop editing; whether any text was shown."""
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        return self.edits > 0
+
+
 class Ask(commands.Cog):
     """Questions about market moves, answered from cited news."""
 
@@ -146,10 +211,30 @@ class Ask(commands.Cog):
         """Explain a market move with cited sources."""
         # Acknowledge first: answering can take longer than Discord's 3-second window.
         await interaction.response.defer(thinking=True)
-        answer = await asyncio.to_thread(self.bot.services.ask, question)  # type: ignore[attr-defined]
-        await interaction.followup.send(
-            **await self.reply_parts(answer, place_of(interaction.guild_id))
+        services = self.bot.services  # type: ignore[attr-defined]
+        payer = payer_of(interaction.guild_id, interaction.user.id)
+        if services.generator is None:
+            answer = await asyncio.to_thread(services.ask, question, place=payer)
+            await interaction.followup.send(
+                **await self.reply_parts(answer, place_of(interaction.guild_id))
+            )
+            return
+        live = LiveEdits(
+            lambda text: interaction.edit_original_response(
+                embed=progress_embed(question, text), allowed_mentions=NONE
+            )
         )
+        try:
+            answer = await asyncio.to_thread(
+                services.ask, question, place=payer, on_text=live.update
+            )
+        finally:
+            shown = await live.finish()
+        parts = await self.reply_parts(answer, place_of(interaction.guild_id))
+        if shown:  # the guard's final version replaces the answer as it was being written
+            await interaction.edit_original_response(**parts)
+        else:
+            await interaction.followup.send(**parts)
 
     @app_commands.command(name="sources")
     @app_commands.describe(
@@ -188,16 +273,38 @@ class Ask(commands.Cog):
         if not addressed and earlier is None:
             return
         services = self.bot.services  # type: ignore[attr-defined]
+        guild_id = message.guild.id if message.guild else None
+        written: list[discord.Message] = []  # the reply showing a generated answer being written
+
+        async def show(text: str) -> None:
+            embed = progress_embed(question, text)
+            if written:
+                await written[0].edit(embed=embed, allowed_mentions=NONE)
+            else:
+                written.append(
+                    await message.reply(embed=embed, mention_author=False, allowed_mentions=NONE)
+                )
+
+        live = LiveEdits(show)
         try:
             async with message.channel.typing():
-                answer = await asyncio.to_thread(services.ask, question, follow_up_to=earlier)
-            parts = await self.reply_parts(
-                answer, place_of(message.guild.id if message.guild else None)
-            )
+                answer = await asyncio.to_thread(
+                    services.ask,
+                    question,
+                    follow_up_to=earlier,
+                    place=payer_of(guild_id, message.author.id),
+                    on_text=live.update if services.generator is not None else None,
+                )
+            parts = await self.reply_parts(answer, place_of(guild_id))
         except UserError as error:
+            await live.finish()
             await message.reply(str(error), allowed_mentions=NONE, mention_author=False)
             return
-        await message.reply(mention_author=False, **parts)
+        await live.finish()
+        if written:  # the guard's final version replaces the answer as it was being written
+            await written[0].edit(**parts)
+        else:
+            await message.reply(mention_author=False, **parts)
 
     async def earlier_question(self, message: discord.Message, *, fetch: bool) -> str | None:
         """The question of the bot's answer this message replies to, if it is one."""
