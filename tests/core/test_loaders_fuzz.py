@@ -137,8 +137,8 @@ USABLE_BUT_MALFORMED = [
     ),
     # HTML that never closes a tag
     (
-        b"<html><head><title>XRP jumps</title><body><article><p>XRP rose 9% after the court ruling, "
-        b"with volume doubling on Korean exchanges and derivatives open interest rising."
+        b"<html><head><title>XRP jumps</title><body><article><p>XRP rose 9% after the court "
+        b"ruling, with volume doubling on Korean exchanges and derivatives open interest rising."
         b"<p>Traders said the move came as short sellers were squeezed out of positions "
         b"built over the previous week, and funding rates turned positive <div><span>"
         b"<p>Analysts cautioned that thin weekend liquidity had amplified the move, and that "
