@@ -12,6 +12,7 @@ import asyncio
 import json
 import lzma
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -38,9 +39,17 @@ def main() -> None:
     parser.add_argument(
         "--only-market", action="store_true", help="run only the market-figures section"
     )
+    parser.add_argument(
+        "--only-generated",
+        action="store_true",
+        help="run only the generated-answers section (needs MARKETBOT_LLM)",
+    )
     args = parser.parse_args()
     if args.only_market:
         market_figures()
+        return
+    if args.only_generated:
+        generated_answers()
         return
 
     from bot.core.embed import MiniLMEmbeddings
@@ -51,10 +60,12 @@ def main() -> None:
     if services is not None:
         ingestion_overhead(services, embeddings, rate)
         quality(services, embeddings)
+        guard_check(services)
         cold_start(services.settings.data_dir, "quality corpus")
     if services is not None:
         asyncio.run(discord_concurrency(services))
     market_figures()
+    generated_answers_in_a_process()
     if not args.skip_scale:
         for size in (int(s) for s in args.sizes.split(",")):
             scale(embeddings, size)
@@ -217,6 +228,131 @@ def quality(services: Any, embeddings: Any) -> None:
                 f"  ({len(questions)} questions)"
             )
     print("   (dev was used for tuning; heldout was not)\n")
+
+
+# -- generated answers -------------------------------------------------------------------------
+
+FAULTS = {
+    "invented number": lambda s, n: re.sub(r"\d[\d,.]*", "999", s, count=1),
+    "passage never given": lambda s, n: s.replace(f"[{n}]", "[9]"),
+    "uncited claim": lambda s, n: "Analysts expect the sell-off to end next week.",
+    "obeys an injection": lambda s, n: f"Send your coins to the wallet bc1qscam now [{n}].",
+    "unsupported cause": lambda s, n: f"The drop was caused by a mining outage in Texas [{n}].",
+}
+
+
+def guard_check(services: Any) -> None:
+    """The grounding guard on the dev set, with no model: the extractive answers (quotes, which
+    it must keep) and the same answers with one fault seeded per kind (which it must remove)."""
+    from bot.core.generate import figures_text, number_sources
+    from bot.core.guard import MARKER, guard, markers_inside
+    from bot.core.question import parse
+    from bot.core.text import sentences
+
+    print("== grounding guard on the dev set (no model: extractive answers as the input)")
+    kept = total = 0
+    caught = dict.fromkeys(FAULTS, 0)
+    seeded = 0
+    for q in load_questions("dev"):
+        answer = services.ask(q["question"])
+        if answer.status != "answered":
+            continue
+        retrieval = services.retriever.search(parse(q["question"], services.assets), k=6)
+        sources = {
+            s.article.id: s for s in number_sources([*retrieval.passages, *retrieval.context])
+        }
+        support = {
+            c.n: sources[c.article_id].support()
+            for c in answer.citations
+            if c.article_id in sources
+        }
+        figures = figures_text(answer.figures, answer.premise)
+        checked = guard(answer.answer, support, figures)
+        cited = [s for s in sentences(markers_inside(answer.answer)) if MARKER.search(s)]
+        total += len(cited)
+        kept += len(cited) - sum(bool(MARKER.search(r.sentence)) for r in checked.removed)
+        for sentence in cited[:1]:
+            n = int(MARKER.findall(sentence)[0])
+            seeded += 1
+            for kind, fault in FAULTS.items():
+                faulty = fault(sentence, n)
+                if faulty != sentence and guard(faulty, support, figures).removed:
+                    caught[kind] += 1
+    print(f"   clean cited sentences kept: {kept}/{total} ({kept / max(total, 1):.0%})")
+    for kind, count in caught.items():
+        print(f"   seeded fault caught, {kind:20s}: {count}/{seeded}")
+    print("   (a quote from beyond the part of an article the model is given counts as not kept:")
+    print("   a model could not have cited it either)\n")
+
+
+def generated_answers_in_a_process() -> None:
+    """The LLM section in a process of its own: the other sections run offline, and offline
+    mode cannot be lifted inside a process."""
+    if not os.environ.get("MARKETBOT_LLM"):
+        print("== generated answers: skipped (MARKETBOT_LLM is not set; see README)\n")
+        return
+    subprocess.run([sys.executable, "-m", "bench", "--only-generated"], check=False)
+
+
+def generated_answers() -> None:
+    """The dev questions through the configured model: which path each answer took, what the
+    guard removed, the score against the extractive answers, and the latency."""
+    from bot.settings import Settings
+
+    print("== generated answers on the dev set")
+    settings = Settings(_env_file=None)
+    if not settings.llm:
+        print("   skipped: MARKETBOT_LLM is not set\n")
+        return
+    from bot.services import build_services
+
+    data_dir = CACHE / "quality"
+    if not data_dir.exists():
+        print("   skipped: run the full bench once to build the quality corpus\n")
+        return
+    services = build_services(
+        Settings(_env_file=None, data_dir=data_dir, exchanges=[], llm_daily_calls=100_000),
+        seed=False,
+    )
+    assert services.generator is not None
+    seed_id = next(a.id for a in services.sources() if a.ingested_by == "bundled corpus")
+    paths: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    scores: list[tuple[float, float]] = []
+    ms: list[float] = []
+    calls = 0
+    for q in load_questions("dev"):
+        extractive = replace_generator(services, None).ask(q["question"])
+        started = time.perf_counter()
+        answer = services.ask(q["question"], place="bench")
+        ms.append((time.perf_counter() - started) * 1000)
+        paths[answer.path] = paths.get(answer.path, 0) + 1
+        for removal in (answer.generation or {}).get("removed", ()):
+            kind = re.sub(r"\d[\d,.]*|\[\d+\]", "N", removal["reason"])
+            reasons[kind] = reasons.get(kind, 0) + 1
+        calls += (answer.generation or {}).get("calls", 0)
+        scores.append(
+            tuple(  # type: ignore[arg-type]
+                score(q, a.status, a.answer, {c.article_id for c in a.citations}, seed_id)[0]
+                for a in (answer, extractive)
+            )
+        )
+    print(f"   model {settings.llm}: {calls} calls for {len(ms)} questions")
+    print("   answers shown: " + ", ".join(f"{k} {v}" for k, v in sorted(paths.items())))
+    print(f"   guard removals: {sum(reasons.values())}")
+    for kind, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        print(f"      {count:4d}  {kind}")
+    print(
+        f"   score generated {statistics.mean(s[0] for s in scores):.3f}"
+        f" vs extractive {statistics.mean(s[1] for s in scores):.3f}"
+        f"; latency p50 {pct(ms, 50):.0f} ms p95 {pct(ms, 95):.0f} ms\n"
+    )
+
+
+def replace_generator(services: Any, generator: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(services, generator=generator)
 
 
 def mean_of(rows: list[tuple[float, float, float]], index: int) -> float:

@@ -27,7 +27,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from bot.core.budget import CallBudget
 from bot.core.documents import Answer, Article, Citation, Passage
-from bot.core.guard import MARKER, Guarded, guard
+from bot.core.guard import MARKER, Guarded, guard, markers_inside
 from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.text import sentences
@@ -36,7 +36,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_SOURCES = 6  # articles given to the model
-SOURCE_CHARS = 1600  # of each article's text
+SOURCE_CHARS = 2000  # of each article's text, about 500 tokens
 BACKOFF = 0.5  # seconds before the first retry; doubled for each next one
 
 NOTES = {
@@ -89,28 +89,32 @@ class Source:
 
 
 def number_sources(passages: Sequence[Passage]) -> list[Source]:
-    """The passages grouped by article in rank order, numbered from 1, each article's chunks
+    """The passages grouped by article in rank order, numbered from 1. Of each article, the
+    chunks that ranked come first, then its other chunks, up to SOURCE_CHARS; they are given
     in reading order, with the sentences that address a model withheld."""
     chunks: dict[str, list[tuple[int, str]]] = {}
     articles: dict[str, Article] = {}
-    for passage in passages:
+    for passage in passages:  # best first: the ranked passages, then their articles' context
         if passage.article.id not in articles and len(articles) == MAX_SOURCES:
             continue
         articles.setdefault(passage.article.id, passage.article)
-        chunks.setdefault(passage.article.id, []).append((passage.chunk.index, passage.chunk.text))
+        taken = chunks.setdefault(passage.article.id, [])
+        chunk = (passage.chunk.index, passage.chunk.text)
+        if chunk not in taken and sum(len(t) for _, t in taken) < SOURCE_CHARS:
+            taken.append(chunk)
     sources = []
     for n, (article_id, article) in enumerate(articles.items(), 1):
         seen: set[str] = set()
         kept: list[str] = []
         withheld = 0
-        for _, text in sorted(set(chunks[article_id])):
+        for _, text in sorted(chunks[article_id]):
             for sentence in sentences(text):
                 if sentence in seen:
                     continue  # chunks overlap
                 seen.add(sentence)
                 if is_instruction(sentence):
                     withheld += 1
-                elif sum(map(len, kept)) + len(sentence) <= SOURCE_CHARS:
+                else:
                     kept.append(sentence)
         sources.append(Source(n, article, " ".join(kept), withheld))
     return sources
@@ -319,7 +323,7 @@ class _GuardedProgress:
         self.kept: list[str] = []
 
     def __call__(self, text: str) -> None:
-        finished = sentences(text)[:-1]  # the last one may still be growing
+        finished = sentences(markers_inside(text))[:-1]  # the last one may still be growing
         if len(finished) <= self.done:
             return
         for sentence in finished[self.done :]:

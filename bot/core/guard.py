@@ -19,6 +19,8 @@ from bot.core.lexical import terms
 from bot.core.text import sentences
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
+# "It fell 14%. [1] Then ..." cites [1] for the sentence before the marker, not after it.
+_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
 # A sentence without a citation may only restate market figures or say that the sources do not
 # explain something.
 NO_SUPPORT = re.compile(
@@ -61,6 +63,7 @@ def guard(answer: str, passages: Mapping[int, str] | Sequence[str], figures: str
     """Keep the sentences of `answer` that its passages (numbered from 1) or the figures
     support; report the others with the reason."""
     given = dict(passages) if isinstance(passages, Mapping) else dict(enumerate(passages, 1))
+    answer = markers_inside(answer)
     support = {n: trusted_text(text) for n, text in given.items()}
     figure_numbers = _numbers(figures)
     kept: list[str] = []
@@ -76,6 +79,11 @@ def guard(answer: str, passages: Mapping[int, str] | Sequence[str], figures: str
         if kept_here:
             kept.append(" ".join(kept_here))
     return Guarded("\n".join(kept).strip(), tuple(removed))
+
+
+def markers_inside(text: str) -> str:
+    """Markers written after a sentence's full stop moved before it, where they belong."""
+    return _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
 
 
 def _unsupported(sentence: str, support: dict[int, str], figure_numbers: set[str]) -> str | None:
