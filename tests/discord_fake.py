@@ -2,14 +2,15 @@
 
 It answers the routes the bot uses with the response shapes of Discord's documentation
 (https://discord.com/developers/docs): the current user, interaction callbacks (with
-`with_response`), webhook follow-ups and channel messages. discord.py is pointed at it through
-`Route.BASE`, so every request goes through discord.py's own HTTP code.
+`with_response`), webhook follow-ups and edits, channel messages and their edits. discord.py is
+pointed at it through `Route.BASE`, so every request goes through discord.py's own HTTP code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,19 @@ class FakeDiscord:
             return _json(self.message(body or {}))
         if path.startswith("/channels/") and path.endswith("/messages"):
             return _json(self.message(body or {}, path.split("/")[2]))
+        edit = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
+        if edit and request.method == "PATCH":  # the edited message, under its own id
+            edited = message_payload(
+                edit[2],
+                edit[1],
+                bot_user(),
+                (body or {}).get("content") or "",
+                embeds=(body or {}).get("embeds") or [],
+                flags=(body or {}).get("flags") or 0,
+                components=(body or {}).get("components") or [],
+            )
+            edited["edited_timestamp"] = "2025-11-05T12:00:01.000000+00:00"
+            return _json(edited)
         if path.startswith("/channels/") and path.endswith("/typing"):
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, status=404)

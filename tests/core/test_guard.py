@@ -68,3 +68,12 @@ def test_saying_the_sources_do_not_explain_needs_no_citation_but_a_claim_does() 
     assert result.text == "The sources do not explain why SOL fell."
     assert [r.reason for r in result.removed] == ["cites no passage"]
     assert not result.usable  # nothing cited is left: the caller shows the extractive answer
+
+
+def test_a_marker_after_the_full_stop_cites_the_sentence_before_it() -> None:
+    """Models often write "... 14%. [1] Next ..."; the [1] belongs to the first sentence, so an
+    invented second sentence cannot borrow it."""
+    result = guard("Ether fell 14% to below $3,100. [1] Whales bought $999 million.", PASSAGES)
+
+    assert result.text == "Ether fell 14% to below $3,100 [1]."
+    assert [r.reason for r in result.removed] == ["cites no passage"]
