@@ -433,3 +433,4 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
     assert f"UTC by <@{ADMIN_ID}>: {ARTICLE['title'][:40]}" in content
     assert followup.json["allowed_mentions"]["parse"] == []
     assert "discord.py" in content and followup.json["flags"] & 64
+    assert "Answers: extractive (no model configured)" in content
