@@ -165,3 +165,32 @@ async def serving(fake: FakeLLM) -> AsyncIterator[FakeLLM]:
         yield fake
     finally:
         await runner.cleanup()
+
+
+class InThread:
+    """The fake served from a thread of its own, for tests whose client is another process."""
+
+    def __init__(self, fake: FakeLLM) -> None:
+        import threading
+
+        self.fake = fake
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        async with serving(self.fake):
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> FakeLLM:
+        self._thread.start()
+        self._ready.wait(10)
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

@@ -20,6 +20,7 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
 from bot.services import build_services
 from tests.conftest import settings_for
+from tests.llm_fake import FakeLLM, InThread, Reply, passage_numbers
 from tests.news_files import BAD, FIXTURES
 from tests.web.site import ARTICLE_OUTLET, ARTICLE_TITLE, LocalSite
 
@@ -28,10 +29,11 @@ ANSWER_KEYS = {"question", "status", "answer", "citations", "figures", "timings_
 
 
 def marketbot(
-    data_dir: Path, *args: str, stdin: str | None = None
+    data_dir: Path, *args: str, stdin: str | None = None, **settings: str
 ) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; `settings` are extra environment variables (MARKETBOT_LLM=...)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
-    env.update(MARKETBOT_OFFLINE="1", COLUMNS="250", PYTHONIOENCODING="utf-8")
+    env.update(MARKETBOT_OFFLINE="1", COLUMNS="250", PYTHONIOENCODING="utf-8", **settings)
     return subprocess.run(
         [sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args],
         input=stdin,
@@ -95,6 +97,42 @@ def test_ask_json_prints_one_answer_object(
         assert {"n", "title", "published_at", "url", "outlet", "quote"} <= set(citation)
         assert f"[{citation['n']}]" in answer["answer"]
     assert answer["timings_ms"]["total"] > 0
+
+
+def test_ask_json_with_a_model_configured_says_which_answer_it_shows(
+    data_dir: Path, ingested: subprocess.CompletedProcess[str]
+) -> None:
+    """Configuration alone turns generated answers on; the JSON says what the guard did."""
+
+    def reply(prompt: str) -> str:
+        [n] = [n for title, n in passage_numbers(prompt).items() if "day of terror" in title]
+        return (
+            f"Ethereum crashed 14% to fall below $3,100 [{n}]. Over 470,000 investors were "
+            f"forced into margin calls [{n}]. Analysts expect ETH to reach $10,000 [{n}]."
+        )
+
+    with InThread(FakeLLM(script=[Reply(reply), Reply(reply)])) as llm:
+        run = marketbot(
+            data_dir,
+            "ask",
+            "--json",
+            QUESTION,
+            MARKETBOT_LLM="openai:gpt-4o-mini",
+            MARKETBOT_LLM_BASE_URL=llm.base_url,
+        )
+
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["path"] == "generated"
+    assert answer["answer"].startswith("Ethereum crashed 14% to fall below $3,100 [1].")
+    assert "10,000" not in answer["answer"]
+    generation = answer["generation"]
+    assert generation["model"] == "openai:gpt-4o-mini" and generation["calls"] == 2
+    assert [(r["attempt"], r["reason"]) for r in generation["removed"]] == [
+        (1, "10,000 is in no cited passage and in no figure"),
+        (2, "10,000 is in no cited passage and in no figure"),
+    ]
+    assert len(llm.requests) == 2
 
 
 def test_ask_json_dash_answers_each_stdin_line_as_a_json_line(
