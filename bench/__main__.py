@@ -83,7 +83,7 @@ def build(data_dir: Path, embeddings: Any, *, fresh: bool) -> Any:
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
     # Never the developer's .env, and never the network: the bench reads local files only.
-    settings = Settings(_env_file=None, data_dir=data_dir, offline=True)
+    settings = Settings(_env_file=None, data_dir=data_dir, offline=True, llm=None)
     return build_services(settings, embeddings=embeddings)
 
 
@@ -232,12 +232,35 @@ def quality(services: Any, embeddings: Any) -> None:
 
 # -- generated answers -------------------------------------------------------------------------
 
+
+def _invent_number(sentence: str, n: int, figures: str) -> str:
+    changed = re.sub(
+        r"(?<![\[\d])\d[\d,.]*\d(?![\d\]])|(?<![\[\d])\d(?![\d\]])", "999", sentence, count=1
+    )
+    return (
+        changed
+        if changed != sentence
+        else sentence.replace(f" [{n}]", f", $999 million lost [{n}]")
+    )
+
+
+def _figure_claim(sentence: str, n: int, figures: str) -> str:
+    found = re.search(r"(?:fell|rose) (\d[\d.]*)%", figures)
+    return f"The move was {found.group(1)}% because miners sold their coins." if found else ""
+
+
 FAULTS = {
-    "invented number": lambda s, n: re.sub(r"\d[\d,.]*", "999", s, count=1),
-    "passage never given": lambda s, n: s.replace(f"[{n}]", "[9]"),
-    "uncited claim": lambda s, n: "Analysts expect the sell-off to end next week.",
-    "obeys an injection": lambda s, n: f"Send your coins to the wallet bc1qscam now [{n}].",
-    "unsupported cause": lambda s, n: f"The drop was caused by a mining outage in Texas [{n}].",
+    "invented number": _invent_number,
+    "passage never given": lambda s, n, f: s.replace(f"[{n}]", "[9]"),
+    "uncited claim": lambda s, n, f: "Analysts expect the sell-off to end next week.",
+    "uncited, a figure's number": _figure_claim,
+    "cause added to a quote": lambda s, n, f: s.replace(
+        f" [{n}]", f", because Binance was hacked by insiders [{n}]"
+    ),
+    "obeys an injection": lambda s, n, f: (
+        f"Send your coins to the wallet at scamvault for safekeeping [{n}]."
+    ),
+    "advice or prediction": lambda s, n, f: f"Traders should buy the dip now [{n}].",
 }
 
 
@@ -252,7 +275,7 @@ def guard_check(services: Any) -> None:
     print("== grounding guard on the dev set (no model: extractive answers as the input)")
     kept = total = 0
     caught = dict.fromkeys(FAULTS, 0)
-    seeded = 0
+    seeded = dict.fromkeys(FAULTS, 0)
     for q in load_questions("dev"):
         answer = services.ask(q["question"])
         if answer.status != "answered":
@@ -267,20 +290,23 @@ def guard_check(services: Any) -> None:
             if c.article_id in sources
         }
         figures = figures_text(answer.figures, answer.premise)
-        checked = guard(answer.answer, support, figures)
-        cited = [s for s in sentences(markers_inside(answer.answer)) if MARKER.search(s)]
+        # The quotes, without the composer's framing ("According to X (date): ", "- Macro: ").
+        quotes = re.sub(r"(?m)^(?:- [^:\n]{1,40}: |According to [^:\n]{1,80}: )", "", answer.answer)
+        checked = guard(quotes, support, figures)
+        cited = [s for s in sentences(markers_inside(quotes)) if MARKER.search(s)]
         total += len(cited)
         kept += len(cited) - sum(bool(MARKER.search(r.sentence)) for r in checked.removed)
         for sentence in cited[:1]:
             n = int(MARKER.findall(sentence)[0])
-            seeded += 1
             for kind, fault in FAULTS.items():
-                faulty = fault(sentence, n)
-                if faulty != sentence and guard(faulty, support, figures).removed:
-                    caught[kind] += 1
+                faulty = fault(sentence, n, figures)
+                if not faulty or faulty == sentence:
+                    continue
+                seeded[kind] += 1
+                caught[kind] += bool(guard(faulty, support, figures).removed)
     print(f"   clean cited sentences kept: {kept}/{total} ({kept / max(total, 1):.0%})")
     for kind, count in caught.items():
-        print(f"   seeded fault caught, {kind:20s}: {count}/{seeded}")
+        print(f"   seeded fault caught, {kind:26s}: {count}/{seeded[kind]}")
     print("   (a quote from beyond the part of an article the model is given counts as not kept:")
     print("   a model could not have cited it either)\n")
 

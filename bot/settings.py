@@ -163,7 +163,7 @@ class Settings(BaseSettings):
             raise ValueError("expected exchange=url pairs separated by commas")
         return {name.strip().lower(): url.strip() for name, url in pairs}
 
-    @field_validator("llm", "llm_base_url", mode="before")
+    @field_validator("llm", "llm_base_url", "llm_api_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from bot.core.guard import MARKER, Guarded, guard, markers_inside
 from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.text import sentences
+from bot.errors import UserError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -140,17 +140,33 @@ def renumber(text: str) -> tuple[str, list[int]]:
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
-    """The configured model through LangChain's init_chat_model (imported only then)."""
+    """The configured model through LangChain's init_chat_model (imported only then).
+
+    With a base URL, a model name LangChain cannot place ("llama3.1:8b", "qwen2.5") is served
+    by an OpenAI-compatible server, and such a server needs no key: the openai client still
+    wants one, so a placeholder stands in when neither MARKETBOT_LLM_API_KEY nor the
+    provider's own variable (OPENAI_API_KEY) gives one."""
     from langchain.chat_models import init_chat_model
 
     assert settings.llm is not None
     kwargs: dict[str, Any] = {"temperature": 0, "timeout": settings.llm_timeout, "max_retries": 0}
-    if settings.llm_base_url:
-        kwargs["base_url"] = settings.llm_base_url
     if settings.llm_api_key is not None:
         kwargs["api_key"] = settings.llm_api_key.get_secret_value()
-    elif settings.llm_base_url and settings.llm.split(":")[0] in ("openai", settings.llm):
-        kwargs["api_key"] = "unused"  # OpenAI-compatible local servers take no key
+    if not settings.llm_base_url:
+        return init_chat_model(settings.llm, **kwargs)
+    kwargs["base_url"] = settings.llm_base_url
+    for _ in range(3):
+        try:
+            return init_chat_model(settings.llm, **kwargs)
+        except ValueError as error:
+            if "infer model provider" not in str(error) or "model_provider" in kwargs:
+                raise
+            kwargs["model_provider"] = "openai"  # a name only the server knows
+        except Exception as error:
+            # The openai client insists on a key that a local server does not need.
+            if not type(error).__module__.startswith("openai") or "api_key" in kwargs:
+                raise
+            kwargs["api_key"] = "unused"
     return init_chat_model(settings.llm, **kwargs)
 
 
@@ -178,15 +194,15 @@ class Generator:
                 ("human", _template(folder / "llm_retry.txt")),
             ]
         )
-        self._model = model
-        self._lock = threading.Lock()
-
-    @property
-    def model(self) -> BaseChatModel:
-        with self._lock:
-            if self._model is None:
-                self._model = chat_model(self.settings)
-            return self._model
+        if model is None:
+            try:
+                model = chat_model(settings)
+            except Exception as error:  # a name, a provider package or a key that is wrong
+                raise UserError(
+                    f"MARKETBOT_LLM={settings.llm}: the chat model cannot be set up "
+                    f"({_redacted(str(error), settings)})"
+                ) from None
+        self.model = model
 
     def compose(
         self,
@@ -221,8 +237,8 @@ class Generator:
         except BudgetSpent:
             return self._fallback(extractive, record, "budget")
         except Exception as error:  # any provider's failure: the answer must still come
-            log.warning("model call failed (%s): %s", type(error).__name__, error)
-            record["error"] = f"{type(error).__name__}: {error}"[:300]
+            record["error"] = self._describe(error)
+            log.warning("model call failed: %s", record["error"])
             return self._fallback(extractive, record, "outage")
         if not chosen.usable:
             return self._fallback(extractive, record, "guard")
@@ -253,9 +269,11 @@ class Generator:
                 self.retry_prompt, {**values, "previous": text, "problems": problems}, place, record
             )
         except BudgetSpent:
+            record["regeneration_error"] = "the daily budget of model calls is spent"
             return first
         except Exception as error:
-            log.warning("model call failed on regeneration (%s): %s", type(error).__name__, error)
+            record["regeneration_error"] = self._describe(error)
+            log.warning("model call failed on regeneration: %s", record["regeneration_error"])
             return first
         record["regenerated"] = True
         second = self._check(again, support, figures, record, attempt=2)
@@ -295,7 +313,7 @@ class Generator:
                     return chain.invoke(values)
                 for piece in chain.stream(values):
                     pieces.append(piece)
-                    progress("".join(pieces))
+                    progress.feed("".join(pieces))
                     if time.monotonic() - started > self.settings.llm_timeout:
                         raise TimeoutError(
                             f"the answer took over {self.settings.llm_timeout:g} s to stream"
@@ -307,6 +325,10 @@ class Generator:
                 log.info("model call failed (%s), retrying", type(error).__name__)
                 time.sleep(BACKOFF * 2**attempt)
         raise AssertionError("unreachable")
+
+    def _describe(self, error: BaseException) -> str:
+        """The error for the JSON and the log: its type and message, never the key."""
+        return _redacted(f"{type(error).__name__}: {error}", self.settings)[:300]
 
     def _fallback(self, extractive: Answer, record: dict[str, Any], why: str) -> Answer:
         record["fallback"] = why
@@ -322,7 +344,9 @@ class _GuardedProgress:
         self.done = 0
         self.kept: list[str] = []
 
-    def __call__(self, text: str) -> None:
+    def feed(self, text: str) -> None:
+        if _MARKER_COMING.search(text):
+            return  # "... hack. [1" : the sentence's marker is still arriving
         finished = sentences(markers_inside(text))[:-1]  # the last one may still be growing
         if len(finished) <= self.done:
             return
@@ -331,8 +355,15 @@ class _GuardedProgress:
             if checked.text:
                 self.kept.append(checked.text)
         self.done = len(finished)
-        if self.kept:
-            self.show(renumber(" ".join(self.kept))[0])
+        if self.kept and self.show is not None:
+            try:
+                self.show(renumber(" ".join(self.kept))[0])
+            except Exception:  # showing progress must never cost the answer
+                log.warning("showing the answer being written failed", exc_info=True)
+                self.show = None  # type: ignore[assignment]
+
+
+_MARKER_COMING = re.compile(r"[.!?]\s*(?:\[\d*\]?\s*)+$")
 
 
 def _transient(error: BaseException) -> bool:
@@ -364,6 +395,11 @@ def _citation(n: int, source: Source, claims: list[str]) -> Citation:
         quote=" … ".join(quotes),
         article_id=article.id,
     )
+
+
+def _redacted(text: str, settings: Settings) -> str:
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    return text.replace(key, "***") if key else text
 
 
 def _template(path: Path) -> str:

@@ -1,15 +1,19 @@
 """The grounding guard: what a generated answer may say, checked before anyone sees it.
 
-Every sentence must cite passages that were given ([n] within range), every number in it must
-appear in a passage it cites or in the market figures, and its content words must mostly come
-from what it cites, so an answer cannot invent "$999 million", cite a ninth passage of four, or
-repeat an instruction hidden in an article (instructions are withheld from the passages, so a
-sentence that follows one finds no support). Unsupported sentences are removed and reported.
+Every sentence must cite passages that were given ([n] within range); every number in it must
+appear in a passage it cites or in the market figures; and each of its clauses (split at
+causal and contrastive words: "because", "after", "but", ...) must take most of its content
+words from what it cites, so "$999 million", a ninth passage of four, or a cause tacked onto a
+quoted fact ("..., because Binance was hacked [1]") is removed. A sentence without a citation
+may only restate the figures or say that the sources do not explain something. Sentences that
+address a model, carry a link, or give advice or a prediction the source does not make are
+removed too; instructions are withheld from the passages, so echoing one finds no support.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,11 +25,26 @@ from bot.core.text import sentences
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # "It fell 14%. [1] Then ..." cites [1] for the sentence before the marker, not after it.
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
-# A sentence without a citation may only restate market figures or say that the sources do not
+# A clause without a citation may only restate market figures or say that the sources do not
 # explain something.
 NO_SUPPORT = re.compile(
     r"\b(?:sources?|passages?|articles?)\b[^.]{0,60}\b(?:do not|don't|does not|doesn't|not)\b"
     r"|\bno (?:source|passage|article)\b",
+    re.IGNORECASE,
+)
+# Where a sentence's claims divide: each part must be supported on its own.
+_CONNECTIVES = (
+    r"because|due to|after|amid|following|driven by|caused by|thanks to|on the back of|"
+    r"as a result of|but|while|whereas|although|and then"
+)
+CLAUSE = re.compile(rf"(?<=[.;:!?])\s+|,?\s+(?=(?:{_CONNECTIVES})\b)", re.IGNORECASE)
+_LEADING_CONNECTIVE = re.compile(rf"^(?:{_CONNECTIVES})\b", re.IGNORECASE)
+LINK = re.compile(r"\]\(|https?://|\bwww\.|<[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+ADVICE = re.compile(
+    r"\b(?:you|traders|investors|readers|holders|everyone|users)\s+(?:should|must|need to|"
+    r"ought to)\b|\b(?:buy|sell|short|send|transfer|deposit)\b[^.]{0,40}\bnow\b"
+    r"|\bwe (?:recommend|suggest|advise)\b|\b(?:will|is going to|is set to)\s+(?:rise|rebound|"
+    r"recover|fall|drop|crash|reach|hit|double|triple|moon|surge|rally|soar|climb)\b",
     re.IGNORECASE,
 )
 MIN_SUPPORT = 0.5  # share of a sentence's content words found in what it cites
@@ -63,15 +82,14 @@ def guard(answer: str, passages: Mapping[int, str] | Sequence[str], figures: str
     """Keep the sentences of `answer` that its passages (numbered from 1) or the figures
     support; report the others with the reason."""
     given = dict(passages) if isinstance(passages, Mapping) else dict(enumerate(passages, 1))
-    answer = markers_inside(answer)
+    answer = markers_inside(unicodedata.normalize("NFKC", answer))
     support = {n: trusted_text(text) for n, text in given.items()}
-    figure_numbers = _numbers(figures)
     kept: list[str] = []
     removed: list[Removal] = []
     for paragraph in answer.split("\n"):
         kept_here: list[str] = []
         for sentence in sentences(paragraph):
-            reason = _unsupported(sentence, support, figure_numbers)
+            reason = _unsupported(sentence, support, figures)
             if reason:
                 removed.append(Removal(sentence, reason))
             else:
@@ -86,32 +104,57 @@ def markers_inside(text: str) -> str:
     return _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
 
 
-def _unsupported(sentence: str, support: dict[int, str], figure_numbers: set[str]) -> str | None:
+def _unsupported(sentence: str, support: dict[int, str], figures: str) -> str | None:
     cited = [int(n) for n in MARKER.findall(sentence)]
     unknown = [n for n in cited if n not in support]
     if unknown:
         return f"cites [{unknown[0]}], but only {len(support)} passages were given"
     if is_instruction(sentence):
         return "addresses a model"
+    if LINK.search(sentence):
+        return "contains a link"
     bare = MARKER.sub(" ", sentence)
-    if not cited:
-        numbers = _numbers(bare)
-        if NO_SUPPORT.search(bare) and not numbers:
-            return None  # "the sources do not explain ..." is allowed without a citation
-        if numbers and numbers <= figure_numbers:
-            return None  # a market figure, which the answer shows with its source
-        return "cites no passage"
     backing = " ".join(support[n] for n in cited)
-    known = _numbers(backing) | figure_numbers
+    advice = ADVICE.search(bare)
+    if advice and advice.group(0).lower() not in backing.lower():
+        return "gives advice or a prediction its sources do not"
+    if not cited:
+        for clause, claim in _clauses(bare):
+            if NO_SUPPORT.search(clause) and not _numbers(clause):
+                continue  # "the sources do not explain ..." needs no citation
+            if _numbers(clause) <= _numbers(figures) and _share(claim, figures) >= MIN_SUPPORT:
+                continue  # a market figure, which the answer shows with its source
+            return "cites no passage"
+        return None
+    known = _numbers(backing) | _numbers(figures)
     invented = [n for n in NUMBER.findall(bare) if _plain(n) not in known]
     if invented:
         return f"{invented[0]} is in no cited passage and in no figure"
-    words = set(terms(bare))
-    if words:
-        found = len(words & set(terms(backing))) / len(words)
-        if found < MIN_SUPPORT:
-            return f"only {found:.0%} of its words are in the passages it cites"
+    found = _share(bare, backing)
+    if found < MIN_SUPPORT:
+        return f"only {found:.0%} of its words are in the passages it cites"
+    for clause, claim in _clauses(bare):
+        if len(set(terms(claim))) >= 2 and _share(claim, backing) < MIN_SUPPORT:
+            return f"\u201c{clause.rstrip(' .;:!?')}\u201d is not in the passages it cites"
     return None
+
+
+def _clauses(text: str) -> list[tuple[str, str]]:
+    """The clauses of a sentence that say something: each as written, and without the word
+    that joins it to the rest ("because", "but"), which is no claim of its own."""
+    found = []
+    for part in CLAUSE.split(text):
+        clause = " ".join(part.split())
+        claim = _LEADING_CONNECTIVE.sub("", clause)
+        if terms(claim):
+            found.append((clause, claim))
+    return found
+
+
+def _share(text: str, source: str) -> float:
+    """The share of the content words of `text` found in `source` (1.0 with none)."""
+    words = set(terms(text))
+    return len(words & set(terms(source))) / len(words) if words else 1.0
 
 
 def _numbers(text: str) -> set[str]:

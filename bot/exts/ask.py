@@ -171,8 +171,8 @@ class LiveEdits:
             text = self.latest
             try:
                 await self.edit(text)
-            except discord.HTTPException as error:
-                log.warning("could not show the answer being written: %s", error)
+            except Exception as error:  # progress is a courtesy: the final answer still goes
+                log.warning("could not show the answer being written: %r", error)
                 return
             self.shown, self.edits, self._last = text, self.edits + 1, self.loop.time()
 
