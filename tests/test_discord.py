@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -103,9 +104,9 @@ async def test_a_slow_core_is_still_acknowledged_at_once(
 ) -> None:
     real_ask = Services.ask
 
-    def slow_ask(self: Services, question: str) -> Answer:
+    def slow_ask(self: Services, question: str, **kwargs: Any) -> Answer:
         time.sleep(4)  # longer than Discord's 3-second window
-        return real_ask(self, question)
+        return real_ask(self, question, **kwargs)
 
     monkeypatch.setattr(Services, "ask", slow_ask)
     started = asyncio.get_running_loop().time()
@@ -279,6 +280,21 @@ async def test_a_direct_message_is_answered_as_a_reply_that_pings_nobody(
     assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
     assert int(reply.json["message_reference"]["message_id"]) == 1900000000000000001
     assert "Federal Reserve" in reply.json["embeds"][0]["description"]
+
+
+async def test_a_failure_while_answering_a_message_is_said_with_a_reference_not_hidden(
+    bot: object, discord_api: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Services, question: str, **kwargs: Any) -> Answer:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(Services, "ask", broken)
+    bot._connection.parse_message_create(direct_message("why did ETH fall 14%?"))  # type: ignore[attr-defined]
+
+    reply = await discord_api.wait_for("POST", "/messages")
+    assert reply.json["content"].startswith("Something went wrong on my side (reference ")
+    assert "the store went away" not in json.dumps(reply.json)
+    assert reply.json["allowed_mentions"]["parse"] == []
 
 
 async def test_sync_registers_the_commands_that_commands_json_prints(

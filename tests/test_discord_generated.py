@@ -6,6 +6,7 @@ only the sentences the guard has passed; the guarded final answer then replaces 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -146,6 +147,13 @@ def is_final(request: Request) -> bool:
     return request.method in ("POST", "PATCH") and bool(custom_ids(request))
 
 
+def assert_rate_limited(progress: list[Request]) -> None:
+    """At most one edit per EDIT_EVERY seconds, however fast sentences arrive: the next edit
+    starts EDIT_EVERY after the previous one was answered (0.1 s spared for the clock)."""
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(progress)]
+    assert gaps and min(gaps) >= EDIT_EVERY - 0.1, gaps
+
+
 def body_text(request: Request) -> str:
     return json.dumps(request.json, default=repr)
 
@@ -173,16 +181,13 @@ async def test_ask_shows_the_answer_being_written_then_replaces_it_with_the_guar
     assert all(r.method == "PATCH" and r.path.endswith(ORIGINAL) for r in shown)
     assert shown[-1] is final
     *progress, _ = shown
-    print("DBG", [(r.method, r.path[-30:], round(r.at - callback.at, 2), (r.json.get("embeds") or [{}])[0].get("description", "")[:300]) for r in shown])
     assert len(progress) >= 2 and all(is_progress(r) for r in progress)
     assert all(pings_nobody(r) for r in shown)
-    # At most one edit per EDIT_EVERY seconds, however fast sentences arrive.
-    gaps = [later.at - earlier.at for earlier, later in zip(progress, progress[1:], strict=False)]
-    assert min(gaps) >= EDIT_EVERY - 0.1, gaps
+    assert_rate_limited(progress)
     # The answer grows as it is written: each edit adds to what was shown, never rewrites it.
     texts = [r.json["embeds"][0]["description"].removesuffix(" …") for r in progress]
     assert texts[0].startswith("Ether fell 14% on 4 November [1].")
-    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:], strict=False))
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(texts))
     assert all(r.json["embeds"][0]["title"] == QUESTION for r in progress)
     # The invented amount was never shown, neither while written nor at the end.
     assert all("999" not in body_text(r) for r in shown)
@@ -246,7 +251,6 @@ async def test_a_direct_message_is_answered_by_one_reply_edited_as_it_is_written
     final = await until(discord_api, is_final)
 
     reply, *edits = sent(discord_api)
-    print("DBG", [(r.method, r.path[-40:], round(r.at, 2), (r.json.get("embeds") or [{}])[0].get("description", "")[:300]) for r in (reply, *edits)])
     assert reply.method == "POST" and reply.path == f"/channels/{DM_CHANNEL}/messages"
     assert is_progress(reply)
     assert int(reply.json["message_reference"]["message_id"]) == 1900000000000000001
@@ -257,6 +261,7 @@ async def test_a_direct_message_is_answered_by_one_reply_edited_as_it_is_written
         for r in edits
     )
     assert all(is_progress(r) for r in edits[:-1])
+    assert_rate_limited([reply, *edits[:-1]])
     assert all(pings_nobody(r) for r in (reply, *edits))
     assert all("999" not in body_text(r) for r in (reply, *edits))
     [embed] = final.json["embeds"]

@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 from bot import __version__
 from bot.core.ingest import IngestReport
 from bot.errors import UserError
-from bot.exts.ask import payer_of
+from bot.exts import payer_of
 from bot.render import CONTENT_LIMIT, shorten
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,8 @@ from discord.ext import commands
 
 from bot.core.documents import Answer
 from bot.core.feedback import FEEDBACK
-from bot.errors import UserError
+from bot.exts import payer_of, place_of
+from bot.exts.errors import user_message
 from bot.render import answer_embed, progress_embed, quotes_embed, sources_embed
 
 log = logging.getLogger(__name__)
@@ -120,15 +121,6 @@ def answer_view(answer_id: str) -> discord.ui.View:
     for kind in FEEDBACK:
         view.add_item(FeedbackButton(kind, answer_id))
     return view
-
-
-def place_of(guild_id: int | None) -> str:
-    return f"guild {guild_id}" if guild_id else "dm"
-
-
-def payer_of(guild_id: int | None, user_id: int) -> str:
-    """Who a model call is counted against: the server, or in DMs the user."""
-    return f"guild {guild_id}" if guild_id else f"user {user_id}"
 
 
 class LiveEdits:
@@ -296,9 +288,13 @@ class Ask(commands.Cog):
                     on_text=live.update if services.generator is not None else None,
                 )
             parts = await self.reply_parts(answer, place_of(guild_id))
-        except UserError as error:
+        except Exception as error:  # said in the reply, or in place of the answer being written
             await live.finish()
-            await message.reply(str(error), allowed_mentions=NONE, mention_author=False)
+            text = user_message(error)
+            if written:
+                await written[0].edit(content=text, embed=None, allowed_mentions=NONE)
+            else:
+                await message.reply(text, allowed_mentions=NONE, mention_author=False)
             return
         await live.finish()
         if written:  # the guard's final version replaces the answer as it was being written
