@@ -267,7 +267,7 @@ FAULTS = {
 def guard_check(services: Any) -> None:
     """The grounding guard on the dev set, with no model: the extractive answers (quotes, which
     it must keep) and the same answers with one fault seeded per kind (which it must remove)."""
-    from bot.core.generate import figures_text, number_sources
+    from bot.core.generate import figures_text, for_model, number_sources
     from bot.core.guard import MARKER, guard, markers_inside
     from bot.core.question import parse
     from bot.core.text import sentences
@@ -281,9 +281,8 @@ def guard_check(services: Any) -> None:
         if answer.status != "answered":
             continue
         retrieval = services.retriever.search(parse(q["question"], services.assets), k=6)
-        sources = {
-            s.article.id: s for s in number_sources([*retrieval.passages, *retrieval.context])
-        }
+        given = for_model([*retrieval.passages, *retrieval.context], answer)
+        sources = {s.article.id: s for s in number_sources(given)}
         support = {
             c.n: sources[c.article_id].support()
             for c in answer.citations

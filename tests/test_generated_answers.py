@@ -455,3 +455,29 @@ def test_a_model_that_cannot_be_set_up_stops_the_start_with_one_clear_line(
     with pytest.raises(UserError) as raised:
         Generator(settings, CallBudget(tmp_path / "calls.sqlite3", 10))
     assert str(raised.value).startswith("MARKETBOT_LLM=nosuchprovider-model: the chat model")
+
+
+def test_the_model_is_given_the_sentences_the_extractive_answer_found_best() -> None:
+    """An article's budget of text goes first to the chunks holding the extractive answer's
+    quotes, so the model has the evidence even when it sits deep in a long article."""
+    from datetime import UTC, datetime
+
+    from bot.core.documents import Article, Chunk, Citation, Passage
+    from bot.core.generate import SOURCE_CHARS, for_model, number_sources
+
+    filler = "Markets were busy across the board and many traders watched the charts. " * 15
+    key = "Ether fell 14% after liquidations approached $2 billion."
+    texts = [filler, filler.replace("busy", "calm"), filler.replace("busy", "loud") + key]
+    article = Article(
+        "a1", "Long read", "".join(texts), None, "Outlet", datetime(2025, 11, 4, tzinfo=UTC),
+        datetime(2025, 11, 4, tzinfo=UTC), "test", ("ETH",), "f", n_chunks=3,
+    )  # fmt: skip
+    passages = [Passage(Chunk(f"c{i}", "a1", i, t), article, 1.0) for i, t in enumerate(texts)]
+    extractive = Answer(
+        QUESTION, "answered", f"{key} [1]",
+        citations=(Citation(1, "Long read", "Outlet", None, "2025-11-04", key, "a1"),),
+    )  # fmt: skip
+
+    assert sum(map(len, texts[:2])) >= SOURCE_CHARS  # the key sentence is past the budget
+    assert key not in number_sources(passages)[0].text
+    assert key in number_sources(for_model(passages, extractive))[0].text

@@ -120,6 +120,14 @@ def number_sources(passages: Sequence[Passage]) -> list[Source]:
     return sources
 
 
+def for_model(passages: Sequence[Passage], extractive: Answer) -> list[Passage]:
+    """The passages in the order they should reach the model: first the chunks holding the
+    sentences the extractive answer quotes (the best evidence found), then the rest."""
+    quotes = [q[:120] for c in extractive.citations for q in c.quote.split(" … ") if q]
+    quoted = [p for p in passages if any(q in p.chunk.text for q in quotes)]
+    return quoted + [p for p in passages if p not in quoted]
+
+
 def figures_text(figures: Sequence[dict[str, Any]], premise: dict[str, Any] | None) -> str:
     """The market figures as lines the model reads and the guard checks numbers against."""
     lines = [f"- {f.get('label', 'Figure')}: {f['text']}" for f in figures if f.get("text")]
@@ -214,7 +222,7 @@ class Generator:
     ) -> Answer:
         """The guarded generated answer, or `extractive` with a note saying why not.
         `on_text` receives the answer as it is written, guarded sentence by sentence."""
-        sources = number_sources(passages)
+        sources = number_sources(for_model(passages, extractive))
         support = {s.n: s.support() for s in sources}
         values = {
             "question": extractive.question,
