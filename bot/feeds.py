@@ -539,7 +539,7 @@ def _article_text(fetcher: SafeFetcher, link: str) -> tuple[_Article | None, str
     except Exception as error:  # a page must cost its item's full text, never the poll
         log.exception("fetching %s failed", link)
         return None, f"could not fetch the article ({type(error).__name__})"
-    loaded = load_page(fetched.body, fetched.url)
+    loaded = load_page(fetched.body, fetched.url, fetched.charset)
     if not loaded.documents:
         return None, "; ".join(loaded.problems) or "no article on the page"
     document = loaded.documents[0]

@@ -186,7 +186,7 @@ class Services:
         """Fetch an article page and ingest its main text; a page that is not an article (or
         that may not be fetched) is refused with the reason and nothing is stored."""
         fetched = self.fetcher(allow_private).fetch(url)
-        result = load_page(fetched.body, fetched.url)
+        result = load_page(fetched.body, fetched.url, fetched.charset)
         report = self.ingestor.ingest_results([result], ingested_by=ingested_by)
         self.retriever.invalidate()
         return report

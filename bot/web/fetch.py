@@ -10,6 +10,7 @@ with a size cap and an overall deadline; only the content types asked for are ac
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     redirects: tuple[str, ...] = field(default_factory=tuple)
+    charset: str | None = None  # as the Content-Type header declared it
 
     @property
     def not_modified(self) -> bool:
@@ -241,7 +243,9 @@ class SafeFetcher:
             return Fetched(url, 304, "", b"", etag, modified, hops)
         if response.status_code >= 400:
             raise FetchError(f"{url[:200]} answered HTTP {response.status_code}.")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        header = response.headers.get("content-type", "")
+        content_type = header.split(";")[0].strip().lower()
+        declared_charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", header, re.IGNORECASE)
         if accept and content_type and not content_type.startswith(tuple(accept)):
             raise FetchError(
                 f"{url[:200]} is {content_type}, not what was asked for ({', '.join(accept[:2])})."
@@ -266,7 +270,10 @@ class SafeFetcher:
             raise FetchError(f"{url[:200]} took longer than {self.timeout:g} s to send.") from None
         except httpx.HTTPError as error:
             raise FetchError(f"{url[:200]} broke off: {type(error).__name__}.") from None
-        return Fetched(url, response.status_code, content_type, bytes(body), etag, modified, hops)
+        charset = declared_charset.group(1) if declared_charset else None
+        return Fetched(
+            url, response.status_code, content_type, bytes(body), etag, modified, hops, charset
+        )
 
 
 def _host_header(host: str) -> str:

@@ -311,3 +311,20 @@ def test_a_text_file_opening_with_a_bracket_is_prose_not_broken_json() -> None:
 
     assert result.format == "text"
     assert result.documents[0].metadata["title"] == "[Reuters] Bitcoin fell 5% on Tuesday"
+
+
+def test_declared_charsets_are_honoured_but_valid_utf8_wins() -> None:
+    """A server's or a page's charset is used for text that is not UTF-8; UTF-8 text declared
+    as ISO-8859-1 (a common server default) stays UTF-8; unknown or non-text codecs are
+    ignored."""
+    from bot.core.sources._decode import decode
+
+    ru = "Эфир подешевел на 9% за день."
+    jp = "ビットコインが7%下落した。"
+    xml = f'<?xml version="1.0" encoding="Shift_JIS"?><rss>{jp}</rss>'.encode("shift_jis")
+    assert decode(ru.encode("koi8_r"), "KOI8-R")[0] == ru
+    assert jp in decode(xml)[0]
+    assert decode("Café – “quoted”".encode(), "ISO-8859-1") == ("Café – “quoted”", None)
+    for bogus in ("no-such-charset", "base64", "utf-7"):
+        text, note = decode("Café".encode("cp1252"), bogus)
+        assert (text, note) == ("Café", "not valid UTF-8: decoded as Windows-1252")

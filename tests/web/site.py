@@ -21,6 +21,8 @@
   `/go/ipv6-loopback` (to http://[::1]:PORT/host), `/go/localhost` (to http://localhost:PORT/
   host), `/go/ftp` (to an ftp: URL), `/go/broken` (a Location that is not a URL), `/loop` (to
   itself, forever);
+* `/ru/header`: a Russian article in Windows-1251, its charset only in the Content-Type header;
+  `/ru/meta`: the same, its charset only in a `<meta http-equiv>` tag;
 * `/missing` (404 page) and `/error` (500 page);
 * `/host`: a page saying which Host header it received.
 
@@ -334,6 +336,13 @@ class _Handler(BaseHTTPRequestHandler):
     def stray_byte(self) -> None:
         self._send(200, STRAY_BYTE_HTML)
 
+    def russian_by_header(self) -> None:
+        self._send(200, _russian_page(""), "text/html; charset=windows-1251")
+
+    def russian_by_meta(self) -> None:
+        meta = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+        self._send(200, _russian_page(meta), "text/html")
+
     def short_body(self) -> None:
         body = ARTICLE_HTML.encode()
         self.send_response(200)
@@ -423,6 +432,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, f"<html><body><p>Host: {seen}</p></body></html>".encode())
 
 
+RU_TITLE = "Эфир подешевел на 9% на фоне оттока из биржевых фондов"
+RU_PARAGRAPHS = (
+    "Во вторник эфир подешевел на 9%, до 2870 долларов, минимума с июля: инвесторы вывели "
+    "287 миллионов долларов из американских спотовых биржевых фондов на эфир за одну сессию.",
+    "Это шестой день подряд чистых погашений в фондах на эфир; отток за неделю приблизился "
+    "к 900 миллионам долларов, сообщают аналитики.",
+    "Трейдеры связывают распродажу с ожиданиями по ставке ФРС и с ликвидациями длинных позиций "
+    "на рынке деривативов, которые превысили 400 миллионов долларов за сутки.",
+)
+
+
+def _russian_page(head: str) -> bytes:
+    paragraphs = "\n".join(f"<p>{p}</p>" for p in RU_PARAGRAPHS)
+    return (
+        f'<!DOCTYPE html><html lang="ru"><head>{head}<title>{RU_TITLE}</title></head><body>'
+        f"<main><article><h1>{RU_TITLE}</h1>{paragraphs}</article></main></body></html>"
+    ).encode("cp1251")
+
+
 def _big_page(size: int) -> bytes:
     head = b"<!DOCTYPE html><html><head><title>Market data dump</title></head><body><pre>"
     tail = b"</pre></body></html>"
@@ -453,6 +481,8 @@ ROUTES = {
     "/go/ftp": _Handler.go_ftp,
     "/go/broken": _Handler.go_broken,
     "/loop": _Handler.loop,
+    "/ru/header": _Handler.russian_by_header,
+    "/ru/meta": _Handler.russian_by_meta,
     "/missing": _Handler.missing,
     "/error": _Handler.error,
     "/host": _Handler.host,

@@ -15,6 +15,8 @@ from tests.web.site import (
     ARTICLE_PARAGRAPHS,
     ARTICLE_TITLE,
     CURLY_QUOTE,
+    RU_PARAGRAPHS,
+    RU_TITLE,
     LocalSite,
 )
 
@@ -110,6 +112,21 @@ def test_one_stray_byte_does_not_garble_the_articles_quotes(
     assert stored is not None
     assert "\u00e2\u20ac" not in stored.body  # the mojibake of a curly quote: \u201c -> "â€œ"
     assert CURLY_QUOTE in stored.body
+
+
+@pytest.mark.parametrize("path", ["/ru/header", "/ru/meta"])
+def test_a_page_in_a_declared_legacy_charset_is_read_in_that_charset(
+    services: Services, site: LocalSite, path: str
+) -> None:
+    """Windows-1251 declared by the server or by the page itself: the Russian text is stored
+    as written, not as Windows-1252 mojibake."""
+    services.ingest_url(site.url(path), ingested_by=ADMIN)
+
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None
+    assert article.title == RU_TITLE
+    assert RU_PARAGRAPHS[0][:60] in stored.body
 
 
 def test_a_page_whose_body_breaks_off_is_refused_and_nothing_is_stored(

@@ -77,13 +77,13 @@ def load_bytes(data: bytes, origin: str) -> LoadResult:
     return result
 
 
-def load_page(data: bytes, url: str) -> LoadResult:
+def load_page(data: bytes, url: str, charset: str | None = None) -> LoadResult:
     """A fetched web page: its main text, title and dates, or the reason it is not an
-    article (no main text, binary, broken markup)."""
+    article (no main text, binary, broken markup). `charset` is the one the server declared."""
     if not data.strip():
         return LoadResult(url, "empty", problems=["the page is empty"])
     try:
-        content, _ = _decode.decode(data)
+        content, _ = _decode.decode(data, charset)
     except _decode.BinaryError as error:
         return LoadResult(url, "binary", problems=[str(error)])
     try:
