@@ -14,6 +14,7 @@ import builtins
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 MAX_URL_CHARS = 2000
 MAX_ENTRIES = 200  # items read from one poll of one feed
+# Time one poll of one feed may spend fetching the article pages of summary-only items; after
+# it, items keep their summaries, so one slow site cannot hold the poller for long.
+ARTICLE_PAGES_SECONDS = 60.0
 MAX_BACKOFF = timedelta(hours=24)
 ENTRY_KEYS = ("title", "link", "summary", "content")
 # What feedparser flags on documents it reads in full (a missing or non-XML content type).
@@ -461,10 +465,11 @@ def _ingest(host: FeedHost, fetcher: SafeFetcher, feed: Feed, parsed: Any) -> Po
         result.problems.append(f"{len(entries)} items: only the first {MAX_ENTRIES} were read")
         entries = entries[:MAX_ENTRIES]
     already = 0
+    deadline = time.monotonic() + ARTICLE_PAGES_SECONDS
     for position, entry in enumerate(entries, start=1):
         try:
             document = _entry_document(
-                entry, position, feed, outlet, fetcher, host, result.problems
+                entry, position, feed, outlet, fetcher, host, result.problems, deadline
             )
         except ValueError as error:
             result.problems.append(f"item {position}: {error}")
@@ -489,9 +494,11 @@ def _entry_document(
     fetcher: SafeFetcher,
     host: FeedHost,
     problems: list[str],
+    deadline: float,
 ) -> Document | None:
     """An item as a Document; None for a summary-only item whose article is already stored
-    (fetching its page again, or storing the summary over the article, would be waste)."""
+    (fetching its page again, or storing the summary over the article, would be waste).
+    Article pages are fetched until `deadline` (time.monotonic())."""
     link = entry.get("link") or None
     if link:
         link = urljoin(feed.url, link)
@@ -505,7 +512,10 @@ def _entry_document(
     if not full and link and host.settings.feed_fetch_full_articles:
         if host.store.article(short_hash(canonical_url(link))) is not None:
             return None
-        article, why = _article_text(fetcher, link)
+        if time.monotonic() < deadline:
+            article, why = _article_text(fetcher, link)
+        else:
+            article, why = None, "this poll's time for article pages was used up"
         if article is not None and len(article.text) >= len(summary):
             text = article.text
             published = published or article.published_at

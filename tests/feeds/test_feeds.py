@@ -109,6 +109,26 @@ def test_an_item_whose_article_page_is_missing_keeps_its_summary_and_says_so(
     assert "404" in problem
 
 
+def test_once_a_polls_time_for_article_pages_is_used_up_items_keep_their_summaries(
+    services: Services, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slow site cannot hold the poller: past the budget no page is fetched, every item is
+    still stored (with its summary) and the report says why."""
+    import bot.feeds
+
+    monkeypatch.setattr(bot.feeds, "ARTICLE_PAGES_SECONDS", 0.0)
+    url = server.url("/summaries.rss")
+
+    _, report = services.add_feed(url, added_by="admin")
+
+    assert report.new == 3
+    assert [r.path for r in server.log if "/articles/" in r.path] == []
+    assert len(report.problems) == 3
+    assert all("time for article pages was used up" in p for p in report.problems)
+    doge = stored(services, url)["Dogecoin steadies after whale wallets move 900 million DOGE"]
+    assert doge.body.startswith("Large Dogecoin holders moved 900 million DOGE")
+
+
 def test_an_atom_feed_is_read_and_polled_again_with_if_modified_since(
     services: Services, server: FeedServer
 ) -> None:
