@@ -39,6 +39,13 @@ _CONNECTIVES = (
 )
 CLAUSE = re.compile(rf"(?<=[.;:!?])\s+|,?\s+(?=(?:{_CONNECTIVES})\b)", re.IGNORECASE)
 _LEADING_CONNECTIVE = re.compile(rf"^(?:{_CONNECTIVES})\b", re.IGNORECASE)
+# Counts written as words are numbers too ("two factors" where the source says three). "One"
+# is left out: it is more often a pronoun than a count.
+NUMBER_WORD = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|dozens?)\b",
+    re.IGNORECASE,
+)
 LINK = re.compile(r"\]\(|https?://|\bwww\.|<[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 ADVICE = re.compile(
     r"\b(?:you|traders|investors|readers|holders|everyone|users)\s+(?:should|must|need to|"
@@ -128,6 +135,8 @@ def _unsupported(sentence: str, support: dict[int, str], figures: str) -> str | 
         return None
     known = _numbers(backing) | _numbers(figures)
     invented = [n for n in NUMBER.findall(bare) if _plain(n) not in known]
+    written = {w.lower() for w in NUMBER_WORD.findall(f"{backing} {figures}")}
+    invented += [w for w in NUMBER_WORD.findall(bare) if w.lower() not in written]
     if invented:
         return f"{invented[0]} is in no cited passage and in no figure"
     found = _share(bare, backing)

@@ -153,3 +153,12 @@ def test_streamed_text_shows_only_what_the_final_guard_keeps_however_it_is_cut()
         assert all(removed.sentence not in text for text in shown)
     assert "999" not in " ".join(shown) and "hacked" not in " ".join(shown)
     assert shown[-1].startswith("Ether fell 14% to below $3,100 [1].")
+
+
+def test_a_count_written_in_words_must_be_the_sources_count() -> None:
+    passages = ["Analysts blamed three factors: the Fed, leverage and a hack."]
+    kept = guard("Analysts blamed three factors: the Fed, leverage and a hack [1].", passages)
+    changed = guard("Analysts blamed five factors: the Fed, leverage and a hack [1].", passages)
+
+    assert kept.removed == ()
+    assert [r.reason for r in changed.removed] == ["five is in no cited passage and in no figure"]
