@@ -26,7 +26,7 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str | None]:
     else:
         return text, None
     charset = _codec(declared) or _codec(_declared_in(data))
-    if charset and charset != "utf-8":
+    if charset and not charset.startswith("utf-8"):
         return _text(data.decode(charset, errors="replace")), f"decoded as {charset} (as declared)"
     # Mostly UTF-8 with a few stray bytes (a footer pasted from elsewhere): keep it UTF-8, or
     # every curly quote of the article would turn into mojibake under Windows-1252.
