@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import lzma
 import os
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -341,43 +343,38 @@ def generated_answers() -> None:
     )
     assert services.generator is not None
     seed_id = next(a.id for a in services.sources() if a.ingested_by == "bundled corpus")
-    paths: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    scores: list[tuple[float, float]] = []
+    extractive_only = dataclasses.replace(services, generator=None)
+    paths: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    generated: list[float] = []
+    extractive: list[float] = []
     ms: list[float] = []
     calls = 0
+
+    def scored(q: dict[str, Any], answer: Any) -> float:
+        cited = {c.article_id for c in answer.citations}
+        return score(q, answer.status, answer.answer, cited, seed_id)[0]
+
     for q in load_questions("dev"):
-        extractive = replace_generator(services, None).ask(q["question"])
+        extractive.append(scored(q, extractive_only.ask(q["question"])))
         started = time.perf_counter()
         answer = services.ask(q["question"], place="bench")
         ms.append((time.perf_counter() - started) * 1000)
-        paths[answer.path] = paths.get(answer.path, 0) + 1
+        generated.append(scored(q, answer))
+        paths[answer.path] += 1
         for removal in (answer.generation or {}).get("removed", ()):
-            kind = re.sub(r"\d[\d,.]*|\[\d+\]", "N", removal["reason"])
-            reasons[kind] = reasons.get(kind, 0) + 1
+            reasons[re.sub(r"\d[\d,.]*|\[\d+\]", "N", removal["reason"])] += 1
         calls += (answer.generation or {}).get("calls", 0)
-        scores.append(
-            tuple(  # type: ignore[arg-type]
-                score(q, a.status, a.answer, {c.article_id for c in a.citations}, seed_id)[0]
-                for a in (answer, extractive)
-            )
-        )
     print(f"   model {settings.llm}: {calls} calls for {len(ms)} questions")
     print("   answers shown: " + ", ".join(f"{k} {v}" for k, v in sorted(paths.items())))
-    print(f"   guard removals: {sum(reasons.values())}")
-    for kind, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+    print(f"   guard removals: {reasons.total()}")
+    for kind, count in reasons.most_common():
         print(f"      {count:4d}  {kind}")
     print(
-        f"   score generated {statistics.mean(s[0] for s in scores):.3f}"
-        f" vs extractive {statistics.mean(s[1] for s in scores):.3f}"
+        f"   score generated {statistics.mean(generated):.3f}"
+        f" vs extractive {statistics.mean(extractive):.3f}"
         f"; latency p50 {pct(ms, 50):.0f} ms p95 {pct(ms, 95):.0f} ms\n"
     )
-
-
-def replace_generator(services: Any, generator: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(services, generator=generator)
 
 
 def mean_of(rows: list[tuple[float, float, float]], index: int) -> float:

@@ -348,7 +348,8 @@ class _GuardedProgress:
     is guarded before it appears, so no unchecked sentence is ever displayed."""
 
     def __init__(self, support: dict[int, str], figures: str, show: Callable[[str], None]) -> None:
-        self.support, self.figures, self.show = support, figures, show
+        self.support, self.figures = support, figures
+        self.show: Callable[[str], None] | None = show
         self.done = 0
         self.kept: list[str] = []
 
@@ -368,7 +369,7 @@ class _GuardedProgress:
                 self.show(renumber(" ".join(self.kept))[0])
             except Exception:  # showing progress must never cost the answer
                 log.warning("showing the answer being written failed", exc_info=True)
-                self.show = None  # type: ignore[assignment]
+                self.show = None
 
 
 _MARKER_COMING = re.compile(r"[.!?]\s*(?:\[\d*\]?\s*)+$")
