@@ -11,6 +11,32 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dateutil import parser as dateutil_parser
 
+# Characters that must never reach a terminal or a Discord message as they are: C0 and C1
+# controls (ESC sequences repaint a terminal), DEL, and the bidi embeddings, overrides and
+# isolates that make text read in another order than it is stored ("Trojan Source").
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates: a file name's undecodable bytes under Python's surrogateescape.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def strip_unsafe(text: str) -> str:
+    """Text without control characters (newlines and tabs kept) or bidi overrides."""
+    return _SURROGATE.sub("\ufffd", _UNSAFE.sub("", text))
+
+
+def printable(text: str) -> str:
+    """Text safe to print: controls, bidi overrides and undecodable bytes shown as escapes
+    (\\x1b, \\u202e, \\xff), newlines and tabs kept."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(escape, _UNSAFE.sub(escape, text))
+
+
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
 _NON_WORD = re.compile(r"[\W_]+")  # letters of every script count, not only a-z
 _SPACES = re.compile(r"\s+")
