@@ -29,12 +29,17 @@ _MONTH = (
     r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 )
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
-_YEAR = r"(?:,?\s+(\d{4}))?"
+# A year is a whole four-digit token: "Nov 4 10000" names no year (not the year 1000).
+_YEAR = r"(?:,?\s+(\d{4})(?!\w))?"
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+{_DAY}\b{_YEAR}", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR}", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# A claimed move is a plain number of at most four digits before the point ("14", "8.5",
+# "8,5", "1,000"), never the tail of a longer token: "1e308%" and "12345%" claim nothing.
+# Bounded repeats and the look-behind keep it linear on a long run of digits.
 PERCENT = re.compile(
-    r"(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)", re.IGNORECASE
+    r"(?<![\w.,])(\d,\d{3}|\d{1,4}(?:\.\d{1,6}|,\d{1,2})?)\s?(?:%|percent|per cent)",
+    re.IGNORECASE,
 )
 _WHY = re.compile(
     r"\b(why|reason|caused?|causes|behind|explain|how come|what happened|drove|driving|"

@@ -157,3 +157,57 @@ def test_claimed_percentages_read_thousands_and_decimal_commas(
     assets: AssetTable, text: str, claimed: float
 ) -> None:
     assert parse(text, assets).claimed_pct == claimed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why did ETH fall 1e308%?",  # an exponent: not a move anyone can have seen
+        "why did ETH fall 12345%?",  # more than four digits before the point
+        "why did ETH fall 10,000%?",
+        "why did ETH fall v2.14%?",  # the tail of another number
+    ],
+)
+def test_a_percentage_that_is_not_a_plain_number_is_no_claim(assets: AssetTable, text: str) -> None:
+    assert parse(text, assets).claimed_pct is None
+
+
+@pytest.mark.parametrize(
+    ("text", "claimed"),
+    [("why did ETH fall 14.25%?", 14.25), ("why did PEPE rise 9,999%?", 9999.0)],
+)
+def test_a_plain_percentage_up_to_four_digits_is_read(
+    assets: AssetTable, text: str, claimed: float
+) -> None:
+    assert parse(text, assets).claimed_pct == claimed
+
+
+@pytest.mark.parametrize(
+    "text", ["why did ETH fall on Nov 4 10000?", "why did ETH fall on 4 Nov 20251?"]
+)
+def test_a_year_is_a_whole_four_digit_number_not_the_start_of_a_longer_one(
+    assets: AssetTable, text: str
+) -> None:
+    [when] = parse(text, assets).dates
+
+    assert when.year is None
+
+
+@pytest.mark.parametrize(
+    "worst",
+    ["1", "1,", "1.", "1 ", "nov 1 ", "1 of ", "1%", "1e", "[", " ", "-", "4 nov 2025 "],
+)
+def test_a_long_question_of_the_worst_characters_is_parsed_at_once(
+    assets: AssetTable, worst: str
+) -> None:
+    import time
+
+    # 20,000 characters: 40 times what services let through. A run of digits took 27 s here
+    # when the percentage pattern tried every start of it against every end.
+    text = worst * (20_000 // len(worst))
+    started = time.perf_counter()
+    parse(text, assets)
+    follow_up(text[:500], text[:500], assets)
+    without_dates(text)
+
+    assert time.perf_counter() - started < 2.0
