@@ -2,14 +2,17 @@
 
 Each route answers conditional requests as a news site does: an ETag (and/or Last-Modified) on
 every answer, 304 Not Modified to a matching If-None-Match / If-Modified-Since. Every request is
-logged with its headers so tests can count them. Routes can be changed while the server runs (a
-new item in a feed, a feed that starts failing).
+logged with its headers (and when it came and when its answer was done) so tests can count
+them. Routes can be changed while the server runs (a new item in a feed, a feed that starts
+failing). A route can also redirect (a 3xx with or without a Location), or drip: write its
+status line and headers one byte every `drip` seconds (slowloris), then its body.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +30,8 @@ class Route:
     status: int = 200
     etag: bool = True
     last_modified: str | None = None
+    location: str | None = None  # sent with a 3xx status (None: no Location header at all)
+    drip: float = 0.0  # > 0: status line and headers one byte at a time, this many seconds apart
 
     @property
     def tag(self) -> str:
@@ -38,6 +43,8 @@ class Request:
     path: str
     headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
     status: int = 200  # what the server answered
+    at: float = 0.0  # time.monotonic() when the request arrived
+    done: float = 0.0  # time.monotonic() when the answer was written or the client hung up
 
 
 class FeedServer:
@@ -48,6 +55,7 @@ class FeedServer:
         self.log: list[Request] = []
         self._healthy: dict[str, Route] = {}
         self._lock = threading.Lock()
+        self.stopping = threading.Event()  # releases dripping answers
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         summaries = SUMMARY_RSS.format(base=self.url("")).encode()
@@ -63,6 +71,7 @@ class FeedServer:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -107,21 +116,41 @@ class FeedServer:
         with self._lock:
             self.log.append(request)
 
+    def finished(self, request: Request) -> None:
+        """Note when the answer to `request` was written (or its client hung up)."""
+        with self._lock:
+            for position, logged in enumerate(self.log):
+                if logged is request:
+                    self.log[position] = replace(request, done=time.monotonic())
+
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            at = time.monotonic()
             path = self.path.split("?", 1)[0]
-            status, content_type, body, headers = self._answer(server.route(path))
+            route = server.route(path)
+            status, content_type, body, headers = self._answer(route)
             asked = {k.lower(): v for k, v in self.headers.items()}
-            server.record(Request(path, asked, status))
-            self._send(status, content_type, body, headers)
+            request = Request(path, asked, status, at)
+            server.record(request)  # before answering: a client that has its answer sees it
+            try:
+                if route is not None and route.drip > 0:
+                    self._drip(route.drip, status, content_type, body, headers)
+                else:
+                    self._send(status, content_type, body, headers)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: fine
+                self.close_connection = True
+            server.finished(request)
 
         def _answer(self, route: Route | None) -> tuple[int, str | None, bytes, dict[str, str]]:
             if route is None:
                 return 404, HTML, b"<html><body><h1>Not found</h1></body></html>", {}
+            if 300 <= route.status < 400 and route.status != 304:
+                moved = {"Location": route.location} if route.location is not None else {}
+                return route.status, route.content_type, route.body, moved
             if route.status != 200:
                 return route.status, HTML, b"<html><body>Internal error</body></html>", {}
             headers: dict[str, str] = {}
@@ -164,6 +193,29 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if body:
                 self.wfile.write(body)
+
+        def _drip(
+            self,
+            interval: float,
+            status: int,
+            content_type: str | None,
+            body: bytes,
+            headers: dict[str, str],
+        ) -> None:
+            """The status line and headers one byte at a time (each in time for any per-read
+            timeout), then the body; stops when the server stops."""
+            lines = [f"HTTP/1.1 {status} {self.responses[status][0]}"]
+            if content_type:
+                lines.append(f"Content-Type: {content_type}")
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            lines += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+            head = "\r\n".join(lines).encode("latin-1")
+            self.close_connection = True
+            for position in range(len(head)):
+                self.wfile.write(head[position : position + 1])
+                if server.stopping.wait(interval):
+                    return
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -402,6 +454,31 @@ BROKEN_RSS = """<?xml version="1.0" encoding="UTF-8"?>
 
 NOT_A_FEED = """<!DOCTYPE html><html><head><title>Welcome</title></head>
 <body><h1>Welcome to our site</h1><p>Subscribe to our newsletter.</p></body></html>
+"""
+
+
+def numbered_rss(days: list[int]) -> str:
+    """A full-text feed with one item per entry of `days`, in that order: item n is published
+    on day `days[n]` of November 2025 and titled with that day (so titles sort by date)."""
+    items = "".join(
+        f"""
+    <item>
+      <title>Market wrap for 2025-11-{day:02d}: bitcoin trades sideways</title>
+      <link>https://wrap.example/2025/11/{day:02d}</link>
+      <pubDate>{day:02d} Nov 2025 20:00:00 GMT</pubDate>
+      <description>Bitcoin traded in a narrow range on November {day}, ending the day little
+      changed as volumes thinned across the largest exchanges.</description>
+    </item>"""
+        for day in days
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0">
+  <channel>
+    <title>Daily Wrap</title>
+    <link>https://wrap.example/</link>
+    <description>One market wrap a day.</description>{items}
+  </channel>
+</rss>
 """
 
 

@@ -16,11 +16,16 @@
   with no Content-Length);
 * `/slow` (answers only after `SLOW_SECONDS`) and `/drip` (headers at once, then the body a few
   bytes at a time for `SLOW_SECONDS`); both are released at once when the site stops;
+* `/drip/headers`: slowloris, the status line and headers written one byte every
+  `DRIP_INTERVAL` seconds (for `HEADER_DRIP_SECONDS` in all), each byte in time for any
+  per-read timeout; `/go/drip-headers` redirects there;
 * redirects: `/go/article` (302 to `/article`), `/go/relative` (301, a relative Location),
   `/go/private` (to http://10.0.0.7/), `/go/metadata` (to the cloud metadata service),
   `/go/ipv6-loopback` (to http://[::1]:PORT/host), `/go/localhost` (to http://localhost:PORT/
-  host), `/go/ftp` (to an ftp: URL), `/go/broken` (a Location that is not a URL), `/loop` (to
-  itself, forever);
+  host), `/go/ftp` (to an ftp: URL), `/go/data`, `/go/javascript` and `/go/file` (to data:,
+  javascript: and file: URLs), `/go/broken` (a Location that is not a URL), `/go/nowhere` (a 302
+  with no Location at all, and the article as its body) and `/go/empty` (an empty Location),
+  `/loop` (to itself, forever);
 * `/ru/header`: a Russian article in Windows-1251, its charset only in the Content-Type header;
   `/ru/meta`: the same, its charset only in a `<meta http-equiv>` tag;
 * `/missing` (404 page) and `/error` (500 page);
@@ -186,6 +191,8 @@ PNG = _png(64, 32)
 
 BIG_BYTES = 256 * 1024  # /big and /big/chunked; tests cap fetches well below this
 SLOW_SECONDS = 10.0  # /slow and /drip; tests time out well before this
+DRIP_INTERVAL = 0.25  # /drip/headers: one byte of the status line and headers this often
+HEADER_DRIP_SECONDS = 30.0  # /drip/headers, in all: what a fetch cut off at its timeout never sees
 METADATA_URL = "http://169.254.169.254/latest/meta-data/"
 PRIVATE_URL = "http://10.0.0.7/"
 
@@ -394,6 +401,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
 
+    def drip_headers(self) -> None:
+        body = ARTICLE_HTML.encode()
+        bytes_to_drip = int(HEADER_DRIP_SECONDS / DRIP_INTERVAL)
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nX-Padding: "
+        ).encode()
+        head += b"x" * max(bytes_to_drip - len(head), 0) + b"\r\n\r\n"
+        self.close_connection = True
+        for position in range(len(head)):
+            self.wfile.write(head[position : position + 1])
+            if self.site.pause(DRIP_INTERVAL):
+                return
+        self.wfile.write(body)
+
+    def go_drip_headers(self) -> None:
+        self._redirect(self.site.url("/drip/headers"))
+
     def go_article(self) -> None:
         self._redirect(self.site.url("/article"))
 
@@ -415,8 +440,23 @@ class _Handler(BaseHTTPRequestHandler):
     def go_ftp(self) -> None:
         self._redirect("ftp://files.example.com/eth.html")
 
+    def go_data(self) -> None:
+        self._redirect("data:text/html,<p>Ether fell 9%</p>")
+
+    def go_javascript(self) -> None:
+        self._redirect("javascript:alert(document.cookie)")
+
+    def go_file(self) -> None:
+        self._redirect("file:///etc/passwd")
+
     def go_broken(self) -> None:
         self._redirect("http://[::1/host")
+
+    def go_nowhere(self) -> None:
+        self._send(302, ARTICLE_HTML.encode())  # a redirect that does not say where to
+
+    def go_empty(self) -> None:
+        self._send(302, ARTICLE_HTML.encode(), headers={"Location": ""})
 
     def loop(self) -> None:
         self._redirect("/loop")
@@ -472,6 +512,8 @@ ROUTES = {
     "/big/chunked": _Handler.big_chunked,
     "/slow": _Handler.slow,
     "/drip": _Handler.drip,
+    "/drip/headers": _Handler.drip_headers,
+    "/go/drip-headers": _Handler.go_drip_headers,
     "/go/article": _Handler.go_article,
     "/go/relative": _Handler.go_relative,
     "/go/private": _Handler.go_private,
@@ -479,7 +521,12 @@ ROUTES = {
     "/go/ipv6-loopback": _Handler.go_ipv6_loopback,
     "/go/localhost": _Handler.go_localhost,
     "/go/ftp": _Handler.go_ftp,
+    "/go/data": _Handler.go_data,
+    "/go/javascript": _Handler.go_javascript,
+    "/go/file": _Handler.go_file,
     "/go/broken": _Handler.go_broken,
+    "/go/nowhere": _Handler.go_nowhere,
+    "/go/empty": _Handler.go_empty,
     "/loop": _Handler.loop,
     "/ru/header": _Handler.russian_by_header,
     "/ru/meta": _Handler.russian_by_meta,
