@@ -4,7 +4,9 @@ which redirects it follows, where it connects, and the size, time and type limit
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -15,6 +17,7 @@ from tests.web.site import (
     ARTICLE_HTML,
     ARTICLE_LAST_MODIFIED,
     ARTICLE_TITLE,
+    HEADER_DRIP_SECONDS,
     PNG,
     LocalSite,
     connections,
@@ -286,18 +289,40 @@ def test_a_redirect_loop_stops_with_a_clear_message(site: LocalSite) -> None:
     assert site.paths() == ["/loop"] * 4
 
 
+NOT_HTTP = "but only http and https URLs can be fetched."
+
+
 @pytest.mark.parametrize(
     ("path", "said"),
     [
-        ("/go/ftp", "Only http and https URLs can be fetched, not ftp:"),
-        ("/go/broken", "Could not fetch from 127.0.0.1"),
+        ("/go/ftp", f"redirected to ftp://files.example.com/eth.html, {NOT_HTTP}"),
+        ("/go/data", f"redirected to data:text/html,<p>Ether fell 9%</p>, {NOT_HTTP}"),
+        ("/go/javascript", f"redirected to javascript:alert(document.cookie), {NOT_HTTP}"),
+        ("/go/file", f"redirected to file:///etc/passwd, {NOT_HTTP}"),
+        ("/go/broken", "redirected to http://[::1/host, which is not a valid URL."),
     ],
 )
-def test_a_redirect_to_an_unusable_url_is_refused(site: LocalSite, path: str, said: str) -> None:
+def test_a_redirect_to_an_unusable_url_is_refused_with_one_line_saying_where(
+    site: LocalSite, path: str, said: str
+) -> None:
+    with connections() as attempted, pytest.raises(FetchError) as raised:
+        SafeFetcher(allowed_networks=LOCAL_ONLY).fetch(site.url(path))
+
+    assert str(raised.value) == f"{site.url(path)} {said}"
+    assert "\n" not in str(raised.value)
+    assert {host for host, *_ in attempted} == {"127.0.0.1"}
+    assert site.paths() == [path]
+
+
+@pytest.mark.parametrize("path", ["/go/nowhere", "/go/empty"])
+def test_a_redirect_without_a_location_is_refused_not_read_as_the_page(
+    site: LocalSite, path: str
+) -> None:
+    """The 302's body is the article: it must not be taken for the page the redirect meant."""
     with pytest.raises(FetchError) as raised:
         SafeFetcher(allowed_networks=LOCAL_ONLY).fetch(site.url(path))
 
-    assert said in str(raised.value)
+    assert str(raised.value) == f"{site.url(path)} redirected without saying where to."
     assert site.paths() == [path]
 
 
@@ -369,6 +394,56 @@ def test_a_body_that_trickles_in_is_given_up_on(site: LocalSite) -> None:
         SafeFetcher(allow_private=True, timeout=0.5).fetch(site.url("/drip"))
 
     assert str(raised.value) == f"{site.url('/drip')} took longer than 0.5 s to send."
+
+
+@pytest.mark.parametrize("path", ["/drip/headers", "/go/drip-headers"])
+def test_a_server_that_drips_its_headers_is_cut_off_at_the_timeout(
+    site: LocalSite, path: str
+) -> None:
+    """Slowloris: every byte comes in time for a per-read timeout, so only a deadline on the
+    whole exchange (every redirect hop included) ends it."""
+    started = time.monotonic()
+    with pytest.raises(FetchError) as raised:
+        SafeFetcher(allow_private=True, timeout=1.0).fetch(site.url(path))
+    took = time.monotonic() - started
+
+    assert str(raised.value) == "127.0.0.1 did not answer within 1 s."
+    assert took < 1.0 + 3  # it would have dripped for HEADER_DRIP_SECONDS
+    assert HEADER_DRIP_SECONDS > 1.0 + 3
+
+
+class StalledResolver:
+    """A DNS server that never answers (until the test ends)."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.released.wait(30)
+        return ["127.0.0.1"]
+
+
+@pytest.fixture
+def stalled() -> Iterator[StalledResolver]:
+    resolver = StalledResolver()
+    yield resolver
+    resolver.released.set()
+
+
+def test_a_name_that_does_not_resolve_in_time_is_given_up_on_at_the_timeout(
+    site: LocalSite, stalled: StalledResolver
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as raised:
+        SafeFetcher(allow_private=True, timeout=1.0, resolver=stalled).fetch(
+            site.url("/article", "news.example")
+        )
+
+    assert str(raised.value) == "news.example did not answer within 1 s."
+    assert time.monotonic() - started < 1.0 + 3
+    stalled.released.set()
+    time.sleep(0.2)
+    assert site.requests == []  # the abandoned lookup never goes on to connect
 
 
 def test_a_body_cut_short_is_reported(site: LocalSite) -> None:

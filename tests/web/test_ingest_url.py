@@ -3,6 +3,7 @@ refused and why, and that a refusal stores nothing."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -197,3 +198,36 @@ def test_the_fetch_limits_come_from_the_settings(
     assert str(too_big.value) == f"{site.url('/big/chunked')} is larger than 8 KB."
     assert str(too_slow.value) == "127.0.0.1 did not answer within 0.5 s."
     assert services.sources() == []
+
+
+def test_a_page_whose_server_drips_its_headers_is_refused_at_the_timeout(
+    make_services: MakeServices, site: LocalSite
+) -> None:
+    services = make_services(allowed_networks=LOCAL_ONLY, fetch_timeout=1.0)
+    started = time.monotonic()
+
+    with pytest.raises(FetchError) as raised:
+        services.ingest_url(site.url("/drip/headers"), ingested_by=ADMIN)
+
+    assert str(raised.value) == "127.0.0.1 did not answer within 1 s."
+    assert time.monotonic() - started < 1.0 + 3  # the server would drip for 30 s
+    assert services.sources() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/go/data", "only http and https URLs can be fetched"),
+        ("/go/javascript", "only http and https URLs can be fetched"),
+        ("/go/broken", "which is not a valid URL"),
+        ("/go/nowhere", "redirected without saying where to"),
+    ],
+)
+def test_a_page_redirecting_where_it_cannot_be_followed_is_refused_and_nothing_is_stored(
+    services: Services, site: LocalSite, path: str, said: str
+) -> None:
+    with pytest.raises(FetchError, match=said):
+        services.ingest_url(site.url(path), ingested_by=ADMIN)
+
+    assert services.sources() == []
+    assert services.store.chunk_count() == 0
