@@ -4,8 +4,11 @@ The list lives in `data_dir/feeds.json`, rewritten atomically under a file lock
 (`data_dir/feeds.lock`), so the bot's poller and a CLI command never lose each other's changes.
 A poll is a conditional GET (ETag / Last-Modified) through the SafeFetcher; each item becomes a
 Document (its full text when the feed carries it, else the linked article page when allowed,
-else the summary) and all items of one poll are ingested as one LoadResult. A failing feed
-keeps its error and backs off exponentially; it never stops the other feeds.
+else the summary) and all items of one poll are ingested as one LoadResult; a poll reads the
+newest `MAX_ENTRIES` items by date and says how many older ones it left out. Due feeds are
+polled `POLL_WORKERS` at a time, each fetch within its own deadline, so a feed that answers
+slowly (or drips its headers) delays only itself. A failing feed keeps its error and backs off
+exponentially; it never stops the other feeds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -33,7 +37,7 @@ from bot.core.sources import LoadResult, load_page
 from bot.core.sources.records import record_to_document
 from bot.core.text import canonical_url, clean, short_hash
 from bot.errors import InputError, NotFoundError, UserError
-from bot.web.fetch import FEED_TYPES, SafeFetcher
+from bot.web.fetch import FEED_TYPES, SafeFetcher, host_problem
 
 if TYPE_CHECKING:
     from bot.core.ingest import Ingestor
@@ -43,7 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_URL_CHARS = 2000
-MAX_ENTRIES = 200  # items read from one poll of one feed
+MAX_ENTRIES = 200  # items read from one poll of one feed: the newest, by date
+POLL_WORKERS = 4  # feeds polled at once
 # Time one poll of one feed may spend fetching the article pages of summary-only items; after
 # it, items keep their summaries, so one slow site cannot hold the poller for long.
 ARTICLE_PAGES_SECONDS = 60.0
@@ -116,6 +121,7 @@ class Feed:
     failures: int = 0
     next_poll: str | None = None
     items_seen: int = 0  # items in the feed the last time it was read
+    items_skipped: int = 0  # of those, older ones beyond the MAX_ENTRIES newest: not read
 
     def due(self, now: datetime | None = None) -> bool:
         """True when the feed should be polled at `now` (never polled, or its time has come)."""
@@ -143,21 +149,29 @@ def normalise_url(url: str) -> str:
         raise InputError(f"Feed addresses are limited to {MAX_URL_CHARS} characters.")
     if any(ch.isspace() for ch in text):
         raise InputError("A feed address cannot contain spaces.")
-    parts = urlsplit(text)
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+        raise InputError("A feed address cannot contain control characters.")
+    invalid = f"{text[:100]!r} is not a valid feed address."
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ around an IPv6 address, a host that NFKC changes
+        raise InputError(invalid) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         if not scheme or "//" not in text:
             raise InputError(f"{text[:100]!r} is not a feed address: start it with https://.")
         raise InputError(f"Only http and https feeds can be added, not {scheme}: addresses.")
-    if not parts.hostname:
+    problem = host_problem(parts)
+    if problem == "has no host":
         raise InputError(f"{text[:100]!r} has no host.")
+    if problem == "has an invalid port":
+        raise InputError(f"{text[:100]!r} has an invalid port.")
+    if problem:
+        raise InputError(invalid)
     if parts.username or parts.password:
         raise InputError("Feed addresses with a user name or password are not supported.")
-    try:
-        port = parts.port
-    except ValueError:
-        raise InputError(f"{text[:100]!r} has an invalid port.") from None
-    host = parts.hostname.lower()
+    port = parts.port
+    host = str(parts.hostname).lower()
     if ":" in host:
         host = f"[{host}]"
     if port is not None and port != (443 if scheme == "https" else 80):
@@ -167,7 +181,10 @@ def normalise_url(url: str) -> str:
 
 def _key(url: str) -> str:
     """Two addresses of the same feed (case, trailing slash, tracking parameters) share a key."""
-    return canonical_url(url)
+    try:
+        return canonical_url(url)
+    except ValueError:  # a hand-edited feeds.json: the address is its own key
+        return url
 
 
 class FeedStore:
@@ -276,6 +293,7 @@ class PollReport:
     status: Literal["read", "not modified", "not due"]
     ingest: IngestReport = field(default_factory=IngestReport)
     already_stored: int = 0  # summary-only items whose article was stored before
+    skipped: int = 0  # older items beyond the MAX_ENTRIES newest, not read
 
     def _sum(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.ingest.files)
@@ -308,6 +326,7 @@ class PollReport:
             "new": self.new,
             "updated": self.updated,
             "duplicates": self.duplicates,
+            "skipped": self.skipped,
             "problems": self.problems,
         }
 
@@ -336,17 +355,18 @@ def poll_feed(
         )
         if fetched.not_modified:
             report = PollReport(feed, "not modified")
-            etag, modified, seen, title = (
+            etag, modified, seen, skipped, title = (
                 fetched.etag or feed.etag,
                 fetched.last_modified or feed.last_modified,
                 feed.items_seen,
+                feed.items_skipped,
                 feed.title,
             )
         else:
             parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
             report = _ingest(host, fetcher, feed, parsed)
             etag, modified = fetched.etag, fetched.last_modified
-            seen = len(parsed.entries)
+            seen, skipped = len(parsed.entries), report.skipped
             title = _feed_title(parsed) or feed.title
     except Exception as error:
         message = _message(error, feed.url)
@@ -365,6 +385,7 @@ def poll_feed(
             failures=0,
             next_poll=now_iso(now + interval),
             items_seen=seen,
+            items_skipped=skipped,
         )
     return report
 
@@ -376,29 +397,37 @@ def poll_due(
     *,
     allow_private: bool | None = None,
 ) -> list[tuple[Feed, PollReport | FeedError]]:
-    """Poll the feeds whose next poll has come (every feed with `force`), one after the other;
-    a failing feed is reported with its error and never stops the others."""
+    """Poll the feeds whose next poll has come (every feed with `force`), POLL_WORKERS at a
+    time, each fetch within its own deadline; results in the list's order. A failing or slow
+    feed is reported with its error and never stops or holds up the others."""
     now = now or datetime.now(UTC)
     store = FeedStore.in_dir(host.settings.data_dir)
-    results: list[tuple[Feed, PollReport | FeedError]] = []
-    for feed in store.list():
-        if not force and not feed.due(now):
-            continue
+    due = [feed for feed in store.list() if force or feed.due(now)]
+    if not due:
+        return []
+
+    def poll(feed: Feed) -> tuple[Feed, PollReport | FeedError]:
         try:
             report = poll_feed(host, feed, force=True, now=now, allow_private=allow_private)
         except FeedError as error:
-            results.append((store.get(feed.url) or feed, error))
+            return _stored(store, feed), error
         except Exception as error:  # a bug in one feed's poll must never stop the others
             log.exception("polling %s failed", feed.url)
-            results.append(
-                (
-                    store.get(feed.url) or feed,
-                    FeedError(f"{feed.url[:200]} could not be polled ({type(error).__name__})."),
-                )
-            )
-        else:
-            results.append((report.feed, report))
-    return results
+            failed = FeedError(f"{feed.url[:200]} could not be polled ({type(error).__name__}).")
+            return _stored(store, feed), failed
+        return report.feed, report
+
+    # Ingestion itself is one writer at a time (the ingestor's lock); fetching is what waits.
+    with ThreadPoolExecutor(min(POLL_WORKERS, len(due)), thread_name_prefix="feed-poll") as pool:
+        return list(pool.map(poll, due))
+
+
+def _stored(store: FeedStore, feed: Feed) -> Feed:
+    """The feed as stored now (with its recorded failure), or as it was."""
+    try:
+        return store.get(feed.url) or feed
+    except UserError:  # the list became unreadable meanwhile
+        return feed
 
 
 def add_feed(
@@ -428,6 +457,7 @@ def add_feed(
         last_ok=now_iso(now),
         next_poll=now_iso(now + timedelta(minutes=host.settings.feed_poll_minutes)),
         items_seen=len(parsed.entries),
+        items_skipped=report.skipped,
     )
     return report.feed, report
 
@@ -455,18 +485,20 @@ def _xml_problem(parsed: Any) -> str | None:
 
 
 def _ingest(host: FeedHost, fetcher: SafeFetcher, feed: Feed, parsed: Any) -> PollReport:
-    outlet = _feed_title(parsed) or feed.title or urlsplit(feed.url).hostname
+    outlet = _feed_title(parsed) or feed.title or _hostname(feed.url)
     result = LoadResult(feed.url, parsed.version or "feed")
     problem = _xml_problem(parsed)
     if problem:
         result.problems.append(f"the feed is not well-formed ({problem}); its items were read")
-    entries = list(parsed.entries)
-    if len(entries) > MAX_ENTRIES:
-        result.problems.append(f"{len(entries)} items: only the first {MAX_ENTRIES} were read")
-        entries = entries[:MAX_ENTRIES]
+    entries, skipped = _newest(list(parsed.entries))
+    if skipped:
+        result.problems.append(
+            f"the feed lists {len(entries) + skipped} items; the newest {len(entries)} were "
+            f"read and the {skipped} older ones skipped"
+        )
     already = 0
     deadline = time.monotonic() + ARTICLE_PAGES_SECONDS
-    for position, entry in enumerate(entries, start=1):
+    for position, entry in entries:
         try:
             document = _entry_document(
                 entry, position, feed, outlet, fetcher, host, result.problems, deadline
@@ -483,7 +515,41 @@ def _ingest(host: FeedHost, fetcher: SafeFetcher, feed: Feed, parsed: Any) -> Po
         host.retriever.invalidate()
     else:
         ingest = IngestReport([FileReport(result.origin, result.format, problems=result.problems)])
-    return PollReport(feed, "read", ingest, already_stored=already)
+    return PollReport(feed, "read", ingest, already_stored=already, skipped=skipped)
+
+
+def _newest(entries: list[Any]) -> tuple[list[tuple[int, Any]], int]:
+    """The MAX_ENTRIES newest entries by date (undated ones after the dated, in the feed's
+    order), each with its position in the feed; and how many older ones were left out."""
+    numbered = list(enumerate(entries, start=1))
+    if len(numbered) <= MAX_ENTRIES:
+        return numbered, 0
+    oldest = datetime.min.replace(tzinfo=UTC)
+    dated = sorted(
+        numbered,
+        key=lambda item: (_entry_moment(item[1]) or oldest, -item[0]),
+        reverse=True,
+    )
+    return dated[:MAX_ENTRIES], len(numbered) - MAX_ENTRIES
+
+
+def _entry_moment(entry: Any) -> datetime | None:
+    for name in ("published", "updated", "created"):
+        parsed = entry.get(f"{name}_parsed")
+        if parsed:
+            try:
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except (TypeError, ValueError):
+                pass
+    return None
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _entry_document(
@@ -501,9 +567,9 @@ def _entry_document(
     Article pages are fetched until `deadline` (time.monotonic())."""
     link = entry.get("link") or None
     if link:
-        link = urljoin(feed.url, link)
-        if not link.lower().startswith(("http://", "https://")):
-            link = None
+        link = _item_link(feed.url, str(link))
+        if link is None:
+            problems.append(f"item {position}: its link is not a web address; stored without it")
     full = _content_text(entry)
     summary = _detail_text(entry.get("summary"), entry.get("summary_detail"))
     text = full or summary
@@ -531,6 +597,18 @@ def _entry_document(
         "author": author,
     }
     return record_to_document(row, f"{feed.url}#{position}")
+
+
+def _item_link(feed_url: str, link: str) -> str | None:
+    """An item's link made absolute, or None when it is not a usable http(s) URL."""
+    try:
+        absolute = urljoin(feed_url, link.strip())
+        parts = urlsplit(absolute)
+    except ValueError:  # "http://[::1/x": an unclosed IPv6 bracket
+        return None
+    if parts.scheme.lower() not in ("http", "https") or host_problem(parts):
+        return None
+    return absolute
 
 
 @dataclass(frozen=True)
@@ -583,14 +661,10 @@ def _plain(value: str) -> str:
 
 
 def _entry_date(entry: Any) -> str | None:
+    moment = _entry_moment(entry)
+    if moment is not None:
+        return moment.isoformat()
     for name in ("published", "updated", "created"):
-        parsed = entry.get(f"{name}_parsed")
-        if parsed:
-            try:
-                year, month, day, hour, minute, second = parsed[:6]
-                return datetime(year, month, day, hour, minute, second, tzinfo=UTC).isoformat()
-            except (TypeError, ValueError):
-                pass
         raw = entry.get(name)
         if raw:
             return str(raw)
