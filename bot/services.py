@@ -6,6 +6,8 @@ import atexit
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from bot.core import network
 from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
 from bot.core.budget import CallBudget
+from bot.core.chroma_server import Lease
 from bot.core.documents import Answer, Article, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
@@ -108,6 +111,10 @@ class Services:
             timings["generate"] = (time.perf_counter() - generate_started) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
+
+    def close(self) -> None:
+        """Done with the store: the data dir's server may stop once no process uses it."""
+        self.store.close()
 
     def price(self, word: str) -> list[dict[str, Any]]:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
@@ -276,13 +283,30 @@ def build_services(
         network.forbid_remote_connections()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     assets = AssetTable.load(settings.knowledge_dir / "assets.json")
-    if embeddings is None:
-        embeddings = MiniLMEmbeddings(batch_size=settings.embed_batch_size)
-    store = ChromaStore(
-        open_client(settings.chroma_url, settings.chroma_path),
-        embeddings,
-        settings.collection_prefix,
-    )
+    # The store's server (about a second to start when none runs yet) starts while the model
+    # loads.
+    with ThreadPoolExecutor(1, thread_name_prefix="store") as pool:
+        opening = pool.submit(
+            open_client,
+            settings.chroma_url,
+            settings.chroma_path,
+            data_dir=settings.data_dir,
+            embedded=settings.chroma_embedded,
+            idle_seconds=settings.chroma_idle_seconds,
+        )
+        try:
+            if embeddings is None:
+                embeddings = MiniLMEmbeddings(batch_size=settings.embed_batch_size)
+        except BaseException:
+            _close_when_opened(opening)
+            raise
+        client, lease = opening.result()
+    try:
+        store = ChromaStore(client, embeddings, settings.collection_prefix, lease)
+    except BaseException:
+        if lease is not None:
+            lease.close()
+        raise
     services = Services(
         settings=settings,
         assets=assets,
@@ -317,6 +341,13 @@ def build_services(
     if seed:
         services.seed()
     return services
+
+
+def _close_when_opened(opening: Future[tuple[Any, Lease | None]]) -> None:
+    with suppress(Exception):
+        _, lease = opening.result()
+        if lease is not None:
+            lease.close()
 
 
 def build_market(settings: Settings, assets: AssetTable) -> MarketData:

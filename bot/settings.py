@@ -34,7 +34,18 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         default=None,
-        description="URL of a Chroma server (chroma run); unset: an embedded store in data_dir.",
+        description="URL of a Chroma server (chroma run); unset: the data dir's own local server.",
+    )
+    chroma_embedded: bool = Field(
+        default=False,
+        description="Open the store inside this process (no server): one process per data dir "
+        "only; another process on the same dir is refused while it runs.",
+    )
+    chroma_idle_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long the data dir's own Chroma server keeps running after the last "
+        "process using it stopped (s).",
     )
     collection_prefix: str = Field(
         default="marketbot", description="Prefix of the Chroma collection names."

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +31,20 @@ def offline_and_isolated() -> Iterator[None]:
     os.environ.update(saved)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stop_local_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop the data dirs' Chroma servers that the tests' processes started, instead of
+    leaving each to stop when idle."""
+    yield
+    stop_servers_under(tmp_path_factory.getbasetemp())
+
+
+def stop_servers_under(folder: Path) -> None:
+    for info in folder.rglob("chroma-server.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            os.kill(int(json.loads(info.read_text())["pid"]), signal.SIGTERM)
+
+
 @pytest.fixture(scope="session")
 def embeddings() -> MiniLMEmbeddings:
     """The real model, loaded once (about 8 s) and shared by every store the tests build."""
@@ -40,6 +57,9 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
         "data_dir": data_dir,
         "offline": True,
         "chroma_url": None,
+        # In-process tests open their store in-process (quick, one process per dir); the tests
+        # of several processes and the CLI's subprocesses use the data dir's local server.
+        "chroma_embedded": True,
         "knowledge_dir": PROJECT_ROOT / "knowledge",
         "prompts_dir": PROJECT_ROOT / "prompts",
         "collection_prefix": "test",

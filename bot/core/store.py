@@ -30,6 +30,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
+from bot.core.chroma_server import Lease, LocalChromaServer, own_embedded
 from bot.core.documents import Article, Chunk
 from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
 from bot.core.text import parse_datetime
@@ -46,26 +47,58 @@ class DenseHit:
     similarity: float
 
 
-def open_client(chroma_url: str | None, path: Path) -> ClientAPI:
-    """An HTTP client for a Chroma server, or a persistent embedded one at path."""
+def open_client(
+    chroma_url: str | None,
+    path: Path,
+    *,
+    data_dir: Path | None = None,
+    embedded: bool = False,
+    idle_seconds: float = 300.0,
+) -> tuple[ClientAPI, Lease | None]:
+    """A client of the store, and the lease that keeps a local server up while it is used.
+
+    With `chroma_url`, a Chroma server's HTTP client. Else the data dir's own Chroma server
+    (bot/core/chroma_server.py), shared by every process on the data dir. With `embedded`, the
+    store opened in this process alone (PersistentClient): quicker to start, but refused
+    (StoreBusyError) while any other process uses the data dir, and it refuses them."""
     settings = ChromaSettings(anonymized_telemetry=False)
     if chroma_url:
-        parts = urlsplit(chroma_url)
-        return chromadb.HttpClient(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (443 if parts.scheme == "https" else 8000),
-            ssl=parts.scheme == "https",
-            settings=settings,
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+        return _http_client(chroma_url, settings), None
+    data_dir = data_dir or path.parent
+    if embedded:
+        own_embedded(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings), None
+    lease = LocalChromaServer(data_dir, path, idle_seconds).connect()
+    try:
+        return _http_client(lease.url, settings), lease
+    except Exception:
+        lease.close()
+        raise
+
+
+def _http_client(url: str, settings: ChromaSettings) -> ClientAPI:
+    parts = urlsplit(url)
+    return chromadb.HttpClient(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (443 if parts.scheme == "https" else 8000),
+        ssl=parts.scheme == "https",
+        settings=settings,
+    )
 
 
 class ChromaStore:
     """Articles and their chunks in two Chroma collections."""
 
-    def __init__(self, client: ClientAPI, embeddings: MiniLMEmbeddings, prefix: str) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        embeddings: MiniLMEmbeddings,
+        prefix: str,
+        lease: Lease | None = None,
+    ) -> None:
         self.client = client
+        self.lease = lease  # keeps the data dir's local server up while this store is open
         function: Any = ChromaEmbeddingAdapter(embeddings)
         self._function = function
         config: Any = {"hnsw": {"space": "cosine"}}
@@ -75,6 +108,11 @@ class ChromaStore:
         self.articles: Collection = client.get_or_create_collection(
             f"{prefix}_articles", embedding_function=function, configuration=config
         )
+
+    def close(self) -> None:
+        """Release the local server (it stops once no process uses it); the store is done."""
+        if self.lease is not None:
+            self.lease.close()
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -1,0 +1,450 @@
+"""The data dir's own Chroma server, shared by every process that uses the data dir.
+
+Chroma's embedded client keeps its index in the memory of the process that opened it and is not
+made for several processes: a bot whose data dir another process writes to fails with "Error
+finding id" on most questions, for good. So by default no process opens the store in-process.
+The first one that needs it starts a supervisor (`python -m bot.core.chroma_server`), which runs
+`chroma run` on the store's folder on 127.0.0.1; every process, the first one included, talks to
+that server over HTTP. The supervisor stops the server once no process has used it for
+`idle_seconds`, restarts it if it dies, and takes it down with itself if it is killed.
+
+Files in the data dir, all small:
+
+- `chroma-server.json`: where the running server listens (pid, port), replaced atomically;
+- `chroma-owner.lock`: held by whoever has the store's files open (the supervisor and its
+  `chroma run`, or a single process in embedded mode), so two owners never write the same files;
+- `chroma-start.lock`: serialises starting, connecting and stopping;
+- `chroma-clients.lock`: every connected process holds a shared lock on it; the supervisor
+  stops the server only when it can take it exclusively (no process connected), and the kernel
+  drops a killed process's lock, so a crash never keeps a server alive;
+- `chroma-server.log`: the supervisor's and the server's own warnings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from filelock import FileLock, Timeout
+
+from bot.errors import UserError
+
+START_TIMEOUT = 60.0  # seconds a process waits for the server to start (or for the start lock)
+CHECK_SECONDS = 1.0  # how often the supervisor looks at its server and its clients
+RESTARTS = 5  # a server that dies more often than this within a minute is given up
+EXIT_OWNED = 3  # the supervisor's exit status when another process owns the store's files
+
+
+class StoreBusyError(UserError):
+    """The store's files are open in another process that does not share them."""
+
+
+@dataclass(frozen=True)
+class ServerFiles:
+    """The paths one data dir's server uses."""
+
+    data_dir: Path
+
+    @property
+    def info(self) -> Path:
+        return self.data_dir / "chroma-server.json"
+
+    @property
+    def owner(self) -> Path:
+        return self.data_dir / "chroma-owner.lock"
+
+    @property
+    def start(self) -> Path:
+        return self.data_dir / "chroma-start.lock"
+
+    @property
+    def clients(self) -> Path:
+        return self.data_dir / "chroma-clients.lock"
+
+    @property
+    def log(self) -> Path:
+        return self.data_dir / "chroma-server.log"
+
+
+class Lease:
+    """A process's share of the server: while it is held, the server stays up."""
+
+    def __init__(self, url: str, handle: IO[str]) -> None:
+        self.url = url
+        self._handle: IO[str] | None = handle
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the shared lock
+            self._handle = None
+
+
+class LocalChromaServer:
+    """Starts (or finds) the data dir's Chroma server and connects to it."""
+
+    def __init__(self, data_dir: Path, path: Path, idle_seconds: float = 300.0) -> None:
+        self.files = ServerFiles(Path(data_dir).resolve())
+        self.path = Path(path).resolve()
+        self.idle_seconds = idle_seconds
+
+    def connect(self) -> Lease:
+        """The URL of a running server for this data dir, starting one if there is none, and a
+        lease that keeps it running until it is closed (or this process ends)."""
+        self.files.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(self.files.start, timeout=START_TIMEOUT):
+                port = self._running_port() or self._start()
+                handle = self.files.clients.open("a")
+                # Immediate: the supervisor takes this lock exclusively only under the start
+                # lock, which this process holds.
+                fcntl.flock(handle, fcntl.LOCK_SH)
+        except Timeout:
+            raise UserError(
+                f"Another marketbot process has been starting the store in {self.files.data_dir} "
+                f"for over {START_TIMEOUT:g} s; see {self.files.log}."
+            ) from None
+        return Lease(f"http://127.0.0.1:{port}", handle)
+
+    def _running_port(self) -> int | None:
+        """The port of this data dir's live server, or None when there is none."""
+        info = read_info(self.files)
+        if info is None:
+            return None
+        if not _alive(int(info.get("pid", 0))) or not held(self.files.owner):
+            return None
+        port = int(info.get("port", 0))
+        return port if heartbeat(port) else None
+
+    def _start(self) -> int:
+        """Start a supervisor and wait until its server answers; its port."""
+        self.files.info.unlink(missing_ok=True)
+        self._wait_for_owner_to_leave()
+        log = self.files.log.open("w")
+        try:
+            supervisor = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.core.chroma_server",
+                    "--data-dir",
+                    str(self.files.data_dir),
+                    "--path",
+                    str(self.path),
+                    "--idle",
+                    str(self.idle_seconds),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                # Its own session: it outlives this process (other processes may use it), and
+                # a Ctrl-C meant for this process is not sent to it.
+                start_new_session=True,
+                close_fds=True,
+                cwd=str(Path(__file__).resolve().parents[2]),
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            info = read_info(self.files)
+            if info is not None and info.get("pid") == supervisor.pid:
+                port = int(info["port"])
+                if heartbeat(port):
+                    return port
+            status = supervisor.poll()
+            if status is not None:
+                if status == EXIT_OWNED:
+                    raise self._busy()
+                raise UserError(
+                    f"The store's Chroma server in {self.files.data_dir} did not start "
+                    f"(exit {status}); see {self.files.log}."
+                )
+            time.sleep(0.05)
+        supervisor.terminate()
+        raise UserError(
+            f"The store's Chroma server in {self.files.data_dir} did not answer within "
+            f"{START_TIMEOUT:g} s; see {self.files.log}."
+        )
+
+    def _wait_for_owner_to_leave(self) -> None:
+        """A server whose supervisor was killed stops within a second or two (it is signalled
+        when its parent dies); a process in embedded mode does not."""
+        deadline = time.monotonic() + 10
+        while held(self.files.owner):
+            if time.monotonic() > deadline:
+                raise self._busy()
+            time.sleep(0.1)
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"The store in {self.files.data_dir} is open in another marketbot process that "
+            "does not share it (MARKETBOT_CHROMA_EMBEDDED=1). Stop that process, or run every "
+            "process without MARKETBOT_CHROMA_EMBEDDED so that they share the store."
+        )
+
+
+_embedded_owners: dict[Path, tuple[IO[str], int]] = {}
+
+
+def own_embedded(data_dir: Path) -> None:
+    """Claim the store's files for this process alone (embedded mode); StoreBusyError when a
+    server or another process has them. Several stores on one dir in this process share it."""
+    files = ServerFiles(Path(data_dir).resolve())
+    owned = _embedded_owners.get(files.owner)
+    if owned is not None:
+        _embedded_owners[files.owner] = (owned[0], owned[1] + 1)
+        return
+    files.data_dir.mkdir(parents=True, exist_ok=True)
+    handle = files.owner.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreBusyError(
+            f"The store in {files.data_dir} is in use by another marketbot process (through "
+            "its Chroma server). MARKETBOT_CHROMA_EMBEDDED=1 is for a process that is alone on "
+            "its data dir: unset it to share the store with the others."
+        ) from None
+    _embedded_owners[files.owner] = (handle, 1)
+
+
+def read_info(files: ServerFiles) -> dict[str, Any] | None:
+    try:
+        data = json.loads(files.info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def held(lock_path: Path) -> bool:
+    """Whether some process holds an exclusive (or any) lock on lock_path."""
+    try:
+        handle = lock_path.open("a")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def heartbeat(port: int, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=timeout
+        ) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- the supervisor (python -m bot.core.chroma_server) ------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the supervisor dies, even by kill -9 (Linux)."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _chroma_command(path: Path, port: int) -> list[str]:
+    chroma = Path(sys.executable).with_name("chroma")
+    if chroma.exists():
+        head = [str(chroma)]
+    else:  # no console script beside this Python: the same entry point through -c
+        head = [sys.executable, "-c", "import sys; from chromadb.cli.cli import app; app()"]
+    return [*head, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+
+
+class _Supervisor:
+    def __init__(self, files: ServerFiles, path: Path, idle_seconds: float) -> None:
+        self.files = files
+        self.path = path
+        self.idle_seconds = idle_seconds
+        self.owner: IO[str] | None = None
+        self.chroma: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.stopping = False
+
+    def say(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        print(f"{stamp} supervisor {os.getpid()}: {message}", flush=True)
+
+    def run(self) -> int:
+        self.owner = self.files.owner.open("a")
+        try:
+            fcntl.flock(self.owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.say("the store's files are owned by another process")
+            return EXIT_OWNED
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        if not self._launch():
+            return 1
+        self._write_info()
+        self.say(f"serving {self.path} on 127.0.0.1:{self.port}")
+        deaths: list[float] = []
+        idle_since: float | None = None
+        while not self.stopping:
+            time.sleep(CHECK_SECONDS)
+            if not self.files.data_dir.exists():
+                self.say("the data dir is gone")
+                break
+            assert self.chroma is not None
+            if self.chroma.poll() is not None:
+                now = time.monotonic()
+                deaths = [t for t in deaths if now - t < 60] + [now]
+                self.say(f"the server exited ({self.chroma.returncode}); restarting it")
+                if len(deaths) > RESTARTS or not self._launch(self.port):
+                    self.say("giving up: the server keeps exiting")
+                    break
+                continue
+            idle = self._idle()
+            if idle is None:
+                continue  # the start lock is busy: a process is connecting
+            if not idle:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= self.idle_seconds and self._stop_if_idle():
+                self.say("no process used the server: stopped")
+                return 0
+        self._stop()
+        return 0
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _launch(self, port: int | None = None) -> bool:
+        """Start `chroma run` (on `port`, else a free one) and wait for it to answer."""
+        environment = {**os.environ, "RUST_LOG": "warn", "ANONYMIZED_TELEMETRY": "False"}
+        for _attempt in range(3):
+            self.port = port or _free_port()
+            assert self.owner is not None
+            self.chroma = subprocess.Popen(
+                _chroma_command(self.path, self.port),
+                stdin=subprocess.DEVNULL,
+                stdout=sys.stdout,
+                stderr=sys.stderr,
+                env=environment,
+                # The owner lock's file stays open in the server: the lock is free only when
+                # both are gone, so a server outliving its supervisor still bars a second one.
+                pass_fds=(self.owner.fileno(),),
+                preexec_fn=_die_with_parent,
+            )
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline and self.chroma.poll() is None:
+                if heartbeat(self.port, timeout=1.0):
+                    return True
+                time.sleep(0.05)
+            self._terminate()
+            port = None  # the port may have been taken: try another
+        self.say("the server did not start")
+        return False
+
+    def _write_info(self) -> None:
+        assert self.chroma is not None
+        payload = {
+            "pid": os.getpid(),
+            "chroma_pid": self.chroma.pid,
+            "port": self.port,
+            "path": str(self.path),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        temporary = self.files.info.with_name(f".{self.files.info.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(temporary, self.files.info)
+
+    def _idle(self) -> bool | None:
+        """Whether no process holds a lease (None when a process is connecting right now)."""
+        try:
+            with FileLock(self.files.start, timeout=0.2), self.files.clients.open("a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return True
+        except Timeout:
+            return None
+
+    def _stop_if_idle(self) -> bool:
+        """Stop the server if still no process holds a lease, so that no process can connect
+        to a server that is going away (connecting takes the start lock)."""
+        try:
+            with FileLock(self.files.start, timeout=0.2), self.files.clients.open("a") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                self._stop()
+                return True
+        except Timeout:
+            return False
+
+    def _stop(self) -> None:
+        info = read_info(self.files)
+        if info is not None and info.get("pid") == os.getpid():
+            self.files.info.unlink(missing_ok=True)
+        self._terminate()
+        if self.owner is not None:
+            self.owner.close()
+            self.owner = None
+
+    def _terminate(self) -> None:
+        if self.chroma is None or self.chroma.poll() is not None:
+            return
+        self.chroma.terminate()
+        try:
+            self.chroma.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.chroma.kill()
+            self.chroma.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--path", type=Path, required=True)
+    parser.add_argument("--idle", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    args.path.mkdir(parents=True, exist_ok=True)
+    return _Supervisor(ServerFiles(args.data_dir), args.path, args.idle).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

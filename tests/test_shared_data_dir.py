@@ -1,0 +1,248 @@
+"""One data dir, several processes, as the README tells people to run it: the bot (here its CLI
+twin, `marketbot ask --json -`) keeps answering while an admin ingests, forgets and adds feeds
+from the shell, and nothing written by one process is lost to another. Every process is real,
+and they share the store through the data dir's own Chroma server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.chroma_server import ServerFiles, StoreBusyError, read_info
+from tests.conftest import MakeServices
+from tests.feeds.feed_server import FeedServer
+from tests.news_files import FIXTURES, GOOD_FILES
+
+NOTE_QUESTION = "how much did Ether ETFs lose in three days?"
+QUESTIONS = ["why did ETH fall 14%?", NOTE_QUESTION, "why did SOL slide 9%?"]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
+    env.update(MARKETBOT_OFFLINE="1", MARKETBOT_EXCHANGES="", PYTHONIOENCODING="utf-8", **extra)
+    return env
+
+
+def marketbot(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=environment(**extra),
+        cwd=data_dir.parent,
+        timeout=300,
+    )
+
+
+def start(data_dir: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(**extra),
+        cwd=data_dir.parent,
+    )
+
+
+class Asker:
+    """A long-running `marketbot ask --json -`: one question a line in, one JSON line out."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.process = start(data_dir, "ask", "--json", "-", MARKETBOT_REFRESH_SECONDS="0")
+
+    def ask(self, question: str) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(question + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            stderr = self.process.stderr.read() if self.process.stderr else ""
+            raise AssertionError(f"the asking process died:\n{stderr[-3000:]}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> str:
+        """End the process (end of its input) and return what it wrote to stderr."""
+        _, stderr = self.process.communicate(timeout=60)
+        return stderr
+
+
+def titles(answer: dict[str, Any]) -> set[str]:
+    return {c["title"] for c in answer.get("citations", [])}
+
+
+def stored(data_dir: Path) -> list[dict[str, Any]]:
+    run = marketbot(data_dir, "sources", "--json")
+    assert run.returncode == 0, run.stderr
+    articles: list[dict[str, Any]] = json.loads(run.stdout)
+    return articles
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def test_a_bot_keeps_answering_while_other_processes_ingest_forget_and_add_feeds(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    data_dir = tmp_path / "data"
+    asker = Asker(data_dir)
+    try:
+        first = asker.ask(NOTE_QUESTION)
+        assert first["status"] in ("answered", "no_sources")
+        assert not any(t.startswith("Ether ETFs Lose") for t in titles(first))
+
+        answers: list[dict[str, Any]] = []
+        writing = threading.Event()
+        writing.set()
+
+        def keep_asking() -> None:
+            n = 0
+            while writing.is_set():
+                answers.append(asker.ask(QUESTIONS[n % len(QUESTIONS)]))
+                n += 1
+
+        # Two admins at once: one ingests every fixture file, one adds a feed.
+        ingest = start(data_dir, "ingest", *map(str, GOOD_FILES))
+        add_feed = start(data_dir, "feeds", "add", feeds.url("/full.rss"), "--allow-private")
+        reader = threading.Thread(target=keep_asking)
+        reader.start()
+        try:
+            ingest_out, ingest_err = ingest.communicate(timeout=300)
+            feed_out, feed_err = add_feed.communicate(timeout=300)
+        finally:
+            writing.clear()
+            reader.join(timeout=120)
+        assert ingest.returncode == 0, ingest_err
+        assert add_feed.returncode == 0, feed_err
+
+        assert len(answers) >= 3  # it was asked throughout, not only before or after
+        assert all(a["status"] in ("answered", "no_sources") for a in answers), [
+            a for a in answers if a["status"] not in ("answered", "no_sources")
+        ]
+        # News the other process ingested is answered without a restart...
+        after = asker.ask(NOTE_QUESTION)
+        assert any(t.startswith("Ether ETFs Lose") for t in titles(after)), after["answer"]
+
+        # ...and news a third process forgets stops being cited.
+        articles = stored(data_dir)
+        [note] = [a for a in articles if a["title"].startswith("Ether ETFs Lose")]
+        forget = marketbot(data_dir, "forget", note["id"])
+        assert forget.returncode == 0, forget.stderr
+        assert not any(t.startswith("Ether ETFs Lose") for t in titles(asker.ask(NOTE_QUESTION)))
+    finally:
+        stderr = asker.close()
+    assert "Traceback" not in stderr, stderr[-3000:]
+
+    # Nothing either writer stored was lost: every file's articles and the feed's items.
+    report = [line for line in ingest_out.splitlines() if " found, " in line]
+    expected = sum(int(line.split(" new,")[0].rsplit(" ", 1)[1]) for line in report)
+    left = stored(data_dir)
+    ingested_by_files = [a for a in left if a["ingested_by"] == "cli"]
+    from_feed = [a for a in left if a["ingested_by"].startswith("feed:")]
+    assert len(ingested_by_files) == expected - 1  # all but the forgotten one
+    assert from_feed, feed_out
+    assert len({a["id"] for a in left}) == len(left)
+
+
+def test_two_processes_ingesting_at_once_store_each_article_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert marketbot(data_dir, "sources", "--json").returncode == 0  # seeded, server up
+    half = len(GOOD_FILES) // 2
+    # Both ingest note.txt: one of them must find it already stored.
+    first = start(data_dir, "ingest", *map(str, GOOD_FILES[:half]), str(FIXTURES / "note.txt"))
+    second = start(data_dir, "ingest", *map(str, GOOD_FILES[half:]))
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], [e for _, e in outputs]
+
+    articles = stored(data_dir)
+    by_title: dict[str, int] = {}
+    for article in articles:
+        by_title[article["title"]] = by_title.get(article["title"], 0) + 1
+    assert max(by_title.values()) == 1, by_title
+    new = sum(
+        int(line.split(" new,")[0].rsplit(" ", 1)[1])
+        for out, _ in outputs
+        for line in out.splitlines()
+        if " found, " in line
+    )
+    assert len([a for a in articles if a["ingested_by"] == "cli"]) == new
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_the_server_dies_with_its_supervisor_and_stops_when_no_process_needs_it(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    files = ServerFiles(data_dir.resolve())
+    assert marketbot(data_dir, "ingest", str(FIXTURES / "note.txt")).returncode == 0
+    info = read_info(files)
+    assert info is not None  # it outlives the process that started it, for the next one
+
+    # kill -9 of the supervisor takes its server down too: no orphan holds the store's files.
+    os.kill(info["pid"], signal.SIGKILL)
+    assert _gone(info["chroma_pid"], within=10)
+
+    # The next process starts a new server over the same files: nothing was lost.
+    articles = {a["title"] for a in stored(data_dir)}
+    assert any(t.startswith("Ether ETFs Lose") for t in articles)
+    again = read_info(files)
+    assert again is not None and again["pid"] != info["pid"]
+
+    # With no process left using it, the server stops after its idle time.
+    os.kill(again["pid"], signal.SIGTERM)
+    assert _gone(again["chroma_pid"], within=20)
+    run = marketbot(data_dir, "sources", "--json", MARKETBOT_CHROMA_IDLE_SECONDS="1")
+    assert run.returncode == 0, run.stderr
+    [serving] = [line for line in files.log.read_text().splitlines() if " serving " in line]
+    supervisor = int(serving.split("supervisor ", 1)[1].split(":", 1)[0])
+    assert _gone(supervisor, within=20)
+    assert read_info(files) is None
+    assert "no process used the server: stopped" in files.log.read_text()
+
+
+def test_a_process_that_opened_the_store_alone_refuses_others_in_one_line(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    alone = make_services("data", chroma_embedded=True)
+    run = marketbot(tmp_path / "data", "ingest", str(FIXTURES / "note.txt"))
+    assert run.returncode == 2
+    assert "MARKETBOT_CHROMA_EMBEDDED" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 3  # one message, wrapped at most
+    assert not any(a.title.startswith("Ether ETFs Lose") for a in alone.sources())
+
+
+def test_a_store_shared_through_its_server_refuses_a_process_that_wants_it_alone(
+    make_services: MakeServices,
+) -> None:
+    shared = make_services("data", chroma_embedded=False)
+    try:
+        with pytest.raises(StoreBusyError, match="MARKETBOT_CHROMA_EMBEDDED"):
+            make_services("data", chroma_embedded=True)
+        assert shared.sources() == []  # the shared store still works
+    finally:
+        shared.close()
