@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from bot.core.documents import Answer, Article, Citation
+from bot.core.text import strip_unsafe
 
 if TYPE_CHECKING:
     import discord
@@ -22,11 +24,111 @@ FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 ELLIPSIS = " …"
 
+# What Discord's Markdown reads in text. Everything a source sends (titles, outlets, quotes,
+# the sentences of an answer) is text, so each of these is escaped, or, for mentions, broken by
+# a zero-width space: masked links ([ ]), emphasis, underline, strikethrough, spoilers and code
+# (* _ ~ | `), block quotes and headings (> #), lists at a line's start (- + 1.), autolinks
+# (the : of ://), and mention syntax (@everyone, @here, <@1>, <@!1>, <@&1>, <#1>, </cmd:1>,
+# and <t:1> or <:emoji:1> with them). The backslash itself is escaped first, so a source cannot
+# escape our own syntax. discord.utils.escape_markdown leaves links, headings past ###,
+# ordered lists and every mention alone, and its link pattern backtracks, so it is not used.
+_MARKDOWN = re.compile(
+    r"(?P<marker>\[\d{1,3}\](?!\())"
+    r"|(?P<char>[\\*_~|`>#\[\]])"
+    r"|^(?P<indent>[ \t]*)(?:(?P<bullet>[-+])(?=[ \t#]|$)|(?P<ordinal>\d{1,9})\.(?=[ \t]|$))"
+    r"|(?P<mention>@)(?=everyone|here)"
+    r"|(?P<angle><)"
+    r"|(?P<scheme>:)(?=//)",
+    re.IGNORECASE | re.MULTILINE,
+)
+ZWSP = "\u200b"
+
+
+def escape_markdown(text: str, *, markers: bool = False, bullets: bool = False) -> str:
+    """Text that Discord shows as it is written: no link, mention, heading or formatting of
+    its own, no control or bidi character. With `markers`, our [n] citation markers stay as
+    they are (a [n] followed by "(" is escaped: it could open a link); with `bullets`, so does
+    a "- " opening a line (the causes of an answer are listed so)."""
+
+    def escape(match: re.Match[str]) -> str:
+        if match["marker"]:
+            return match[0] if markers else f"\\[{match[0][1:-1]}\\]"
+        if match["char"]:
+            return "\\" + match[0]
+        if match["bullet"]:
+            if bullets and match["bullet"] == "-" and match.string.startswith(" ", match.end()):
+                return match[0]
+            return f"{match['indent']}\\{match['bullet']}"
+        if match["ordinal"]:
+            return f"{match['indent']}{match['ordinal']}\\."
+        if match["scheme"]:
+            return "\\:"
+        return match[0] + ZWSP  # @ before everyone or here, and every <
+
+    return _MARKDOWN.sub(escape, strip_unsafe(text))
+
+
+def inline_markdown(text: str, limit: int | None = None) -> str:
+    """A title, an outlet or a quote as one line of escaped text, of at most `limit`
+    characters of the original (cut before escaping, so an escape is never cut in two)."""
+    line = " ".join(strip_unsafe(text).split())
+    if limit is not None and len(line) > limit:
+        line = line[:limit].rstrip() + "…"
+    return escape_markdown(line)
+
+
+# Characters a link target keeps as they are; everything else (the ( ) < > [ ] space \ " ' `
+# ^ { } | that can end or break a Markdown link target, and any non-ASCII) is percent-encoded.
+_LINK_SAFE = "!#$%&*+,/:;=?@-._~"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+MAX_LINK_CHARS = 512
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL as a link target Discord and a terminal read whole: http(s) only, with a host,
+    no user name, whitespace or control character, at most 512 characters; None otherwise."""
+    if not url or len(url) > MAX_LINK_CHARS or strip_unsafe(url) != url or re.search(r"\s", url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:  # a port that is not a number, a broken [IPv6] literal
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
+        return None
+    if ":" in host:  # an IPv6 literal: hexadecimal digits and colons only
+        if not re.fullmatch(r"[0-9a-f:.]+", host):
+            return None
+        host = f"[{host}]"
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")  # a look-alike name shows as xn--
+        except UnicodeError:
+            return None
+        if not _HOST.fullmatch(host):
+            return None
+    netloc = host if port is None else f"{host}:{port}"
+    target = f"{parts.scheme.lower()}://{netloc}{quote(parts.path, safe=_LINK_SAFE)}"
+    if parts.query:
+        target += "?" + quote(parts.query, safe=_LINK_SAFE)
+    if parts.fragment:
+        target += "#" + quote(parts.fragment, safe=_LINK_SAFE)
+    return target
+
+
+def link_or_text(url: str) -> str:
+    """A URL for a message's content: `<url>` (a link, without a preview) when it is a safe
+    link, else the address as escaped text, which nothing makes clickable."""
+    link = safe_link(url)
+    return f"<{link}>" if link else inline_markdown(url, 200)
+
 
 def citation_line(citation: Citation) -> str:
     outlet = citation.outlet or "outlet unknown"
     date_ = citation.published_at or "date unknown"
-    link = citation.url or "no link"
+    link = safe_link(citation.url) or "no link"
     also = (
         f"; also reported by {', '.join(citation.also_reported_by)}"
         if citation.also_reported_by
@@ -70,8 +172,8 @@ def progress_embed(question: str, text: str) -> discord.Embed:
     import discord
 
     embed = discord.Embed(
-        title=shorten(question, TITLE_LIMIT),
-        description=shorten(text + ELLIPSIS, DESCRIPTION_LIMIT),
+        title=shorten(strip_unsafe(question), TITLE_LIMIT),
+        description=shorten(answer_markdown(text) + ELLIPSIS, DESCRIPTION_LIMIT),
         colour=discord.Colour.blurple(),
     )
     embed.set_footer(text="Writing… sources and figures follow when the answer is complete")
@@ -91,21 +193,58 @@ def shorten(text: str, limit: int) -> str:
         return room.rstrip() + ELLIPSIS if room else ""
     kept = room[: cut + 1].rstrip()
     # A markdown link cut open would render as raw brackets: drop the half link.
-    if kept.count("[") > kept.count("]") or kept.count("(http") > kept.count(")"):
-        kept = kept[: max(kept.rfind("["), 0)].rstrip()
+    opened = _open_link(kept)
+    if opened is not None:
+        kept = kept[:opened].rstrip()
     return kept + ELLIPSIS
 
 
+def _open_link(text: str) -> int | None:
+    """Where a link ([title](url)) or a [n] left open at the end of `text` starts, if one is.
+    Escaped brackets are text; our link titles hold no bracket and our link targets no ")"."""
+    opened: int | None = None
+    in_target = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if in_target:
+            if char == ")":
+                in_target, opened = False, None
+        elif char == "\\":
+            i += 1  # the next character is escaped
+        elif char == "[":
+            opened = i
+        elif char == "]" and opened is not None:
+            if text.startswith("(", i + 1):
+                in_target, i = True, i + 1
+            else:
+                opened = None
+        i += 1
+    return opened
+
+
 def source_entry(citation: Citation) -> str:
-    """One source as a markdown link with outlet and date: `[1] [Title](url) - Outlet, date`."""
-    title = re.sub(r"[\[\]]", "", citation.title)[:150]
-    head = f"[{title}]({citation.url})" if citation.url else title
-    outlet = citation.outlet or "outlet unknown"
-    when = citation.published_at or "date unknown"
-    also = (
-        f" (also {', '.join(citation.also_reported_by[:3])})" if citation.also_reported_by else ""
-    )
+    """One source as a markdown link with outlet and date: `[1] [Title](url) - Outlet, date`.
+    The title, outlet and date are text; only a safe link (see safe_link) is a link."""
+    head = linked_title(citation.title, citation.url, 150)
+    outlet = inline_markdown(citation.outlet, 80) if citation.outlet else "outlet unknown"
+    when = inline_markdown(citation.published_at) if citation.published_at else "date unknown"
+    others = [inline_markdown(o, 80) for o in citation.also_reported_by[:3]]
+    also = f" (also {', '.join(others)})" if others else ""
     return f"[{citation.n}] {head} - {outlet}, {when}{also}"
+
+
+def linked_title(title: str, url: str | None, limit: int) -> str:
+    """`[Title](url)`, or the title and "(no link)" when the URL is not a safe link."""
+    text = inline_markdown(re.sub(r"[\[\]]", "", title), limit) or "untitled"
+    link = safe_link(url)
+    return f"[{text}]({link})" if link else f"{text} (no link)"
+
+
+def answer_markdown(text: str) -> str:
+    """An answer's text for Discord: all of it escaped but our [n] markers and the "- " of
+    the listed causes, since its sentences are quoted from (or written over) sources."""
+    return escape_markdown(text, markers=True, bullets=True)
 
 
 def freshness(answer: Answer, today: date | None = None) -> str:
@@ -114,7 +253,12 @@ def freshness(answer: Answer, today: date | None = None) -> str:
         return "No dated source"
     newest = date.fromisoformat(dates[-1])
     age = ((today or date.today()) - newest).days
-    when = "today" if age <= 0 else "1 day ago" if age == 1 else f"{age} days ago"
+    if age < -1:  # a day ahead is a time zone; more is a date the source got wrong
+        when = "a date in the future"
+    elif age <= 0:
+        when = "today"
+    else:
+        when = "1 day ago" if age == 1 else f"{age} days ago"
     return f"Newest cited source: {newest:%-d %b %Y} ({when})"
 
 
@@ -123,8 +267,8 @@ def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
     import discord
 
     embed = discord.Embed(
-        title=shorten(answer.question, TITLE_LIMIT),
-        description=shorten(explanation(answer), DESCRIPTION_LIMIT),
+        title=shorten(strip_unsafe(answer.question), TITLE_LIMIT),
+        description=shorten(answer_markdown(explanation(answer)), DESCRIPTION_LIMIT),
         colour=discord.Colour.blurple()
         if answer.status == "answered"
         else discord.Colour.light_grey(),
@@ -133,8 +277,8 @@ def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
     for figure in answer.figures[:5]:
         fields.append(
             (
-                str(figure.get("label", "Figure"))[:FIELD_NAME_LIMIT],
-                shorten(str(figure.get("text", "")), FIELD_VALUE_LIMIT),
+                inline_markdown(str(figure.get("label", "Figure")), FIELD_NAME_LIMIT // 2),
+                shorten(escape_markdown(str(figure.get("text", ""))), FIELD_VALUE_LIMIT),
             )
         )
     footer = freshness(answer, today)
@@ -172,7 +316,7 @@ def quotes_text(answer: Answer) -> str:
     """What each [n] rests on: the source, then the words quoted from it."""
     entries = []
     for citation in answer.citations:
-        quote = shorten(" ".join(citation.quote.split()), QUOTE_LIMIT)
+        quote = shorten(inline_markdown(citation.quote), QUOTE_LIMIT)
         entries.append(f"{source_entry(citation)}\n> {quote}" if quote else source_entry(citation))
     return "\n\n".join(entries) or "This answer cites no source."
 
@@ -182,7 +326,7 @@ def quotes_embed(answer: Answer) -> discord.Embed:
     import discord
 
     embed = discord.Embed(
-        title=shorten(f"Sources for: {answer.question}", TITLE_LIMIT),
+        title=shorten(f"Sources for: {strip_unsafe(answer.question)}", TITLE_LIMIT),
         description=_whole_entries(quotes_text(answer).split("\n\n"), DESCRIPTION_LIMIT),
     )
     embed.set_footer(text=freshness(answer))
@@ -210,21 +354,21 @@ def price_embed(figures: list[dict[str, Any]]) -> discord.Embed:
 
     first = figures[0]
     embed = discord.Embed(
-        title=shorten(str(first["label"]), TITLE_LIMIT),
-        description=shorten(str(first["text"]), DESCRIPTION_LIMIT),
+        title=shorten(strip_unsafe(str(first["label"])), TITLE_LIMIT),
+        description=shorten(escape_markdown(str(first["text"])), DESCRIPTION_LIMIT),
         colour=discord.Colour.blurple()
         if first.get("status") == "live"
         else discord.Colour.light_grey(),
     )
     for figure in figures[1 : FIELDS_LIMIT + 1]:
         embed.add_field(
-            name=str(figure["label"])[:FIELD_NAME_LIMIT],
-            value=shorten(str(figure["text"]), FIELD_VALUE_LIMIT),
+            name=inline_markdown(str(figure["label"]), FIELD_NAME_LIMIT // 2),
+            value=shorten(escape_markdown(str(figure["text"])), FIELD_VALUE_LIMIT),
             inline=False,
         )
     status = {"live": "live", "last_known": "last known reading", "snapshot": "price history"}
     kind = status.get(str(first.get("status")), "?")
-    embed.set_footer(text=f"Source: {first.get('source')} ({kind})"[:FOOTER_LIMIT])
+    embed.set_footer(text=strip_unsafe(f"Source: {first.get('source')} ({kind})")[:FOOTER_LIMIT])
     return embed
 
 
@@ -241,11 +385,11 @@ def sources_embed(articles: list[Article], page: int, query: str | None = None) 
     lines = []
     for article in shown:
         when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
-        title = re.sub(r"[\[\]]", "", article.title)[:120]
-        head = f"[{title}]({article.url})" if article.url else title
+        head = linked_title(article.title, article.url, 120)
+        outlet = inline_markdown(article.outlet, 80) if article.outlet else "outlet unknown"
         flag = f" \u26a0 flagged: {', '.join(article.flags)}" if article.flags else ""
-        lines.append(f"`{article.id}` {when} {head} - {article.outlet or 'outlet unknown'}{flag}")
-    about = f" matching \u201c{query}\u201d" if query else ""
+        lines.append(f"`{article.id}` {when} {head} - {outlet}{flag}")
+    about = f" matching \u201c{strip_unsafe(query)}\u201d" if query else ""
     embed = discord.Embed(
         title=shorten(f"{len(articles)} stored articles{about}", TITLE_LIMIT),
         description=shorten(

@@ -386,7 +386,9 @@ async def test_an_admin_role_in_a_server_can_paste_news_that_then_pings_nobody(
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)
     answer = discord_api.made("POST", "/webhooks/")[-1].json
-    assert "@everyone" in answer["embeds"][0]["description"]
+    # Shown, but as text: a zero-width space breaks the mention, and nobody is pinged.
+    description = answer["embeds"][0]["description"]
+    assert "@\u200beveryone Dogecoin rose 12%" in description and "@everyone" not in description
     assert answer["allowed_mentions"] == {"parse": []}
 
 
@@ -446,7 +448,7 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
     assert content.startswith("1 articles, 1 chunks")
     assert "0 flagged" in content
     # Who added the newest articles, and when; shown as a mention that pings nobody.
-    assert f"UTC by <@{ADMIN_ID}>: {ARTICLE['title'][:40]}" in content
+    assert f"UTC by <@{ADMIN_ID}>: {ARTICLE['title'][:32]}@\u200beveryone" in content
     assert followup.json["allowed_mentions"]["parse"] == []
     assert "discord.py" in content and followup.json["flags"] & 64
     assert "Answers: extractive (no model configured)" in content

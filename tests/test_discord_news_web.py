@@ -122,7 +122,7 @@ async def test_feeds_are_added_listed_and_removed_by_an_admin(
     assert added.json["content"].startswith("Added ") and f"{stored} new" in added.json["content"]
     assert stored >= 2
     assert feed in listed.json["content"] and "last read 20" in listed.json["content"]
-    assert removed.json["content"] == f"Stopped polling {feed}; its articles stay."
+    assert removed.json["content"] == f"Stopped polling <{feed}>; its articles stay."
     assert services.feeds() == [] and len(services.sources()) == stored
 
 

@@ -15,7 +15,7 @@ from bot import __version__
 from bot.core.ingest import IngestReport
 from bot.errors import UserError
 from bot.exts import payer_of
-from bot.render import CONTENT_LIMIT, shorten
+from bot.render import CONTENT_LIMIT, inline_markdown, link_or_text, shorten
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def who(ingested_by: str) -> str:
     """`discord:123` as a mention Discord renders (allowed_mentions stays none: no ping)."""
     if ingested_by.startswith("discord:") and ingested_by[8:].isdigit():
         return f"<@{ingested_by[8:]}>"
-    return ingested_by
+    return inline_markdown(ingested_by, 80)
 
 
 def report_text(report: IngestReport) -> str:
@@ -54,7 +54,8 @@ def report_text(report: IngestReport) -> str:
             f"{file.found} found, {file.stored} new, {file.updated} updated, "
             f"{file.duplicates} already stored"
         )
-        lines += [f"- {problem}" for problem in file.problems[:5]]
+        # A problem can quote a file's name or its text: shown as text, never as Markdown.
+        lines += [f"- {inline_markdown(problem, 300)}" for problem in file.problems[:5]]
     return "\n".join(lines)[:1900]
 
 
@@ -126,7 +127,9 @@ class News(commands.GroupCog, group_name="news"):
         """Remove an article and everything cut from it."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         article = await asyncio.to_thread(self.bot.services.forget, id)  # type: ignore[attr-defined]
-        await self._reply(interaction, f"Forgot {article.id}: {article.title}")
+        await self._reply(
+            interaction, f"Forgot {article.id}: {inline_markdown(article.title, 200)}"
+        )
 
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -143,7 +146,8 @@ class News(commands.GroupCog, group_name="news"):
         lines += (
             ["Last added:"]
             + [
-                f"- {a.ingested_at:%Y-%m-%d %H:%M} UTC by {who(a.ingested_by)}: {a.title[:80]}"
+                f"- {a.ingested_at:%Y-%m-%d %H:%M} UTC by {who(a.ingested_by)}: "
+                + inline_markdown(a.title, 80)
                 for a in recent
             ]
             if recent
@@ -153,7 +157,10 @@ class News(commands.GroupCog, group_name="news"):
         failing = [f for f in feeds if f.last_error]
         if feeds:
             lines.append(f"{len(feeds)} feeds, {len(failing)} failing")
-            lines += [f"- {f.url[:80]}: {f.last_error[:120]}" for f in failing[:5]]
+            lines += [
+                f"- {link_or_text(f.url)}: {inline_markdown(f.last_error, 120)}"
+                for f in failing[:5]
+            ]
         generator = getattr(services, "generator", None)
         if generator is None:
             lines.append("Answers: extractive (no model configured)")
@@ -193,10 +200,11 @@ class News(commands.GroupCog, group_name="news"):
             url,
             added_by=f"discord:{interaction.user.id}",
         )
-        problems = "".join(f"\n- {p}" for p in report.problems[:5])
+        problems = "".join(f"\n- {inline_markdown(p, 300)}" for p in report.problems[:5])
+        name = inline_markdown(feed.title, 100) if feed.title else link_or_text(feed.url)
         await self._reply(
             interaction,
-            f"Added {feed.title or feed.url}: {report.found} items, {report.new} new, "
+            f"Added {name}: {report.found} items, {report.new} new, "
             f"{report.duplicates} already stored.{problems}",
         )
 
@@ -206,9 +214,11 @@ class News(commands.GroupCog, group_name="news"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         feeds = await asyncio.to_thread(self.bot.services.feeds)  # type: ignore[attr-defined]
         lines = [
-            f"- {f.title or f.url} <{f.url}>: last read {f.last_ok or 'never'}"
+            f"- {inline_markdown(f.title, 100) + ' ' if f.title else ''}{link_or_text(f.url)}: "
+            f"last read {f.last_ok or 'never'}"
             + (
-                f"; failing ({f.failures}x): {f.last_error}; next try {f.next_poll}"
+                f"; failing ({f.failures}x): {inline_markdown(f.last_error, 200)}; "
+                f"next try {f.next_poll}"
                 if f.last_error
                 else ""
             )
@@ -224,7 +234,9 @@ class News(commands.GroupCog, group_name="news"):
         """Stop polling a feed (its articles stay)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         feed = await asyncio.to_thread(self.bot.services.remove_feed, url)  # type: ignore[attr-defined]
-        await self._reply(interaction, f"Stopped polling {feed.url}; its articles stay.")
+        await self._reply(
+            interaction, f"Stopped polling {link_or_text(feed.url)}; its articles stay."
+        )
 
 
 class FeedPoller(commands.Cog):

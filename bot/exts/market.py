@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.market.history import parse_day
-from bot.render import CONTENT_LIMIT, price_embed
+from bot.render import CONTENT_LIMIT, escape_markdown, price_embed, shorten
 
 NONE = discord.AllowedMentions.none()
 
@@ -54,8 +54,9 @@ class Market(commands.Cog):
         await interaction.response.defer(thinking=True)
         services = self.bot.services  # type: ignore[attr-defined]
         png, caption = await asyncio.to_thread(services.chart, asset, days, day)
+        # The caption names the articles marked on the chart: their titles are text.
         await interaction.followup.send(
-            caption[:CONTENT_LIMIT],
+            shorten(escape_markdown(caption, markers=True), CONTENT_LIMIT),
             file=discord.File(io.BytesIO(png), filename=f"{services.market.symbol(asset)}.png"),
             allowed_mentions=NONE,
         )
