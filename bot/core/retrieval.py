@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -148,10 +148,22 @@ class HybridRetriever:
         self.load()
         if self._coverage is None:
             corpus = list(self._corpus.articles.values())
-            dates = sorted(self._corpus.dates)
+
+            # No article was published after it was stored: a date in the future (one stored
+            # before ingestion refused them) counts as the day it was stored, so it cannot
+            # stay "latest" for ever.
+            def when(article: Article) -> datetime:
+                published = article.published_at
+                return min(published, article.ingested_at) if published else article.ingested_at
+
+            def headline(title: str, limit: int = 100) -> str:  # one line, to name in a sentence
+                line = " ".join(title.split())
+                return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+            dates = sorted(when(a).date() for a in corpus if a.published_at)
             counts = Counter(s for a in corpus for s in a.assets)
-            newest = sorted(corpus, key=lambda a: a.published_at or a.ingested_at)[-3:][::-1]
-            titles = "; ".join(f"\u201c{a.title}\u201d" for a in newest)
+            newest = sorted(corpus, key=when)[-3:][::-1]
+            titles = "; ".join(f"\u201c{headline(a.title)}\u201d" for a in newest)
             self._coverage = {
                 "article_count": f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
                 "first_date": f"{dates[0]:%-d %b %Y}" if dates else "?",
