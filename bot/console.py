@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from bot.core.text import printable
 from bot.errors import InputError, UserError
 from bot.market.history import parse_day
 from bot.render import answer_text, price_text
@@ -40,12 +41,19 @@ def run_console(services: Any, stdin: TextIO, out: Console) -> None:
         if reply is None:
             return
         if reply:
-            # soft_wrap: the terminal wraps long lines; rich must not break them itself.
-            out.print(reply, markup=False, highlight=False, soft_wrap=True)
+            # soft_wrap: the terminal wraps long lines; rich must not break them itself. A
+            # reply quotes sources: rich reads neither markup nor :emoji: codes in it.
+            out.print(reply, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def handle_line(services: Any, line: str) -> str | None:
-    """The console's reply to one line; None means quit."""
+    """The console's reply to one line; None means quit. Control characters and bidi
+    overrides from the sources are shown as visible escapes (\\x1b, \\u202e)."""
+    reply = _reply(services, line)
+    return None if reply is None else printable(reply)
+
+
+def _reply(services: Any, line: str) -> str | None:
     if not line:
         return ""
     command, _, rest = line.partition(" ") if line.startswith("/") else ("/ask", "", line)

@@ -11,6 +11,7 @@ from rich.console import Console
 from bot.console import handle_line, run_console
 from bot.render import answer_embed
 from bot.services import Services
+from tests.conftest import MakeServices
 
 
 def test_a_plain_line_is_answered_with_numbered_sources(seeded: Services) -> None:
@@ -112,3 +113,25 @@ def test_sources_filters_by_asset_or_title_as_discord_does(
     assert reply.endswith(
         f"({found} article{'' if found == 1 else 's'} matching \u201c{query}\u201d)"
     )
+
+
+HOSTILE_TITLE = "Ether \x1b[2J\u202e[bold]slides[/bold] :warning: as funds bleed"
+
+
+def test_the_console_shows_a_hostile_title_as_visible_text(make_services: MakeServices) -> None:
+    services = make_services()
+    services.ingest_text(
+        HOSTILE_TITLE,
+        "Ether fell 14% on Tuesday as leveraged long positions were liquidated across exchanges.",
+        ingested_by="cli",
+    )
+    stdin = io.StringIO("why did ETH fall 14%?\n/sources\n")
+    output = io.StringIO()
+
+    run_console(services, stdin, Console(file=output, width=200))
+
+    text = output.getvalue()
+    assert "\x1b" not in text and "\u202e" not in text
+    # Escapes shown as escapes, markup and emoji codes as the characters they are.
+    shown = "Ether \\x1b[2J\\u202e[bold]slides[/bold] :warning: as funds bleed"
+    assert text.count(shown) == 2  # in the answer's sources and in /sources
