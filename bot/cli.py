@@ -11,9 +11,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from bot.core.text import printable, strip_unsafe
 from bot.errors import UserError
 from bot.settings import Settings
 
@@ -24,6 +27,32 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+# What the CLI prints quotes sources and file names: control characters, bidi overrides and
+# undecodable bytes are shown as escapes (printable), and rich reads no markup or :emoji: in it.
+def _say(text: str) -> None:
+    """A line (or lines) of plain output on stdout, as it is, never wrapped."""
+    print(printable(text), flush=True)
+
+
+def _complain(text: str) -> None:
+    """A message on stderr, shown as written."""
+    err.print(printable(text), markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _json(value: Any, **options: Any) -> str:
+    """JSON whose strings carry no raw control, bidi or lone surrogate character: those are
+    written as \\u escapes, which read back as the same text."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    if strip_unsafe(text) == text:
+        return text
+    return "".join(c if strip_unsafe(c) == c else f"\\u{ord(c):04x}" for c in text)
+
+
+def _cell(value: object) -> Text:
+    """A table cell holding text, not rich markup."""
+    return Text(printable(str(value)))
 
 
 class State:
@@ -88,7 +117,7 @@ def ingest(
                 url, ingested_by="cli", allow_private=allow_private or None
             )
         except UserError as error:
-            err.print(str(error), markup=False, soft_wrap=True)
+            _complain(str(error))
             raise typer.Exit(2) from error
         report.files += fetched.files
         report.chunks += fetched.chunks
@@ -108,7 +137,7 @@ def ingest(
         task = progress.add_task("reading", total=None)
 
         def report_progress(done: int, total: int, what: str) -> None:
-            progress.update(task, completed=done, total=total, description=what)
+            progress.update(task, completed=done, total=total, description=escape(printable(what)))
 
         from_files = services.ingest(paths, outlet=outlet, progress=report_progress)
     report.files += from_files.files
@@ -132,12 +161,12 @@ def _print_report(report: Any, as_json: bool) -> None:
     else:
         # Plain print: a report piped to a file must not be wrapped at the terminal width.
         for f in report.files:
-            print(
+            _say(
                 f"{f.origin}: {f.format}, {f.found} found, {f.stored} new, "
                 f"{f.updated} updated, {f.duplicates} already stored"
             )
             for problem in f.problems:
-                print(f"  - {problem}")
+                _say(f"  - {problem}")
         print(f"{report.stored} articles stored ({report.chunks} chunks) in {report.seconds:.1f} s")
     if report.failed:
         raise typer.Exit(1)
@@ -171,12 +200,12 @@ def _answer(services: Any, question: str, as_json: bool) -> None:
                 flush=True,
             )
             return
-        err.print(str(error), markup=False)
+        _complain(str(error))
         raise typer.Exit(2) from error
     if as_json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        print(_json(answer.to_json()), flush=True)
     else:
-        print(answer_text(answer), flush=True)
+        _say(answer_text(answer))
 
 
 @app.command()
@@ -184,18 +213,18 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     """List the stored articles, newest first."""
     articles = _services().sources()
     if as_json:
-        print(json.dumps([a.summary() for a in articles], ensure_ascii=False))
+        print(_json([a.summary() for a in articles]))
         return
     table = Table("id", "published", "outlet", "title", "assets", "added by", "flags")
     for a in articles:
         table.add_row(
-            a.id,
+            _cell(a.id),
             a.published_at.strftime("%Y-%m-%d") if a.published_at else "?",
-            a.outlet or "unknown",
-            a.title[:70],
-            " ".join(a.assets[:5]),
-            a.ingested_by,
-            ", ".join(a.flags),
+            _cell(a.outlet or "unknown"),
+            _cell(a.title[:70]),
+            _cell(" ".join(a.assets[:5])),
+            _cell(a.ingested_by),
+            _cell(", ".join(a.flags)),
             style="yellow" if a.flags else None,
         )
     out.print(table)
@@ -208,9 +237,9 @@ def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` show
     try:
         article = _services().forget(article_id)
     except UserError as error:
-        err.print(str(error), markup=False)
+        _complain(str(error))
         raise typer.Exit(2) from error
-    out.print(f"Forgot {article.id}: {article.title}", markup=False)
+    _say(f"Forgot {article.id}: {article.title}")
 
 
 def _market(settings: Settings) -> Any:
@@ -235,16 +264,16 @@ def price(
     try:
         figures = market.price(asset, settings.live_timeout)
     except UserError as error:
-        err.print(str(error), markup=False)
+        _complain(str(error))
         raise typer.Exit(2) from error
     finally:
         if market.live is not None:
             market.live.close()
     if as_json:
-        print(json.dumps(figures, ensure_ascii=False))
+        print(_json(figures))
     else:
         for figure in figures:
-            print(f"{figure['label']}: {figure['text']}")
+            _say(f"{figure['label']}: {figure['text']}")
 
 
 @app.command()
@@ -263,12 +292,12 @@ def chart(
     try:
         png, caption = services.chart(asset, days, parse_day(around) if around else None)
     except UserError as error:
-        err.print(str(error), markup=False)
+        _complain(str(error))
         raise typer.Exit(2) from error
     path = out_path or Path(f"{services.market.symbol(asset)}-{days}d.png")
     path.write_bytes(png)
-    print(caption)
-    print(f"wrote {path}")
+    _say(caption)  # it names the articles marked on the chart
+    _say(f"wrote {path}")
 
 
 prices_app = typer.Typer(help="Price history for premise checks and charts.", no_args_is_help=True)
@@ -291,13 +320,13 @@ def prices_import(
     try:
         data = path.read_bytes()
     except OSError as error:
-        err.print(f"Cannot read {path}: {error.strerror}", markup=False)
+        _complain(f"Cannot read {path}: {error.strerror}")
         raise typer.Exit(2) from error
     name = symbol or symbol_from_filename(path.name)
     try:
         count, first, last = history.import_csv(data, name, source or f"imported from {path.name}")
     except UserError as error:
-        err.print(f"{path.name}: {error}", markup=False)
+        _complain(f"{path.name}: {error}")
         raise typer.Exit(2) from error
     print(f"{name.upper()}: {count} daily bars, {first} to {last}")
 
@@ -317,7 +346,7 @@ def _feed_store() -> Any:
 
 
 def _fail(error: UserError) -> typer.Exit:
-    err.print(str(error), markup=False, soft_wrap=True)
+    _complain(str(error))
     return typer.Exit(2)
 
 
@@ -344,10 +373,10 @@ def feeds_add(
         )
     except UserError as error:
         raise _fail(error) from error
-    print(f"Added {feed.url} ({feed.title or 'untitled'})")
-    print(_poll_line(report))
+    _say(f"Added {feed.url} ({feed.title or 'untitled'})")
+    _say(_poll_line(report))
     for problem in report.problems:
-        print(f"  - {problem}")
+        _say(f"  - {problem}")
 
 
 @feeds_app.command("list")
@@ -373,18 +402,18 @@ def feeds_list(
         for f in feeds
     ]
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(_json(rows))
         return
     table = Table("url", "title", "added by", "last read", "next poll", "items", "last error")
     for row in rows:
         table.add_row(
-            row["url"],
-            (row["title"] or "")[:40],
-            row["added_by"],
-            row["last_ok"] or "never",
-            row["next_poll"] or "now",
+            _cell(row["url"]),
+            _cell((row["title"] or "")[:40]),
+            _cell(row["added_by"]),
+            _cell(row["last_ok"] or "never"),
+            _cell(row["next_poll"] or "now"),
             str(row["items"]),
-            f"{row['last_error']} ({row['failures']} failures)" if row["last_error"] else "",
+            _cell(f"{row['last_error']} ({row['failures']} failures)" if row["last_error"] else ""),
             style="red" if row["last_error"] else None,
         )
     out.print(table)
@@ -400,7 +429,7 @@ def feeds_remove(
         feed = _feed_store().remove(url)
     except UserError as error:
         raise _fail(error) from error
-    print(f"Removed {feed.url}; its articles stay (`forget` removes one).")
+    _say(f"Removed {feed.url}; its articles stay (`forget` removes one).")
 
 
 @feeds_app.command("poll")
@@ -420,11 +449,11 @@ def feeds_poll(
         print("No feed is due; --force polls them all.")
     for feed, outcome in results:
         if isinstance(outcome, FeedError):
-            print(f"{feed.url}: error: {outcome} (retried after {feed.next_poll})")
+            _say(f"{feed.url}: error: {outcome} (retried after {feed.next_poll})")
             continue
-        print(_poll_line(outcome))
+        _say(_poll_line(outcome))
         for problem in outcome.problems:
-            print(f"  - {problem}")
+            _say(f"  - {problem}")
     if any(isinstance(outcome, FeedError) for _, outcome in results):
         raise typer.Exit(1)
 
@@ -436,7 +465,7 @@ def feedback() -> None:
 
     answers = AnswerLog(_settings().data_dir / "answers.sqlite3")
     for row in answers.export():
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.write(_json(row) + "\n")
 
 
 @app.command(name="commands")
@@ -484,7 +513,7 @@ def run() -> None:
         err.print("Loading the model and the corpus, then connecting to Discord…")
         message = run_discord(_services(settings), settings)
         if message:
-            err.print(message, markup=False)
+            _complain(message)
             raise typer.Exit(1)
         return
     from bot.console import run_console
@@ -497,5 +526,5 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        err.print(str(error), markup=False)
+        _complain(str(error))
         sys.exit(2)

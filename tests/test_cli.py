@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 
 from bot.core.documents import Answer, Citation
 from bot.core.embed import MiniLMEmbeddings
@@ -294,11 +296,99 @@ def test_ingest_url_is_refused_by_default_and_taken_with_allow_private(
     assert f"{url}: html, 1 found, 1 new" in taken.stdout
     assert news_site.paths() == ["/article"]
     # What `sources --json` prints, read from the same store without a third model load.
+    # Through the data dir's server, as the CLI's processes share it.
     store = build_services(
-        settings_for(data, collection_prefix="marketbot"), seed=False, embeddings=embeddings
+        settings_for(data, collection_prefix="marketbot", chroma_embedded=False),
+        seed=False,
+        embeddings=embeddings,
     )
-    [article] = [a.summary() for a in store.sources() if a.ingested_by != "bundled corpus"]
+    try:
+        stored = store.sources()
+    finally:
+        store.close()
+    [article] = [a.summary() for a in stored if a.ingested_by != "bundled corpus"]
     assert article["ingested_by"] == "cli"
     assert article["title"] == ARTICLE_TITLE
     assert article["url"] == url and article["outlet"] == ARTICLE_OUTLET
     assert article["published_at"] == "2025-11-18T14:30:00Z"
+
+
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+HOSTILE_TITLE = "Ether \x1b[2J\u202e[bold]slides[/bold] :warning: as funds bleed"
+SHOWN_TITLE = "Ether \\x1b[2J\\u202e[bold]slides[/bold] :warning: as funds bleed"
+
+
+def test_an_ingest_report_shows_odd_file_names_and_problems_as_visible_escapes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import _print_report
+    from bot.core.ingest import FileReport, IngestReport
+
+    report = IngestReport(
+        files=[
+            FileReport(os.fsdecode(b"caf\xff.md"), "markdown", found=1, stored=1),
+            FileReport(
+                "news\x1b[2J\u202e.json", "json", problems=["item 1: \x1b]8;;x\x07 no title"]
+            ),
+        ]
+    )
+
+    with pytest.raises(typer.Exit):  # the second file yielded nothing
+        _print_report(report, as_json=False)
+
+    out = capsys.readouterr().out
+    assert not UNSAFE.search(out)
+    assert "caf\\xff.md: markdown, 1 found, 1 new" in out
+    assert "news\\x1b[2J\\u202e.json: json, 0 found" in out
+    assert "  - item 1: \\x1b]8;;x\\x07 no title" in out
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding an article whose title repaints a terminal and holds rich markup,
+    and a feed whose title does the same."""
+    from bot.feeds import FeedStore
+
+    folder = tmp_path_factory.mktemp("hostile")
+    news = folder / "news\x1b[2J\u202e.json"
+    record = {
+        "title": HOSTILE_TITLE,
+        "text": "Ether fell 14% as the Zorblax exchange liquidated leveraged long positions.",
+        "url": "https://news.example/ether",
+        "published_at": "2025-11-04T10:00:00Z",
+        "source": "[red]Wire[/red]\x1b[31m",
+    }
+    news.write_text(json.dumps([record]))
+    data = folder / "data"
+    run = marketbot(data, "ingest", str(news))
+    assert run.returncode == 0, run.stderr
+    assert not UNSAFE.search(run.stdout)
+    assert "news\\x1b[2J\\u202e.json: " in run.stdout
+    FeedStore.in_dir(data).add("https://feeds.example/rss", "cli", title=HOSTILE_TITLE)
+    return data
+
+
+def test_sources_and_feeds_list_print_hostile_titles_as_visible_text(hostile_dir: Path) -> None:
+    listed = marketbot(hostile_dir, "sources")
+    feeds = marketbot(hostile_dir, "feeds", "list")
+
+    for run in (listed, feeds):
+        assert run.returncode == 0, run.stderr
+        assert not UNSAFE.search(run.stdout)
+    # Markup in a title prints as written, not as bold text; the escapes are visible.
+    assert "Ether \\x1b[2J\\u202e[bold]slides[/bold]" in listed.stdout
+    assert "[red]Wire[/red]\\x1b[31m" in listed.stdout
+    assert SHOWN_TITLE[:40] in feeds.stdout
+
+
+def test_ask_and_forget_print_a_hostile_title_as_visible_text(hostile_dir: Path) -> None:
+    [article] = [a for a in sources(hostile_dir) if a["ingested_by"] == "cli"]
+
+    asked = marketbot(hostile_dir, "ask", "what did the Zorblax exchange do?")
+    forgot = marketbot(hostile_dir, "forget", article["id"])
+
+    for run in (asked, forgot):
+        assert run.returncode == 0, run.stderr
+        assert not UNSAFE.search(run.stdout)
+    assert SHOWN_TITLE in asked.stdout
+    assert forgot.stdout.strip() == f"Forgot {article['id']}: {SHOWN_TITLE}"
