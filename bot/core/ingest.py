@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.documents import Document
@@ -21,9 +21,29 @@ from bot.core.injection import scan
 from bot.core.sources import LoadResult, iter_files, load_path
 from bot.core.splitter import SentenceSplitter
 from bot.core.store import ChromaStore
-from bot.core.text import canonical_url, clean, fingerprint, parse_datetime, short_hash
+from bot.core.text import (
+    canonical_url,
+    clean,
+    fingerprint,
+    parse_datetime,
+    printable,
+    short_hash,
+    tokens,
+    web_url,
+)
 
 log = logging.getLogger(__name__)
+
+# The longest text kept of one article, in characters. The longest real articles in our corpora
+# (multi-topic daily briefs) hold about 70,000; past the cap an article would cost minutes of
+# embedding and hundreds of chunks (a 1 MB single-line page made 1,507).
+MAX_ARTICLE_CHARS = 200_000
+# A text shorter than this share of the one stored at its link is a thinner version of it (a
+# headline, a summary, a cut body): it never replaces the fuller one.
+THINNER = 0.6
+# Texts at one link sharing this share of the shorter one's words are versions of one article.
+SAME_STORY = 0.6
+Verdict = Literal["duplicate", "thinner", "new", "update", "another story"]
 
 
 @dataclass
@@ -144,6 +164,7 @@ class Ingestor:
         stored = set(by_id)  # complete in the store: written as updates, not as new records
         total = sum(len(r.documents) for r in results)
         batch: list[tuple[Article, list[Chunk]]] = []
+        this_run: dict[str, Article] = {}  # articles written by this ingestion, by id
         done = 0
         for result in results:
             file_report = FileReport(
@@ -155,21 +176,41 @@ class Ingestor:
             report.files.append(file_report)
             for document in result.documents:
                 done += 1
+                notes: list[str] = []
                 try:
-                    article = self.to_article(document, ingested_by=ingested_by, outlet=outlet)
+                    article = self.to_article(
+                        document, ingested_by=ingested_by, outlet=outlet, notes=notes
+                    )
                 except ValueError as error:
                     file_report.problems.append(f"{document.metadata.get('origin')}: {error}")
                     continue
-                known_print = by_id.get(article.id)
-                if known_print == article.fingerprint or (
-                    article.fingerprint in by_print and by_print[article.fingerprint] != article.id
-                ):
+                article, verdict = self._place(article, by_id, by_print, this_run)
+                where = document.metadata.get("origin") or result.origin
+                if verdict in ("duplicate", "thinner"):
                     file_report.duplicates += 1
+                    if verdict == "thinner":
+                        file_report.problems.append(
+                            f"{where}: a fuller version of this article ({article.url}) is "
+                            "already stored and is kept"
+                        )
                 else:
-                    if known_print is None:
-                        file_report.stored += 1
-                    else:
+                    if verdict == "update" and article.id in this_run:
+                        # Stored moments ago from this same input: not news to report twice.
+                        file_report.duplicates += 1
+                        notes.append(
+                            f"another version of an article earlier in this input "
+                            f"({article.url}): the later version is kept"
+                        )
+                    elif verdict == "update":
                         file_report.updated += 1
+                    else:
+                        file_report.stored += 1
+                    if verdict == "another story":
+                        notes.append(
+                            f"another item has the same link ({article.url}) but tells a "
+                            "different story: stored as an article of its own"
+                        )
+                    file_report.problems.extend(f"{where}: {note}" for note in notes)
                     chunks = self.split(article)
                     article = replace(article, n_chunks=len(chunks))
                     if any(queued.id == article.id for queued, _ in batch):
@@ -180,6 +221,7 @@ class Ingestor:
                     batch.append((article, chunks))
                     by_id[article.id] = article.fingerprint
                     by_print[article.fingerprint] = article.id
+                    this_run[article.id] = article
                     if sum(len(c) for _, c in batch) >= self.batch_chunks:
                         report.chunks += self._flush(batch, stored)
                         batch = []
@@ -189,18 +231,75 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _place(
+        self,
+        article: Article,
+        by_id: dict[str, str],
+        by_print: dict[str, str],
+        this_run: dict[str, Article],
+    ) -> tuple[Article, Verdict]:
+        """What storing `article` would do to what is stored: nothing (a duplicate, or a
+        thinner version of a stored article), add it, or replace the version at its link.
+
+        A link names one article, but sources reuse links: a headline-only record or a summary
+        for a page already stored in full, a feed giving every item the same GUID. The text
+        behind a link is replaced only by a version of itself that is not much shorter; a
+        different story at the same link is stored beside it."""
+        known = by_id.get(article.id)
+        owner = by_print.get(article.fingerprint)
+        if known == article.fingerprint or (owner is not None and owner != article.id):
+            return article, "duplicate"
+        if known is None:
+            return article, "new"
+        previous = this_run.get(article.id) or self.store.article(article.id)
+        if previous is None:  # forgotten meanwhile
+            return article, "new"
+        if versions(f"{article.title}\n{article.body}", f"{previous.title}\n{previous.body}"):
+            thinner = len(article.body) < THINNER * len(previous.body)
+            return article, "thinner" if thinner else "update"
+        own = replace(article, id=short_hash(f"{article.id}:{article.fingerprint}"))
+        if own.id in by_id:
+            return own, "duplicate"
+        return own, "another story"
+
     def to_article(
-        self, document: Document, *, ingested_by: str, outlet: str | None = None
+        self,
+        document: Document,
+        *,
+        ingested_by: str,
+        outlet: str | None = None,
+        notes: list[str] | None = None,
     ) -> Article:
-        """Normalise a loaded Document into an Article with its id, fingerprint and assets."""
+        """Normalise a loaded Document into an Article with its id, fingerprint and assets.
+        What had to be changed on the way (a cut text, a future date, a bad link) is added to
+        `notes`."""
+        notes = notes if notes is not None else []
         meta = document.metadata
         body = clean(document.page_content)
         title = clean(str(meta.get("title") or ""))[:300]
         if len(body) < 20:
             raise ValueError("too little text to be an article")
-        url = meta.get("url") or None
+        if len(body) > MAX_ARTICLE_CHARS:
+            notes.append(
+                f"{len(body):,} characters of text: only the first {MAX_ARTICLE_CHARS:,} "
+                "were kept"
+            )
+            body = _cut(body, MAX_ARTICLE_CHARS)
+        raw_url = meta.get("url") or None
+        url = web_url(raw_url)
+        if raw_url and url is None:
+            notes.append(f"its link {printable(str(raw_url)[:120])!r} is not a web address; "
+                         "stored without it")
         print_ = fingerprint(body)
         article_id = short_hash(canonical_url(url)) if url else short_hash("text:" + print_)
+        ingested_at = utcnow()
+        published = parse_datetime(meta.get("published_at"))
+        if published is not None and published > ingested_at:
+            notes.append(
+                f"published {published:%Y-%m-%d %H:%M} UTC, later than now: dated when it was "
+                "ingested instead"
+            )
+            published = ingested_at
         hinted = [s for s in (self.assets.resolve(h) for h in meta.get("assets_hint") or []) if s]
         found = self.assets.find(f"{title}\n{body}")
         return Article(
@@ -209,8 +308,8 @@ class Ingestor:
             body=body,
             url=url,
             outlet=outlet or meta.get("outlet") or None,
-            published_at=parse_datetime(meta.get("published_at")),
-            ingested_at=utcnow(),
+            published_at=published,
+            ingested_at=ingested_at,
             ingested_by=ingested_by,
             assets=tuple(dict.fromkeys([*found, *hinted])),
             fingerprint=print_,
@@ -247,6 +346,24 @@ class Ingestor:
         stored.update(a.id for a in articles)
         log.info("stored %d articles, %d chunks", len(articles), len(chunks))
         return len(chunks)
+
+
+def versions(a: str, b: str) -> bool:
+    """Whether two texts are versions of one article: most of the shorter one's words are
+    the other's."""
+    words_a, words_b = set(tokens(a)), set(tokens(b))
+    smaller = min(len(words_a), len(words_b))
+    return smaller > 0 and len(words_a & words_b) >= SAME_STORY * smaller
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text up to `limit` characters, ending at a paragraph or sentence if one is near."""
+    room = text[:limit]
+    for mark in ("\n\n", ". ", " "):
+        end = room.rfind(mark)
+        if end >= limit * 0.9:
+            return room[: end + (1 if mark == ". " else 0)].rstrip()
+    return room
 
 
 def embedding_text(title: str, chunk: str) -> str:

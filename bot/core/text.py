@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -55,6 +56,51 @@ def fingerprint(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     folded = _NON_WORD.sub(" ", folded).strip()
     return hashlib.sha256(folded.encode()).hexdigest()[:16]
+
+
+MAX_URL_CHARS = 2048
+_NOT_IN_URLS = frozenset('<>"\\`^{}|')  # never unencoded in a URL (RFC 3986)
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+
+
+def web_url(value: object) -> str | None:
+    """The value as an absolute http(s) URL with a host name or address, or None for anything
+    else: another scheme, no host, a bad port, blank space, controls, Markdown (a `)` or
+    `](` that would close a link early), or over 2,048 characters."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or len(url) > MAX_URL_CHARS or _UNSAFE.search(url) or _SURROGATE.search(url):
+        return None
+    if any(ch.isspace() or ch in _NOT_IN_URLS for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    # Brackets belong around an IPv6 host only (RFC 3986); anywhere else they would open a
+    # Markdown link: "…/x)[Verify wallet](https://evil.example/v".
+    if "[" in parts.path + parts.query + parts.fragment + parts.netloc.rpartition("@")[0] or (
+        "]" in parts.path + parts.query + parts.fragment
+    ):
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname
+    if len(host) > 253:
+        return None
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:  # an empty label, or one over 63 characters
+        return None
+    if not _HOST.fullmatch(ascii_host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return None
+    return url
 
 
 def canonical_url(url: str) -> str:

@@ -206,11 +206,169 @@ def test_two_versions_of_one_link_in_one_file_keep_the_later_version(
 
     report = services.ingest([write_articles(tmp_path / "both.json", [first, second])])
 
-    assert (report.files[0].stored, report.files[0].updated) == (1, 1)
+    [file_report] = report.files
+    assert (file_report.stored, file_report.updated, file_report.duplicates) == (1, 0, 1)
+    assert any("the later version is kept" in p for p in file_report.problems)
     [article] = services.sources()
     stored = services.store.article(article.id)
     assert stored is not None and "$95" in stored.body
     assert all("$92" not in t for t in chunk_texts(services, article.id))
+
+
+FULL_ARTICLE = {
+    "title": "Bitcoin miners sell reserves as hashprice hits a record low",
+    "body": " ".join(
+        [
+            "Bitcoin miners sold 9,200 BTC from their reserves in November, the most in a month "
+            "since the 2024 halving, as hashprice fell to a record low of $41 per petahash.",
+            "Public miners' shares fell as much as 11% on the week.",
+            "Analysts at the firm said the selling came from mid-sized operators with older "
+            "machines, whose margins turned negative when the network's difficulty rose 4%.",
+            "Larger miners with cheap power kept their coins and bought more machines.",
+        ]
+        * 4
+    ),
+    "url": "https://news.example/miners-sell",
+    "published_at": "2025-11-06T17:45:12Z",
+    "source": "Example News",
+}
+
+
+def test_a_headline_or_summary_for_a_stored_link_never_replaces_its_article(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    services.ingest([write_articles(tmp_path / "full.json", [FULL_ARTICLE])])
+    [before] = services.sources()
+    thinner = [
+        # A headline-only record of the same story, the link carrying a tracking parameter.
+        {"title": FULL_ARTICLE["title"], "url": FULL_ARTICLE["url"] + "?utm_source=gn"},
+        # Its summary, as a feed would carry it.
+        {**FULL_ARTICLE, "body": str(FULL_ARTICLE["body"]).split(". ")[0] + "."},
+    ]
+
+    report = services.ingest([write_articles(tmp_path / "thin.json", thinner)])
+
+    [file_report] = report.files
+    assert (file_report.stored, file_report.updated, file_report.duplicates) == (0, 0, 2)
+    assert sum("a fuller version" in p for p in file_report.problems) == 2
+    [after] = services.sources()
+    stored = services.store.article(after.id)
+    assert after.id == before.id and stored is not None
+    assert stored.body == FULL_ARTICLE["body"]
+
+
+def test_a_fuller_version_at_a_stored_link_replaces_the_thinner_one(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    headline = {"title": FULL_ARTICLE["title"], "url": FULL_ARTICLE["url"]}
+    services.ingest([write_articles(tmp_path / "headline.json", [headline])])
+
+    report = services.ingest([write_articles(tmp_path / "full.json", [FULL_ARTICLE])])
+
+    assert report.files[0].updated == 1
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None and stored.body == FULL_ARTICLE["body"]
+
+
+def test_items_sharing_one_link_but_telling_different_stories_are_each_stored(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    stories = [
+        (
+            "Solana validators ship a client fix",
+            "Solana validators shipped a fix for the "
+            "client bug that halted blocks for 40 minutes; SOL recovered 3% to $212.",
+        ),
+        (
+            "Cardano treasury vote passes",
+            "Holders approved a 50 million ADA treasury grant "
+            "for developer tooling after a week of on-chain voting, the first under the charter.",
+        ),
+        (
+            "Avalanche subnet fees cut",
+            "Avalanche cut subnet deployment fees by 90% to court "
+            "gaming studios; AVAX traded flat near $27 while C-chain transactions doubled.",
+        ),
+        (
+            "Polkadot parachain auction ends",
+            "A lending protocol won the latest parachain slot "
+            "with 2.1 million DOT locked by 9,000 contributors, its backers said on Tuesday.",
+        ),
+        (
+            "Chainlink oracle outage",
+            "Price feeds on two chains froze for 12 minutes when a "
+            "node operator's cloud region failed; LINK slipped 2% and lenders paused markets.",
+        ),
+    ]
+    items = [
+        {"title": title, "body": body, "url": "https://news.example/feed-item"}  # one GUID
+        for title, body in stories
+    ]
+
+    report = services.ingest([write_articles(tmp_path / "feed.json", items)])
+
+    [file_report] = report.files
+    assert (file_report.stored, file_report.updated, file_report.duplicates) == (5, 0, 0)
+    assert sum("different story" in p for p in file_report.problems) == 4
+    stored = {a.title for a in services.sources()}
+    assert stored == {item["title"] for item in items}
+
+    again = services.ingest([write_articles(tmp_path / "feed.json", items)])
+    assert (again.files[0].stored, again.files[0].updated, again.files[0].duplicates) == (0, 0, 5)
+    assert len(services.sources()) == 5
+
+
+def test_a_publish_date_in_the_future_is_clamped_to_the_ingestion_time_and_said(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    row = {**FULL_ARTICLE, "published_at": "2098-01-01T00:00:00Z"}
+
+    report = services.ingest([write_articles(tmp_path / "future.json", [row])])
+
+    [article] = services.sources()
+    assert article.published_at is not None
+    assert article.published_at <= article.ingested_at
+    assert any("2098-01-01" in p and "later than now" in p for p in report.files[0].problems)
+    assert services.retriever.coverage()["last_date"] != "1 Jan 2098"
+
+
+def test_a_link_that_is_not_a_plain_web_address_is_not_stored_and_said(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    row = {
+        **FULL_ARTICLE,
+        "url": "https://news.example/x)[Verify wallet](https://evil.example/v",
+    }
+
+    report = services.ingest([write_articles(tmp_path / "link.json", [row])])
+
+    [article] = services.sources()
+    assert article.url is None
+    assert any("not a web address" in p for p in report.files[0].problems)
+
+
+def test_an_article_longer_than_the_cap_is_cut_at_a_boundary_and_said(
+    make_services: MakeServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.core import ingest
+
+    monkeypatch.setattr(ingest, "MAX_ARTICLE_CHARS", 3_000)
+    services = make_services()
+    row = {**FULL_ARTICLE, "body": str(FULL_ARTICLE["body"]) * 5}  # about 7,000 characters
+
+    report = services.ingest([write_articles(tmp_path / "long.json", [row])])
+
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None
+    assert 2_700 <= len(stored.body) <= 3_000 and stored.body.endswith(".")
+    assert any("only the first 3,000 were kept" in p for p in report.files[0].problems)
 
 
 def test_record_too_short_to_be_an_article_is_reported_and_skipped(
