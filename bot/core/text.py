@@ -43,9 +43,26 @@ _NON_WORD = re.compile(r"[\W_]+")  # letters of every script count, not only a-z
 _SPACES = re.compile(r"\s+")
 
 
+# Terminal escape sequences, removed whole so that no "[2J" is left behind once the ESC goes:
+# CSI (7-bit and 8-bit), then OSC, DCS, SOS, PM and APC strings only when terminated within
+# 512 characters (an unterminated one loses its ESC alone, never the article after it), then
+# the two- and three-character escapes (ESC c, ESC ( B). Each alternative scans only up to the
+# next ESC, so the pattern is linear in the text.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x80-\x9f]{0,512}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]{0,4}[0-~]"
+)
+# Controls that are blank space (vertical tab, form feed, the separators, NEL): a gap between
+# words, not nothing, when strip_unsafe removes the other controls.
+_BLANK_CONTROLS = str.maketrans(dict.fromkeys([0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x85], " "))
+
+
 def clean(text: str) -> str:
-    """Unicode-normalise and collapse runs of blank space, keeping paragraph breaks."""
+    """Unicode-normalise, drop terminal escape sequences, controls and bidi overrides, and
+    collapse runs of blank space, keeping paragraph breaks."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = strip_unsafe(_ESCAPE_SEQUENCE.sub("", text).translate(_BLANK_CONTROLS))
     text = text.replace("\u00a0", " ").replace("\u200b", "")
     paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n", text)]
     return "\n\n".join(p for p in paragraphs if p)

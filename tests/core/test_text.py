@@ -55,6 +55,22 @@ def test_clean_collapses_spaces_but_keeps_paragraphs() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\x1b[2J\x1b[1;31mRed\x1b[0m alert", "Red alert"),  # CSI: clear screen, colours
+        ("Coin\x1b]8;;https://evil.example\x07Desk\x1b]8;;\x1b\\", "CoinDesk"),  # OSC link
+        ("Up\x9b2J 7%\x1bc", "Up 7%"),  # 8-bit CSI, a reset
+        ("pay \u202egnp.exe\u202c now\u2066\u2069", "pay gnp.exe now"),  # bidi override
+        ("bell\x07 null\x00 del\x7f nel\x85end", "bell null del nel end"),
+        ("tab\tand\x0bvertical\x0cfeed", "tab and vertical feed"),  # blank space stays a gap
+        ("lone \udcff byte", "lone \ufffd byte"),
+    ],
+)
+def test_clean_drops_escape_sequences_controls_and_bidi_overrides(text: str, expected: str) -> None:
+    assert clean(text) == expected
+
+
+@pytest.mark.parametrize(
     "variant",
     [
         "https://cointelegraph.com/news/xrp-climbs?utm_source=rss_feed&utm_medium=rss",
