@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from langchain_core.documents import Document
 
-from bot.core.sources import LoadResult, load_bytes, load_path
+from bot.core.sources import LoadResult, iter_files, load_bytes, load_path
+from bot.core.text import strip_unsafe
+from tests.core.deadline import finishes_within
 from tests.news_files import BAD, FIXTURES
 
 
@@ -328,3 +331,217 @@ def test_declared_charsets_are_honoured_but_valid_utf8_wins() -> None:
     for bogus in ("no-such-charset", "base64", "utf-7"):
         text, note = decode("Café".encode("cp1252"), bogus)
         assert (text, note) == ("Café", "not valid UTF-8: decoded as Windows-1252")
+
+
+def alias_bomb(levels: int, width: int) -> bytes:
+    """Front matter whose title is `width ** levels` strings once its aliases are expanded
+    (billion laughs: each anchor is a list of `width` aliases of the one before)."""
+    names = "abcdefghijklmnopqrstuvwxyz"
+    lines = ["---", f"a: &a [{','.join(['lol'] * width)}]"]
+    for level in range(1, levels + 1):
+        name, before = names[level], names[level - 1]
+        lines.append(f"{name}: &{name} [{','.join([f'*{before}'] * width)}]")
+    lines += [f"title: *{names[levels]}", "---", "Bitcoin fell 7% on Tuesday as traders cut risk."]
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.parametrize(("levels", "width"), [(9, 9), (6, 8), (3, 3)])
+def test_front_matter_with_yaml_aliases_is_refused_in_one_line(levels: int, width: int) -> None:
+    bomb = alias_bomb(levels, width)
+    assert len(bomb) < 600  # the 557-byte file of the report reached 2.2 GB in 17 s
+
+    with finishes_within(5, f"a {len(bomb)}-byte alias bomb"):
+        result = load_bytes(bomb, "bomb.md")
+
+    assert result.documents == []
+    [problem] = result.problems
+    assert "front matter" in problem and "alias" in problem
+
+
+def test_front_matter_longer_than_16_kb_is_refused_in_one_line() -> None:
+    data = (
+        "---\ntitle: Bitcoin\ntags: [" + "btc, " * 4_000 + "eth]\n---\nBitcoin fell 7%."
+    ).encode()
+
+    result = load_bytes(data, "long.md")
+
+    assert result.documents == []
+    [problem] = result.problems
+    assert "front matter" in problem and "16 KB" in problem
+
+
+def test_front_matter_fields_are_cut_to_their_caps() -> None:
+    data = (
+        f"---\ntitle: {'Bitcoin falls ' * 700}\nsource: {'The Block ' * 500}\n---\n"
+        "Bitcoin fell 7% on Tuesday as traders cut risk after the Fed held rates."
+    ).encode()
+
+    [document] = load_bytes(data, "long-title.md").documents
+
+    assert document.metadata["title"].startswith("Bitcoin falls Bitcoin falls")
+    assert len(document.metadata["title"]) <= 300
+    assert len(document.metadata["outlet"]) <= 80
+
+
+def test_front_matter_nested_deeper_than_a_news_header_is_refused_in_one_line() -> None:
+    data = ("---\ntitle: " + "[" * 5_000 + "x" + "]" * 5_000 + "\n---\nBitcoin fell 7%.").encode()
+
+    result = load_bytes(data, "deep.md")
+
+    assert result.documents == []
+    [problem] = result.problems
+    assert "front matter" in problem and "nested" in problem
+
+
+def with_deep_source_info(nesting: str) -> bytes:
+    """The CoinDesk fixture with its Solana record's source_info nested 12,000 levels deep:
+    as a string holding nested JSON, or as nested JSON itself."""
+    raw = json.loads((FIXTURES / "coindesk-export.json").read_text(encoding="utf-8"))
+    deep = '{"a":' * 12_000 + "1" + "}" * 12_000  # 72 KB
+    if nesting == "string":
+        raw["Data"][4]["source_info"] = deep
+        return json.dumps(raw).encode()
+    raw["Data"][4]["source_info"] = "@DEEP@"
+    return json.dumps(raw).replace('"@DEEP@"', deep).encode()
+
+
+@pytest.mark.parametrize("nesting", ["string", "structure"])
+def test_a_deeply_nested_source_info_costs_only_that_field(nesting: str) -> None:
+    result = load_bytes(with_deep_source_info(nesting), "export.json")
+
+    assert result.format == "coindesk-api"
+    assert len(result.documents) == 6
+    solana = by_title(result, "Solana Slides 9%")  # the record keeps its text
+    assert "40 minutes" in solana.page_content
+    assert solana.metadata["outlet"] is None  # only the outlet is lost
+    assert [d.metadata["outlet"] for d in result.documents].count(None) == 1
+    assert len(result.problems) <= 1
+
+
+def test_a_jsonl_line_nested_too_deeply_costs_only_that_line() -> None:
+    good = json.dumps({"title": "ETH rallies", "body": "Ether rose 5% to $4,000 on Monday."})
+    deep = '{"title": "Deep", "source": ' + '{"a":' * 12_000 + "1" + "}" * 12_000 + "}"
+
+    result = load_bytes(f"{good}\n{deep}\n{good}\n".encode(), "news.jsonl")
+
+    assert result.format == "jsonl"
+    assert [d.metadata["title"] for d in result.documents] == ["ETH rallies", "Deep", "ETH rallies"]
+
+
+def test_an_outlet_written_as_a_python_dict_is_still_read() -> None:
+    content = (
+        "title,body,source_info\n"
+        "ETH rallies,Ether rose 5% to $4000 on Monday.,\"{'name': 'CoinDesk', 'lang': 'EN'}\"\n"
+    )
+
+    [document] = load_bytes(content.encode(), "news.csv").documents
+
+    assert document.metadata["outlet"] == "CoinDesk"
+
+
+@pytest.mark.parametrize("content", ["null", "true", "42", '"x"', " null\n", "-1.5e3"])
+@pytest.mark.parametrize("name", ["value.json", "value.txt"])
+def test_a_file_holding_only_a_json_value_is_reported_in_one_line(content: str, name: str) -> None:
+    result = load_bytes(content.encode(), name)
+
+    assert result.documents == []
+    [problem] = result.problems
+    assert "JSON value" in problem and content.strip() in problem
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_reported_printably(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    odd = os.fsencode(folder) + b"/caf\xff\x1b[2J.md"
+    with open(odd, "wb") as file:
+        file.write(b"# Bitcoin rallies\n\nBitcoin rose 5% as traders bought the dip again.")
+    (folder / "good.txt").write_text("Ether falls\n\nEther fell 4% on Wednesday.")
+
+    results = [load_path(path) for path in iter_files([folder])]
+
+    assert [len(r.documents) for r in results] == [1, 1]
+    assert results[0].origin.endswith("caf\\xff\\x1b[2J.md")
+    for text in (results[0].origin, results[0].documents[0].metadata["origin"]):
+        text.encode("utf-8")  # storable and printable: no lone surrogate, no raw ESC
+        assert "\x1b" not in text
+
+
+HOSTILE_TITLE = "\x1b[2J\x1b[31mBitcoin\x1b[0m \u202eslides\u202c 7%\x07"
+HOSTILE_OUTLET = "Coin\x1b]8;;https://evil.example\x07Desk\x9b2J"
+HOSTILE_AUTHOR = "Maya\u2066 Lindqvist\x01\x08"
+HOSTILE_BODY = "Bitcoin fell 7% on Tuesday\x1b[1A\x1b[2K as traders cut risk.\u202e\x85\x7f"
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (
+            json.dumps(
+                [
+                    {
+                        "title": HOSTILE_TITLE,
+                        "body": HOSTILE_BODY,
+                        "source": HOSTILE_OUTLET,
+                        "author": HOSTILE_AUTHOR,
+                    }
+                ]
+            ),
+            "news.json",
+        ),
+        (
+            json.dumps(
+                {
+                    "title": HOSTILE_TITLE,
+                    "body": HOSTILE_BODY,
+                    "source": HOSTILE_OUTLET,
+                    "author": HOSTILE_AUTHOR,
+                }
+            )
+            + "\n"
+            + json.dumps({"title": "Second", "body": "Ether rose 2% on Monday."}),
+            "news.jsonl",
+        ),
+        (
+            f'title,body,source,author\n"{HOSTILE_TITLE}","{HOSTILE_BODY}",'
+            f'"{HOSTILE_OUTLET}","{HOSTILE_AUTHOR}"\n',
+            "news.csv",
+        ),
+        (  # YAML refuses raw controls, but not its own escapes ("\u001b")
+            f"---\ntitle: {json.dumps(HOSTILE_TITLE)}\nsource: {json.dumps(HOSTILE_OUTLET)}\n"
+            f"author: {json.dumps(HOSTILE_AUTHOR)}\n---\n{HOSTILE_BODY}",
+            "note.md",
+        ),
+        (f"# {HOSTILE_TITLE}\n\n{HOSTILE_BODY}", "announcement.md"),
+        (f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}", "note.txt"),
+    ],
+    ids=["json", "jsonl", "csv", "front-matter", "heading", "text"],
+)
+def test_escape_sequences_controls_and_bidi_overrides_are_not_ingested(
+    content: str, name: str
+) -> None:
+    result = load_bytes(content.encode(), name)
+
+    document = result.documents[0]
+    meta = document.metadata
+    assert meta["title"] == "Bitcoin slides 7%"
+    assert document.page_content == "Bitcoin fell 7% on Tuesday as traders cut risk."
+    if name not in ("note.txt", "announcement.md"):
+        assert meta["outlet"] == "CoinDesk"
+        assert meta["author"] == "Maya Lindqvist"
+    for value in (meta["title"], meta["outlet"] or "", meta["author"] or "", document.page_content):
+        assert strip_unsafe(value) == value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?>\n<!-- generated by <x> -->\n<RSS version="2.0"><channel/></RSS>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>News</title></feed>',
+        b"<!-- one --> <!-- two -->\n<rdf:RDF></rdf:RDF>",
+    ],
+)
+def test_a_feed_given_as_a_file_is_pointed_to_feeds_add(data: bytes) -> None:
+    result = load_bytes(data, "news.xml")
+
+    assert result.format == "feed"
+    assert result.problems == ["this is an RSS/Atom feed: add it as a feed, not as a file"]

@@ -1,4 +1,8 @@
-"""Record-shaped news: the CoinDesk/CryptoCompare export, JSON lists, JSON Lines and CSV."""
+"""Record-shaped news: the CoinDesk/CryptoCompare export, JSON lists, JSON Lines and CSV.
+
+Each field is read within a cap, and a field that cannot be read costs that field, a record
+that cannot be read costs that record: never the rest of the file.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import ast
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 from langchain_core.documents import Document
 
+from bot.core.sources import _json
 from bot.core.text import clean, parse_datetime
 
 TITLE_KEYS = ("title", "headline", "name")
@@ -33,6 +39,15 @@ OUTLET_KEYS = ("source_info", "outlet", "source", "publisher", "sourceDomain", "
 ASSET_KEYS = ("currencies", "assets", "tickers", "mentioned_companies")
 _NULLS = {"", "null", "none", "nan", "n/a"}
 MAX_FIELD_CHARS = 10 * 1024 * 1024
+MAX_TITLE_CHARS = 300
+MAX_AUTHOR_CHARS = 200
+MAX_URL_CHARS = 2_048  # a longer "URL" is dropped, not cut: a cut one would lead elsewhere
+MAX_DATE_CHARS = 100
+# An outlet written as text ('{"name": "CoinDesk", "img": ..., "lang": "EN"}', or as a Python
+# dict) is about 100 characters: a longer or more nested one is not parsed.
+MAX_MAPPING_CHARS = 2_048
+MAX_MAPPING_BRACKETS = 8
+MAX_LIST_ITEMS = 20  # authors, assets: items of a list field that are read
 
 
 def is_record(value: object) -> bool:
@@ -52,6 +67,9 @@ def load_records(rows: Iterable[Any], origin: str) -> tuple[list[Document], list
         except ValueError as error:
             problems.append(f"item {position}: {error}")
             continue
+        except RecursionError:
+            problems.append(f"item {position}: nested too deeply to read")
+            continue
         documents.append(document)
     return documents, problems
 
@@ -61,9 +79,12 @@ def load_jsonl(lines: list[str], origin: str) -> tuple[list[Document], list[str]
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         try:
-            rows.append(json.loads(line))
+            rows.append(_json.loads(line)[0])
         except json.JSONDecodeError as error:
             problems.append(f"line {number}: not valid JSON ({error.msg})")
+            rows.append(None)
+        except RecursionError:
+            problems.append(f"line {number}: nested too deeply to read")
             rows.append(None)
     documents: list[Document] = []
     for number, row in enumerate(rows, start=1):
@@ -76,11 +97,13 @@ def load_jsonl(lines: list[str], origin: str) -> tuple[list[Document], list[str]
             documents.append(record_to_document(row, f"{origin}#{number}"))
         except ValueError as error:
             problems.append(f"line {number}: {error}")
+        except RecursionError:
+            problems.append(f"line {number}: nested too deeply to read")
     return documents, problems
 
 
 def looks_like_csv(content: str) -> bool:
-    first = content.lstrip().split("\n", 1)[0].lower()
+    first = content.lstrip()[:4096].split("\n", 1)[0].lower()  # a header line, not the file
     if "," not in first and ";" not in first and "\t" not in first:
         return False
     fields = {f.strip().strip('"') for f in first.replace(";", ",").replace("\t", ",").split(",")}
@@ -112,8 +135,8 @@ def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
 def record_to_document(row: dict[str, Any], origin: str) -> Document:
     """One record to a Document; a headline without text becomes a headline-only article."""
     row = {**{str(k).lower(): v for k, v in row.items()}, **row}  # "Title" reads as "title"
-    title = _text(_first(row, TITLE_KEYS))
-    body = _text(_first(row, BODY_KEYS))
+    title = _text(_first(row, TITLE_KEYS))[:MAX_TITLE_CHARS]
+    body = _text(_first(row, BODY_KEYS), joiner="\n\n")
     if not title and not body:
         raise ValueError("no title or text")
     if not body:  # a headline-only item: its headline is its text
@@ -121,9 +144,11 @@ def record_to_document(row: dict[str, Any], origin: str) -> Document:
     if not title:
         title = body.split("\n", 1)[0][:120]
     raw_date = _first(row, DATE_KEYS)
+    if isinstance(raw_date, str) and len(raw_date) > MAX_DATE_CHARS:
+        raw_date = None
     published = parse_datetime(raw_date)
     url = _text(_first(row, URL_KEYS)) or None
-    if url and not url.lower().startswith(("http://", "https://")):
+    if url and (len(url) > MAX_URL_CHARS or not url.lower().startswith(("http://", "https://"))):
         url = None
     metadata = {
         "title": title,
@@ -132,49 +157,71 @@ def record_to_document(row: dict[str, Any], origin: str) -> Document:
         "published_at": published.isoformat() if published else None,
         "assets_hint": _assets_hint(row),
         "origin": origin,
-        "author": _text(_first(row, ("author", "authors", "byline", "creator"))) or None,
+        "author": _text(_first(row, ("author", "authors", "byline", "creator")))[:MAX_AUTHOR_CHARS]
+        or None,
     }
     return Document(page_content=body, metadata=metadata)
 
 
 def _first(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first of keys with a value: not null, not "NULL", not an empty list or mapping."""
     for key in keys:
         value = row.get(key)
-        if value is not None and str(value).strip().lower() not in _NULLS:
-            return value
+        if value is None or value == [] or value == {}:
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            continue
+        if isinstance(value, str) and value.strip().lower() in _NULLS:
+            continue
+        return value
     return None
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        value = str(value)
-    return clean(value)
+def _text(value: Any, joiner: str = ", ") -> str:
+    """A field as clean text: a string, a number, or a list of them joined (authors); a
+    mapping or anything nested has no text (str() of it would be a Python repr, or huge)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if isinstance(value, list):
+        items = [v for v in value[:MAX_LIST_ITEMS] if isinstance(v, str | int | float)]
+        return clean(joiner.join(map(str, items)))
+    return ""
 
 
 def _outlet(row: dict[str, Any]) -> str | None:
     value = _first(row, OUTLET_KEYS)
     if isinstance(value, str) and value.strip().startswith("{"):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                return None
+        value = _mapping(value.strip())
     if isinstance(value, dict):
         value = value.get("name") or value.get("title")
     text = _text(value)
     return text[:80] or None
 
 
+def _mapping(text: str) -> Any:
+    """A mapping written as text, as JSON or as a Python dict literal ("{'name': 'CoinDesk'}"),
+    read only when short and shallow; None for anything else."""
+    if len(text) > MAX_MAPPING_CHARS or text.count("{") + text.count("[") > MAX_MAPPING_BRACKETS:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:  # bounded above: 2 KB and 8 brackets are far inside the parser's own limits
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
 def _assets_hint(row: dict[str, Any]) -> list[str]:
     value = _first(row, ASSET_KEYS)
     if isinstance(value, list):
-        items = [str(v) for v in value]
+        items = [str(v) for v in value[:MAX_LIST_ITEMS] if isinstance(v, str | int | float)]
     elif isinstance(value, str):
-        items = value.replace("|", ",").split(",")
+        items = value[:2_000].replace("|", ",").split(",")
     else:
         return []
-    return [item.strip().upper() for item in items if item.strip()][:20]
+    hints = (clean(item).upper() for item in items)
+    return [hint for hint in hints if 0 < len(hint) <= 40][:MAX_LIST_ITEMS]

@@ -17,4 +17,7 @@ def load(content: str, origin: str) -> tuple[list[Document], list[str]]:
         title, body = first.strip(), rest.strip()
     else:
         title, body = "", text
-    return [record_to_document({"title": title, "body": body}, origin)], []
+    try:
+        return [record_to_document({"title": title, "body": body}, origin)], []
+    except ValueError as error:
+        return [], [str(error)]
