@@ -46,15 +46,18 @@ def _text(text: str) -> str:
     return text
 
 
+# A tag is scanned only up to the next "<" or ">", so the search is linear in the bytes read.
 _DECLARATION = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})""",
+    rb"""<meta\b[^<>]*?charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})"""
+    rb"""|<\?xml\b[^<>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})""",
     re.IGNORECASE,
 )
+DECLARATION_BYTES = 4096  # where a declaration must be: HTML requires it in the first 1,024
 
 
 def _declared_in(data: bytes) -> str | None:
     """The charset an HTML or XML document declares in its first kilobytes."""
-    found = _DECLARATION.search(data[:4096])
+    found = _DECLARATION.search(data[:DECLARATION_BYTES])
     return (found.group(1) or found.group(2)).decode("ascii") if found else None
 
 

@@ -44,13 +44,24 @@ def load(content: str, origin: str, url: str | None = None) -> tuple[list[Docume
     return [record_to_document(record, origin)], []
 
 
-_PUBLISHED = re.compile(
-    r"<meta[^>]+(?:property|name|itemprop)=[\"'](?:article:published_time|datePublished|"
-    r"pubdate|publishdate)[\"'][^>]*content=[\"']([^\"']+)[\"']",
+# The page's own publication time, from a <meta> tag naming it. Linear on any page: a tag is
+# scanned only up to the next "<" or ">" (and at most 2,000 characters), and within it each
+# pattern starts at a fixed word and takes a bounded value.
+_META_TAG = re.compile(r"<meta\b([^<>]{0,2000})>", re.IGNORECASE)
+_NAMES_PUBLISHED = re.compile(
+    r"\b(?:property|name|itemprop)\s*=\s*[\"']?"
+    r"(?:article:published_time|datePublished|pubdate|publishdate)[\"'\s/]",
     re.IGNORECASE,
 )
+_CONTENT = re.compile(r"\bcontent\s*=\s*[\"']([^\"'<>]{1,100})[\"']", re.IGNORECASE)
+MAX_SCANNED_CHARS = 200_000
 
 
 def _published_time(content: str) -> str | None:
-    match = _PUBLISHED.search(content[:200_000])
-    return match.group(1) if match and parse_datetime(match.group(1)) else None
+    for tag in _META_TAG.finditer(content[:MAX_SCANNED_CHARS]):
+        attributes = tag.group(1) + " "
+        if _NAMES_PUBLISHED.search(attributes):
+            value = _CONTENT.search(attributes)
+            if value and parse_datetime(value.group(1)):
+                return value.group(1)
+    return None
