@@ -163,8 +163,8 @@ async def test_an_answer_and_its_quotes_carry_no_link_or_mention_a_source_plante
     assert r"\[Binance Support\](https\://evil.example/b)" in sources
     assert "Claim your ETH airdrop" in sources
     assert "(no link)" in sources  # a link target holding a space is no link at all
-    # A link without whitespace stays the article's own link, its brackets percent-encoded.
-    assert "https://news.example/y%29%5BVerify%5D%28https://evil.example/v)" in text
+    # Any link left is to the article's own host (ingestion may have refused the address).
+    assert {h for h in clickable_hosts(text) if h} <= {"news.example"}
     assert "@\u200beveryone" in text  # the text is kept, the mention is not
 
 
@@ -229,3 +229,20 @@ async def test_admin_replies_show_hostile_titles_and_feeds_as_text(
     assert "Binance Support" in listed.json["content"]
     assert "<https://feeds.example/rss>" in listed.json["content"]
     assert forgot.json["content"].startswith(f"Forgot {article.id}: ")
+
+
+async def test_an_error_message_repeating_what_was_typed_shows_it_as_text(
+    bot: Any, discord_api: FakeDiscord
+) -> None:
+    typed = "[C](https://evil.example/p) @everyone"
+
+    refused = await send(
+        bot,
+        discord_api,
+        ask_interaction(typed, command="price", option="asset", user_id=ASKER),
+        "1620000000009",
+    )
+
+    assert "I don't know the asset" in refused.json["content"]
+    assert "C" in refused.json["content"]
+    assert_harmless([refused])

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.exts.admin import NotAdmin
+from bot.render import escape_markdown
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,8 @@ def user_message(error: BaseException) -> str:
     """What the user sees for an error."""
     original = getattr(error, "original", error)
     if isinstance(original, UserError):
-        return str(original)
+        # It may repeat what was typed, an address or a server's words: text, not Markdown.
+        return escape_markdown(str(original))
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, NotAdmin):
