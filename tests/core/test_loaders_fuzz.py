@@ -16,8 +16,11 @@ from bot.core.documents import Article
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.sources import load_bytes, load_page
 from bot.core.store import is_current
+from bot.core.text import strip_unsafe
 from bot.services import Services, build_services
 from tests.conftest import settings_for
+from tests.core.deadline import finishes_within
+from tests.news_files import FIXTURES
 
 NAMES = ["news.json", "news.jsonl", "news.csv", "note.md", "page.html", "note.txt", "blob.bin"]
 WORDS = st.sampled_from(
@@ -60,6 +63,74 @@ def documents(draw: st.DrawFn) -> tuple[bytes, str]:
         encoding = draw(st.sampled_from(["utf-8", "utf-16", "latin-1"]))
         data = draw(LONG_PROSE).encode(encoding, "replace")
     return data, draw(st.sampled_from(NAMES))
+
+
+def alias_bomb(levels: int) -> bytes:
+    lines = ["---", "a: &a [" + ",".join(["lol"] * 9) + "]"]
+    for level in range(1, levels + 1):
+        name, before = "abcdefghij"[level], "abcdefghij"[level - 1]
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{before}"] * 9) + "]")
+    return "\n".join([*lines, f"title: *{'abcdefghij'[levels]}", "---", "@"]).encode()
+
+
+def deep_source_info(levels: int, as_text: bool) -> bytes:
+    deep = '{"a":' * levels + "1" + "}" * levels
+    raw = json.loads((FIXTURES / "coindesk-export.json").read_text(encoding="utf-8"))
+    raw["Data"][1]["source_info"] = deep if as_text else "@DEEP@"
+    raw["Data"][3]["title"] = "@"
+    return json.dumps(raw).replace('"@DEEP@"', deep).encode()
+
+
+# The hostile files of issue 10: each is read in well under a second, its problem is one line,
+# and what it yields holds no control character; "@" is replaced by drawn prose.
+HOSTILE = [
+    (alias_bomb(9), "bomb.md"),
+    (b"---\ntitle: x\ntags: [" + b"btc," * 5_000 + b"]\n---\n@", "long-header.md"),
+    (b"---\ntitle: " + b"[" * 3_000 + b"\n---\n@", "deep-header.md"),
+    (b"# a" + b" " * 20_000 + b"b\n\n@", "heading.md"),
+    (b"###### " + b"#" * 20_000 + b"x\n\n@", "hashes.txt"),
+    (b"# Title\n\n@" + b"[" * 20_000, "brackets.md"),
+    (b"# Title\n\n@" + b"![" * 10_000 + b"[a](" * 5_000, "links.md"),
+    (b"<!---->" * 80 + b"<html><article><p>@</p></article></html>", "page.html"),
+    (
+        b"<html><body><article><p>@</p></article><!-- "
+        + b"<meta name='datePublished'" * 1_000
+        + b" --></body></html>",
+        "meta.html",
+    ),
+    (deep_source_info(12_000, as_text=True), "export.json"),
+    (deep_source_info(12_000, as_text=False), "export.json"),
+    (b'[{"title": "@", "source": ' + b"[" * 20_000 + b"]" * 20_000 + b"}]", "list.json"),
+    (b"null", "null.txt"),
+    (b"42", "number.json"),
+    (
+        json.dumps(
+            [{"title": "\x1b[2J\u202e@", "body": "@\x1b]8;;x\x07", "author": "\x9b1m@"}]
+        ).encode(),
+        "escapes.json",
+    ),
+    ("\x1b[31m@\u202e\n\n@\x07\x1b[0m".encode(), "escapes.txt"),
+]
+
+
+@given(st.sampled_from(HOSTILE), LONG_PROSE)
+@settings(max_examples=60, deadline=None)
+def test_hostile_files_are_read_quickly_and_yield_only_clean_text(
+    hostile: tuple[bytes, str], prose: str
+) -> None:
+    template, name = hostile
+    data = template.replace(b"@", prose.replace("\x00", "").encode())
+
+    with finishes_within(10, f"loading hostile {name}"):
+        results = [load_bytes(data, name), load_page(data, f"https://example.com/{name}")]
+
+    for result in results:
+        assert all(p and "\n" not in p for p in result.problems), result.problems
+        for document in result.documents:
+            meta = document.metadata
+            assert len(meta["title"]) <= 300
+            for text in (document.page_content, meta["title"], meta["outlet"], meta["author"]):
+                assert strip_unsafe(text or "") == (text or "")
 
 
 @given(documents())
@@ -158,4 +229,20 @@ def test_malformed_but_readable_documents_are_taken_in_whole(
     report = store.ingest_upload(data, name, ingested_by="fuzz")
     assert [f.stored for f in report.files] == [1], report
     assert len(store.sources()) == before + 1
+    assert_whole_articles(store)
+
+
+def test_hostile_files_cost_only_themselves_and_the_store_holds_whole_articles(
+    store: Services,
+) -> None:
+    """Each hostile file in one upload after another: the store stays whole, and the good
+    records of a file with one bad value are all stored."""
+    for template, name in HOSTILE:
+        data = template.replace(b"@", b"Bitcoin fell 7% on Tuesday as traders cut risk again.")
+        with finishes_within(60, f"ingesting hostile {name}"):
+            report = store.ingest_upload(data, name, ingested_by="fuzz")
+        [file] = report.files
+        assert all("\n" not in p for p in file.problems), file.problems
+        if name == "export.json":
+            assert file.found == 6
     assert_whole_articles(store)
