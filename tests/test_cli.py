@@ -345,25 +345,28 @@ def test_an_ingest_report_shows_odd_file_names_and_problems_as_visible_escapes(
 
 @pytest.fixture(scope="module")
 def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding an article whose title repaints a terminal and holds rich markup,
-    and a feed whose title does the same."""
+    """A data dir written before ingestion cleaned titles: an article whose title repaints a
+    terminal and holds rich markup and :emoji: codes, and a feed whose title does the same."""
     from bot.feeds import FeedStore
 
-    folder = tmp_path_factory.mktemp("hostile")
-    news = folder / "news\x1b[2J\u202e.json"
+    data = tmp_path_factory.mktemp("hostile") / "data"
     record = {
-        "title": HOSTILE_TITLE,
+        "title": "Ether slides as funds bleed",
         "text": "Ether fell 14% as the Zorblax exchange liquidated leveraged long positions.",
         "url": "https://news.example/ether",
         "published_at": "2025-11-04T10:00:00Z",
-        "source": "[red]Wire[/red]\x1b[31m",
     }
-    news.write_text(json.dumps([record]))
-    data = folder / "data"
-    run = marketbot(data, "ingest", str(news))
-    assert run.returncode == 0, run.stderr
-    assert not UNSAFE.search(run.stdout)
-    assert "news\\x1b[2J\\u202e.json: " in run.stdout
+    legacy = {"title": HOSTILE_TITLE, "outlet": "[red]Wire[/red]\x1b[31m"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
+    env.update(MARKETBOT_OFFLINE="1", PYTHONPATH=str(Path(__file__).parents[1]))
+    script = [sys.executable, "-m", "tests.legacy_store", str(data)]
+    subprocess.run(
+        [*script, json.dumps([record]), json.dumps(legacy)],
+        env=env,
+        cwd=data.parent,
+        check=True,
+        timeout=180,
+    )
     FeedStore.in_dir(data).add("https://feeds.example/rss", "cli", title=HOSTILE_TITLE)
     return data
 

@@ -12,6 +12,7 @@ from bot.console import handle_line, run_console
 from bot.render import answer_embed
 from bot.services import Services
 from tests.conftest import MakeServices
+from tests.legacy_store import store_uncleaned
 
 
 def test_a_plain_line_is_answered_with_numbered_sources(seeded: Services) -> None:
@@ -121,10 +122,12 @@ HOSTILE_TITLE = "Ether \x1b[2J\u202e[bold]slides[/bold] :warning: as funds bleed
 def test_the_console_shows_a_hostile_title_as_visible_text(make_services: MakeServices) -> None:
     services = make_services()
     services.ingest_text(
-        HOSTILE_TITLE,
+        "Ether slides as funds bleed",
         "Ether fell 14% on Tuesday as leveraged long positions were liquidated across exchanges.",
         ingested_by="cli",
     )
+    [article] = services.sources()
+    store_uncleaned(services, article.id, title=HOSTILE_TITLE)  # stored before ingestion cleaned
     stdin = io.StringIO("why did ETH fall 14%?\n/sources\n")
     output = io.StringIO()
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 
 from tests.conftest import MakeServices
+from tests.legacy_store import store_uncleaned
 
 
 def test_a_future_dated_article_does_not_stay_latest_and_its_title_is_bounded(
     make_services: MakeServices,
 ) -> None:
     services = make_services()
-    # Stored before ingestion refused future dates: dated 2098, and a title of 3,000 characters.
-    hostile = {
-        "title": "Claim your ETH airdrop " + "now " * 750,
-        "text": "Ether fell 14% as leveraged long positions were liquidated across exchanges.",
-        "published_at": "2098-11-04T12:00:00Z",
-    }
-    services.ingest_upload(json.dumps([hostile]).encode(), "news.json", ingested_by="cli")
+    services.ingest_text(
+        "Claim your ETH airdrop",
+        "Ether fell 14% as leveraged long positions were liquidated across exchanges.",
+        ingested_by="cli",
+    )
+    [hostile] = services.sources()
+    # As stored before ingestion refused future dates: dated 2098, with a 3,000-character title.
+    store_uncleaned(
+        services,
+        hostile.id,
+        title="Claim your ETH airdrop " + "now " * 750,
+        published_at=datetime(2098, 11, 4, 12, tzinfo=UTC),
+    )
     time.sleep(1.1)  # stored times are whole seconds: the next article is stored later
     services.ingest_text(
         "Bitcoin steadies after the sell-off",
