@@ -18,7 +18,7 @@ from bot.core.documents import Article, Chunk, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.files import exclusive
 from bot.core.injection import scan
-from bot.core.sources import LoadResult, iter_files, load_path
+from bot.core.sources import LoadResult, iter_files, load_path, origin_of
 from bot.core.splitter import SentenceSplitter
 from bot.core.store import ChromaStore
 from bot.core.text import (
@@ -114,7 +114,7 @@ class Ingestor:
         for number, path in enumerate(files, start=1):
             results.append(load_path(path))
             if progress:
-                progress(number, len(files), f"reading {path.name}")
+                progress(number, len(files), f"reading {origin_of(path.name)}")
         return self.ingest_results(
             results, ingested_by=ingested_by, outlet=outlet, progress=progress
         )

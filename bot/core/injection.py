@@ -24,7 +24,10 @@ _INSTRUCTIONS = [
     (
         "a fake system prompt",
         re.compile(
-            r"(?:^|\n)\s*(?:#{1,3}\s*)?(?:system|assistant)\s*(?:prompt|message)?\s*:"
+            # Blank space within the line only ([^\S\n]): with \s, a run of newlines was
+            # tried from each of them, quadratic.
+            r"(?:^|\n)[^\S\n]*(?:#{1,3}[^\S\n]*)?(?:system|assistant)[^\S\n]*"
+            r"(?:prompt|message)?[^\S\n]*:"
             r"|\b(?:begin|end|new)\s+system\s+prompt\b|\bsystem\s+prompt\s*:",
             re.IGNORECASE,
         ),

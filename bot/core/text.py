@@ -183,7 +183,9 @@ def sentences(text: str) -> list[str]:
         start = 0
         pieces: list[str] = []
         for match in _SENTENCE_END.finditer(paragraph):
-            piece = paragraph[start : match.start()].strip()
+            # Only the end of the piece: re-reading it from its start for every full stop
+            # skipped ("Mr. A Mr. B ...") made the split quadratic.
+            piece = paragraph[max(start, match.start() - 40) : match.start()].strip()
             last_word = piece.rsplit(" ", 1)[-1].rstrip(".").lower()
             if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
                 continue

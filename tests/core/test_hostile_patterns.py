@@ -104,3 +104,32 @@ def test_a_megabyte_long_paragraph_is_split_into_chunks_quickly(text: str) -> No
     assert chunks
     assert max(map(len, chunks)) <= 700
     assert "".join(chunks).replace(" ", "").startswith(text[:100].replace(" ", ""))
+
+
+@pytest.mark.parametrize(
+    ("check", "text"),
+    [
+        # sentence splitting: full stops it must skip (abbreviations, initials), 1 MB of them
+        ("sentences", "Mr. A " * 170_000),
+        # the guard's clause split: a long run of spaces not followed by a connective
+        ("clauses", "BTC fell" + " " * 100_000 + "x [1]"),
+        ("clauses", "BTC fell," + " ," * 50_000 + " because [1]"),
+        # the injection scan's fake system prompt: a long run of newlines
+        ("injection", "\n" * 100_000 + "x"),
+        ("injection", "\n \t" * 30_000 + "system"),
+    ],
+    ids=["abbreviations", "clause-spaces", "clause-commas", "newlines", "blank-lines"],
+)
+def test_the_core_patterns_over_sources_and_model_output_are_linear(check: str, text: str) -> None:
+    from bot.core import guard, injection
+    from bot.core.text import sentences
+
+    run = {
+        "sentences": lambda: sentences(text),
+        "clauses": lambda: guard.CLAUSE.split(text),
+        "injection": lambda: injection.scan(text),
+    }[check]
+    with finishes_within(BOUND, f"{check} over {len(text)} hostile characters"):
+        result = run()
+
+    assert result is not None
