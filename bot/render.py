@@ -28,17 +28,19 @@ ELLIPSIS = " …"
 # the sentences of an answer) is text, so each of these is escaped, or, for mentions, broken by
 # a zero-width space: masked links ([ ]), emphasis, underline, strikethrough, spoilers and code
 # (* _ ~ | `), block quotes and headings (> #), lists at a line's start (- + 1.), autolinks
-# (the : of ://), and mention syntax (@everyone, @here, <@1>, <@!1>, <@&1>, <#1>, </cmd:1>,
-# and <t:1> or <:emoji:1> with them). The backslash itself is escaped first, so a source cannot
-# escape our own syntax. discord.utils.escape_markdown leaves links, headings past ###,
-# ordered lists and every mention alone, and its link pattern backtracks, so it is not used.
+# (the : of ://, and discord.gg/ invites, linked without one), and mention syntax (@everyone,
+# @here, <@1>, <@!1>, <@&1>, <#1>, </cmd:1>, and <t:1> or <:emoji:1> with them). The backslash
+# itself is escaped first, so a source cannot escape our own syntax. discord.utils'
+# escape_markdown leaves links, headings past ###, ordered lists and every mention alone, and
+# its link pattern backtracks, so it is not used.
 _MARKDOWN = re.compile(
     r"(?P<marker>\[\d{1,3}\](?!\())"
     r"|(?P<char>[\\*_~|`>#\[\]])"
     r"|^(?P<indent>[ \t]*)(?:(?P<bullet>[-+])(?=[ \t#]|$)|(?P<ordinal>\d{1,9})\.(?=[ \t]|$))"
     r"|(?P<mention>@)(?=everyone|here)"
     r"|(?P<angle><)"
-    r"|(?P<scheme>:)(?=//)",
+    r"|(?P<scheme>:)(?=//)"
+    r"|(?P<invite>discord(?:app)?)(?=\.gg/|\.com/invite/)",
     re.IGNORECASE | re.MULTILINE,
 )
 ZWSP = "\u200b"
@@ -63,7 +65,7 @@ def escape_markdown(text: str, *, markers: bool = False, bullets: bool = False) 
             return f"{match['indent']}{match['ordinal']}\\."
         if match["scheme"]:
             return "\\:"
-        return match[0] + ZWSP  # @ before everyone or here, and every <
+        return match[0] + ZWSP  # @ before everyone or here, every <, an invite's "discord"
 
     return _MARKDOWN.sub(escape, strip_unsafe(text))
 

@@ -92,6 +92,7 @@ def test_a_look_alike_host_is_linked_by_its_ascii_name() -> None:
         ("1. first", r"1\. first"),
         ("a \\ backslash", r"a \\ backslash"),
         ("visit https://evil.example", r"visit https\://evil.example"),
+        ("join discord.gg/airdrop", "join discord\u200b.gg/airdrop"),  # linked without a scheme
     ],
 )
 def test_markdown_from_a_source_is_escaped(text: str, shown: str | None) -> None:
