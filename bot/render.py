@@ -31,8 +31,8 @@ ELLIPSIS = " …"
 # (the : of ://, and discord.gg/ invites, linked without one), and mention syntax (@everyone,
 # @here, <@1>, <@!1>, <@&1>, <#1>, </cmd:1>, and <t:1> or <:emoji:1> with them). The backslash
 # itself is escaped first, so a source cannot escape our own syntax. discord.utils'
-# escape_markdown leaves links, headings past ###, ordered lists and every mention alone, and
-# its link pattern backtracks, so it is not used.
+# escape_markdown is not used: it handles no mention, ordered list or bare autolink, and its
+# masked-link pattern (\[.+\]\(.+\)) backtracks on a long line.
 _MARKDOWN = re.compile(
     r"(?P<marker>\[\d{1,3}\](?!\())"
     r"|(?P<char>[\\*_~|`>#\[\]])"
