@@ -193,3 +193,13 @@ def test_a_source_dated_in_the_future_is_not_called_fresh() -> None:
     assert freshness(answer, today=date(2025, 11, 6)) == (
         "Newest cited source: 4 Nov 2098 (a date in the future)"
     )
+
+
+@pytest.mark.parametrize("worst", ["[", "](", "\\", "<", "\n-", "1.\n", "[1]", " "])
+def test_escaping_a_long_line_of_the_worst_characters_is_immediate(worst: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    shorten(escape_markdown(worst * (100_000 // len(worst)), markers=True), 4096)
+
+    assert time.perf_counter() - started < 2.0  # about 0.1 s here: the pattern never backtracks
