@@ -351,11 +351,18 @@ def _fail(error: UserError) -> typer.Exit:
 
 
 def _poll_line(report: Any) -> str:
+    from bot.feeds import MAX_ENTRIES
+
     if report.status == "not modified":
         return f"{report.feed.url}: not modified, nothing new"
+    skipped = (
+        f"; {report.skipped} older items not read (only the newest {MAX_ENTRIES} are)"
+        if report.skipped
+        else ""
+    )
     return (
         f"{report.feed.url}: {report.found} items, {report.new} new, {report.updated} updated, "
-        f"{report.duplicates} already stored"
+        f"{report.duplicates} already stored{skipped}"
     )
 
 
@@ -398,6 +405,7 @@ def feeds_list(
             "failures": f.failures,
             "next_poll": f.next_poll,
             "items": f.items_seen,
+            "skipped": f.items_skipped,
         }
         for f in feeds
     ]
@@ -412,7 +420,9 @@ def feeds_list(
             _cell(row["added_by"]),
             _cell(row["last_ok"] or "never"),
             _cell(row["next_poll"] or "now"),
-            str(row["items"]),
+            f"{row['items']} ({row['skipped']} older not read)"
+            if row["skipped"]
+            else str(row["items"]),
             _cell(f"{row['last_error']} ({row['failures']} failures)" if row["last_error"] else ""),
             style="red" if row["last_error"] else None,
         )

@@ -205,7 +205,9 @@ class News(commands.GroupCog, group_name="news"):
         await self._reply(
             interaction,
             f"Added {name}: {report.found} items, {report.new} new, "
-            f"{report.duplicates} already stored.{problems}",
+            f"{report.duplicates} already stored"
+            + (f", {report.skipped} older items not read" if report.skipped else "")
+            + f".{problems}",
         )
 
     @feeds.command(name="list")
@@ -216,6 +218,7 @@ class News(commands.GroupCog, group_name="news"):
         lines = [
             f"- {inline_markdown(f.title, 100) + ' ' if f.title else ''}{link_or_text(f.url)}: "
             f"last read {f.last_ok or 'never'}"
+            + (f" ({f.items_skipped} older items not read)" if f.items_skipped else "")
             + (
                 f"; failing ({f.failures}x): {inline_markdown(f.last_error, 200)}; "
                 f"next try {f.next_poll}"

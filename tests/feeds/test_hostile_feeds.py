@@ -132,3 +132,7 @@ def test_a_feed_of_more_items_than_a_poll_reads_gives_the_newest_and_says_how_ma
         report.problems
     )
     assert feed.items_seen == 8 and feed.items_skipped == 3
+    # What the CLI prints of the poll says it too.
+    from bot.cli import _poll_line
+
+    assert "3 older items not read (only the newest 5 are)" in _poll_line(report)
