@@ -39,9 +39,7 @@ _CONNECTIVES = (
 )
 # A break starts where a run of blank space starts (the lookbehinds): tried at every space of a
 # long run, the split was quadratic.
-CLAUSE = re.compile(
-    rf"(?<=[.;:!?])\s+|(?<![\s,]),?\s+(?=(?:{_CONNECTIVES})\b)", re.IGNORECASE
-)
+CLAUSE = re.compile(rf"(?<=[.;:!?])\s+|(?<![\s,]),?\s+(?=(?:{_CONNECTIVES})\b)", re.IGNORECASE)
 _LEADING_CONNECTIVE = re.compile(rf"^(?:{_CONNECTIVES})\b", re.IGNORECASE)
 # Counts written as words are numbers too ("two factors" where the source says three). "One"
 # is left out: it is more often a pronoun than a count.

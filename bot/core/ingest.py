@@ -281,15 +281,16 @@ class Ingestor:
             raise ValueError("too little text to be an article")
         if len(body) > MAX_ARTICLE_CHARS:
             notes.append(
-                f"{len(body):,} characters of text: only the first {MAX_ARTICLE_CHARS:,} "
-                "were kept"
+                f"{len(body):,} characters of text: only the first {MAX_ARTICLE_CHARS:,} were kept"
             )
             body = _cut(body, MAX_ARTICLE_CHARS)
         raw_url = meta.get("url") or None
         url = web_url(raw_url)
         if raw_url and url is None:
-            notes.append(f"its link {printable(str(raw_url)[:120])!r} is not a web address; "
-                         "stored without it")
+            notes.append(
+                f"its link {printable(str(raw_url)[:120])!r} is not a web address; "
+                "stored without it"
+            )
         print_ = fingerprint(body)
         article_id = short_hash(canonical_url(url)) if url else short_hash("text:" + print_)
         ingested_at = utcnow()
