@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from bot.core.documents import Answer, Article, Citation
-from bot.core.text import strip_unsafe
+from bot.core.text import strip_unsafe, web_url
 
 if TYPE_CHECKING:
     import discord
@@ -82,36 +82,26 @@ def inline_markdown(text: str, limit: int | None = None) -> str:
 # Characters a link target keeps as they are; everything else (the ( ) < > [ ] space \ " ' `
 # ^ { } | that can end or break a Markdown link target, and any non-ASCII) is percent-encoded.
 _LINK_SAFE = "!#$%&*+,/:;=?@-._~"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 MAX_LINK_CHARS = 512
 
 
 def safe_link(url: str | None) -> str | None:
-    """The URL as a link target Discord and a terminal read whole: http(s) only, with a host,
-    no user name, whitespace or control character, at most 512 characters; None otherwise."""
-    if not url or len(url) > MAX_LINK_CHARS or strip_unsafe(url) != url or re.search(r"\s", url):
+    """The URL as a link target Discord and a terminal read whole: a web address as
+    text.web_url accepts it (http(s), a valid host, no blank space, control or bracket), with
+    no user name, at most 512 characters, a look-alike host in its xn-- form and the rest
+    percent-encoded; None otherwise."""
+    valid = web_url(url)
+    if valid is None or len(valid) > MAX_LINK_CHARS:
         return None
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError:  # a port that is not a number, a broken [IPv6] literal
+    parts = urlsplit(valid)
+    host = parts.hostname or ""
+    if "@" in parts.netloc:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
-        return None
-    if ":" in host:  # an IPv6 literal: hexadecimal digits and colons only
-        if not re.fullmatch(r"[0-9a-f:.]+", host):
-            return None
+    if ":" in host:  # an IPv6 literal
         host = f"[{host}]"
-    else:
-        try:
-            host = host.encode("idna").decode("ascii")  # a look-alike name shows as xn--
-        except UnicodeError:
-            return None
-        if not _HOST.fullmatch(host):
-            return None
-    netloc = host if port is None else f"{host}:{port}"
+    elif not host.isascii():
+        host = host.encode("idna").decode("ascii")  # web_url checked that it encodes
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
     target = f"{parts.scheme.lower()}://{netloc}{quote(parts.path, safe=_LINK_SAFE)}"
     if parts.query:
         target += "?" + quote(parts.query, safe=_LINK_SAFE)

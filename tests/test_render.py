@@ -68,12 +68,22 @@ def test_an_address_that_is_not_a_plain_http_link_is_no_link(url: str) -> None:
 
 
 def test_characters_that_end_a_markdown_link_are_percent_encoded() -> None:
-    link = safe_link("https://news.example/y)[Verify](https://evil.example/v)<b>'\"`|{}^\\")
+    link = safe_link("https://en.example.org/wiki/Tulip_mania_(1637)?q='x'")
 
-    assert link == (
-        "https://news.example/y%29%5BVerify%5D%28https://evil.example/v%29%3Cb%3E%27%22%60%7C"
-        "%7B%7D%5E%5C"
-    )
+    assert link == "https://en.example.org/wiki/Tulip_mania_%281637%29?q=%27x%27"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/y)[Verify](https://evil.example/v)",  # brackets outside a host
+        "https://news.example/x<b>",
+        'https://news.example/"x"',
+        "https://news.example/a`b|c{d}^e\\f",
+    ],
+)
+def test_an_address_holding_what_no_address_may_hold_unencoded_is_no_link(url: str) -> None:
+    assert safe_link(url) is None
 
 
 def test_a_look_alike_host_is_linked_by_its_ascii_name() -> None:

@@ -77,7 +77,7 @@ def fingerprint(text: str) -> str:
 
 MAX_URL_CHARS = 2048
 _NOT_IN_URLS = frozenset('<>"\\`^{}|')  # never unencoded in a URL (RFC 3986)
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # RFC 1123
 _HOST = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
 
 
