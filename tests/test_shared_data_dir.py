@@ -198,7 +198,7 @@ def test_the_server_dies_with_its_supervisor_and_stops_when_no_process_needs_it(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "data"
-    files = ServerFiles(data_dir.resolve())
+    files = ServerFiles.of(data_dir)
     assert marketbot(data_dir, "ingest", str(FIXTURES / "note.txt")).returncode == 0
     info = read_info(files)
     assert info is not None  # it outlives the process that started it, for the next one

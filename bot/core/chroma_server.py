@@ -54,29 +54,29 @@ class StoreBusyError(UserError):
 
 @dataclass(frozen=True)
 class ServerFiles:
-    """The paths one data dir's server uses."""
+    """The paths one data dir's server uses (see the module's docstring)."""
 
     data_dir: Path
+    info: Path
+    owner: Path
+    start: Path
+    clients: Path
+    log: Path
 
-    @property
-    def info(self) -> Path:
-        return self.data_dir / "chroma-server.json"
+    @classmethod
+    def of(cls, data_dir: Path) -> ServerFiles:
+        folder = Path(data_dir).resolve()
+        named = {part: folder / f"chroma-{name}" for part, name in _FILE_NAMES.items()}
+        return cls(folder, **named)
 
-    @property
-    def owner(self) -> Path:
-        return self.data_dir / "chroma-owner.lock"
 
-    @property
-    def start(self) -> Path:
-        return self.data_dir / "chroma-start.lock"
-
-    @property
-    def clients(self) -> Path:
-        return self.data_dir / "chroma-clients.lock"
-
-    @property
-    def log(self) -> Path:
-        return self.data_dir / "chroma-server.log"
+_FILE_NAMES = {
+    "info": "server.json",
+    "owner": "owner.lock",
+    "start": "start.lock",
+    "clients": "clients.lock",
+    "log": "server.log",
+}
 
 
 class Lease:
@@ -96,7 +96,7 @@ class LocalChromaServer:
     """Starts (or finds) the data dir's Chroma server and connects to it."""
 
     def __init__(self, data_dir: Path, path: Path, idle_seconds: float = 300.0) -> None:
-        self.files = ServerFiles(Path(data_dir).resolve())
+        self.files = ServerFiles.of(data_dir)
         self.path = Path(path).resolve()
         self.idle_seconds = idle_seconds
 
@@ -202,7 +202,7 @@ _embedded_owners: dict[Path, tuple[IO[str], int]] = {}
 def own_embedded(data_dir: Path) -> None:
     """Claim the store's files for this process alone (embedded mode); StoreBusyError when a
     server or another process has them. Several stores on one dir in this process share it."""
-    files = ServerFiles(Path(data_dir).resolve())
+    files = ServerFiles.of(data_dir)
     owned = _embedded_owners.get(files.owner)
     if owned is not None:
         _embedded_owners[files.owner] = (owned[0], owned[1] + 1)
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=300.0)
     args = parser.parse_args(argv)
     args.path.mkdir(parents=True, exist_ok=True)
-    return _Supervisor(ServerFiles(args.data_dir), args.path, args.idle).run()
+    return _Supervisor(ServerFiles.of(args.data_dir), args.path, args.idle).run()
 
 
 if __name__ == "__main__":
