@@ -46,12 +46,22 @@ def main() -> None:
         action="store_true",
         help="run only the generated-answers section (needs MARKETBOT_LLM)",
     )
+    parser.add_argument(
+        "--only-adversarial",
+        action="store_true",
+        help="run only the adversarial section (hostile files, pages, feeds and questions)",
+    )
     args = parser.parse_args()
     if args.only_market:
         market_figures()
         return
     if args.only_generated:
         generated_answers()
+        return
+    if args.only_adversarial:
+        from bench import adversarial
+
+        adversarial.run()
         return
 
     from bot.core.embed import MiniLMEmbeddings
@@ -68,6 +78,9 @@ def main() -> None:
         asyncio.run(discord_concurrency(services))
     market_figures()
     generated_answers_in_a_process()
+    from bench import adversarial
+
+    adversarial.run(embeddings)
     if not args.skip_scale:
         for size in (int(s) for s in args.sizes.split(",")):
             scale(embeddings, size)
