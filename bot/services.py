@@ -29,6 +29,7 @@ from bot.core.question import follow_up, parse
 from bot.core.retrieval import HybridRetriever
 from bot.core.sources import LoadResult, load_bytes, load_page
 from bot.core.store import ChromaStore, open_client
+from bot.core.text import strip_unsafe
 from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
 from bot.market.figures import EARLIEST, MarketData
@@ -72,13 +73,14 @@ class Services:
         user in DMs) pays for it from its daily budget, and `on_text` receives the guarded
         answer as it is written."""
         started = time.perf_counter()
-        text = " ".join(question.split())
+        # A lone surrogate (undecodable bytes from a shell, a JSON escape) breaks the encoder.
+        text = " ".join(strip_unsafe(question).split())
         if not text:
             raise InputError("Ask a question, e.g. \u201cwhy did ETH fall 14%?\u201d")
         if len(text) > MAX_QUESTION_CHARS:
             raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
         if follow_up_to:
-            text = follow_up(text, " ".join(follow_up_to.split()), self.assets)
+            text = follow_up(text, " ".join(strip_unsafe(follow_up_to).split()), self.assets)
         parsed = parse(text, self.assets)
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
         compose_started = time.perf_counter()

@@ -89,6 +89,22 @@ def test_an_overlong_question_is_refused_with_the_limit(seeded: Services) -> Non
         seeded.ask("why " * MAX_QUESTION_CHARS)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "why did eth fall \udcff?",  # an undecodable byte from a shell (surrogateescape)
+        "why did eth \ud805fall \x1b[2J\u202e?",  # a lone surrogate, an ESC, a bidi override
+    ],
+)
+def test_a_question_with_undecodable_or_control_characters_is_answered(
+    seeded: Services, question: str
+) -> None:
+    answer = seeded.ask(question)
+
+    assert answer.status == "answered"
+    assert any(c.title.startswith('A "day of terror"') for c in answer.citations)
+
+
 def test_sources_are_listed_newest_first(corpus: Services) -> None:
     dates = [a.published_at for a in corpus.sources() if a.published_at]
 
