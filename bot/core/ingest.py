@@ -162,10 +162,67 @@ class Ingestor:
                 self.store.abandon_update(article_id, version)
             report.cleaned_up = len(pending) + len(unfinished)
         stored = set(by_id)  # complete in the store: written as updates, not as new records
-        total = sum(len(r.documents) for r in results)
+        items = self._read(results, report, ingested_by=ingested_by, outlet=outlet)
         batch: list[tuple[Article, list[Chunk]]] = []
         this_run: dict[str, Article] = {}  # articles written by this ingestion, by id
-        done = 0
+        for done, item in enumerate(items, start=1):
+            file_report, where, article = item.report, item.where, item.article
+            if item.superseded:
+                file_report.problems.append(f"{where}: {item.superseded}")
+                verdict: Verdict = "duplicate"
+            else:
+                article, verdict = self._place(article, by_id, by_print, this_run)
+            if verdict == "thinner":
+                file_report.duplicates += 1
+                file_report.problems.append(
+                    f"{where}: a fuller version of this article ({article.url}) is already "
+                    "stored and is kept"
+                )
+            elif verdict == "duplicate":
+                file_report.duplicates += 1
+            else:
+                if verdict == "update":
+                    file_report.updated += 1
+                else:
+                    file_report.stored += 1
+                if verdict == "another story":
+                    item.notes.append(
+                        f"another item has the same link ({article.url}) but tells a "
+                        "different story: stored as an article of its own"
+                    )
+                file_report.problems.extend(f"{where}: {note}" for note in item.notes)
+                chunks = self.split(article)
+                article = replace(article, n_chunks=len(chunks))
+                if any(queued.id == article.id for queued, _ in batch):
+                    # One id twice in a batch would be written as one: write the first.
+                    report.chunks += self._flush(batch, stored)
+                    batch = []
+                batch.append((article, chunks))
+                by_id[article.id] = article.fingerprint
+                by_print[article.fingerprint] = article.id
+                this_run[article.id] = article
+                if sum(len(c) for _, c in batch) >= self.batch_chunks:
+                    report.chunks += self._flush(batch, stored)
+                    batch = []
+            if progress:
+                progress(done, len(items), "embedding")
+        report.chunks += self._flush(batch, stored)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read(
+        self,
+        results: list[LoadResult],
+        report: IngestReport,
+        *,
+        ingested_by: str,
+        outlet: str | None,
+    ) -> list[_Item]:
+        """Every document as an article, each file with its report; of several versions of one
+        article in the input (a story listed twice, an item updated in a feed) only the last,
+        or the fullest, is marked to be stored, so that the same input ingested again finds
+        everything stored and writes nothing."""
+        items: list[_Item] = []
         for result in results:
             file_report = FileReport(
                 result.origin,
@@ -175,61 +232,39 @@ class Ingestor:
             )
             report.files.append(file_report)
             for document in result.documents:
-                done += 1
+                where = str(document.metadata.get("origin") or result.origin)
                 notes: list[str] = []
                 try:
                     article = self.to_article(
                         document, ingested_by=ingested_by, outlet=outlet, notes=notes
                     )
                 except ValueError as error:
-                    file_report.problems.append(f"{document.metadata.get('origin')}: {error}")
+                    file_report.problems.append(f"{where}: {error}")
                     continue
-                article, verdict = self._place(article, by_id, by_print, this_run)
-                where = document.metadata.get("origin") or result.origin
-                if verdict in ("duplicate", "thinner"):
-                    file_report.duplicates += 1
-                    if verdict == "thinner":
-                        file_report.problems.append(
-                            f"{where}: a fuller version of this article ({article.url}) is "
-                            "already stored and is kept"
-                        )
+                items.append(_Item(file_report, where, article, notes))
+        kept: dict[str, list[_Item]] = {}  # article id -> the stories at it still to be stored
+        for item in items:
+            stories = kept.setdefault(item.article.id, [])
+            for position, earlier in enumerate(stories):
+                if earlier.article.fingerprint == item.article.fingerprint:
+                    break  # the same text twice: the store's dedupe reports it
+                if not same_story(item.article, earlier.article):
+                    continue
+                if thinner(item.article, earlier.article):
+                    item.superseded = (
+                        f"a fuller version of this article ({item.article.url}) is earlier in "
+                        "this input and is kept"
+                    )
                 else:
-                    if verdict == "update" and article.id in this_run:
-                        # Stored moments ago from this same input: not news to report twice.
-                        file_report.duplicates += 1
-                        notes.append(
-                            f"another version of an article earlier in this input "
-                            f"({article.url}): the later version is kept"
-                        )
-                    elif verdict == "update":
-                        file_report.updated += 1
-                    else:
-                        file_report.stored += 1
-                    if verdict == "another story":
-                        notes.append(
-                            f"another item has the same link ({article.url}) but tells a "
-                            "different story: stored as an article of its own"
-                        )
-                    file_report.problems.extend(f"{where}: {note}" for note in notes)
-                    chunks = self.split(article)
-                    article = replace(article, n_chunks=len(chunks))
-                    if any(queued.id == article.id for queued, _ in batch):
-                        # A second version of an article in the same input: write the first
-                        # before replacing it, so a batch never holds one id twice.
-                        report.chunks += self._flush(batch, stored)
-                        batch = []
-                    batch.append((article, chunks))
-                    by_id[article.id] = article.fingerprint
-                    by_print[article.fingerprint] = article.id
-                    this_run[article.id] = article
-                    if sum(len(c) for _, c in batch) >= self.batch_chunks:
-                        report.chunks += self._flush(batch, stored)
-                        batch = []
-                if progress:
-                    progress(done, total, "embedding")
-        report.chunks += self._flush(batch, stored)
-        report.seconds = time.perf_counter() - started
-        return report
+                    earlier.superseded = (
+                        f"a later version of this article ({item.article.url}) is in this "
+                        "input and is kept"
+                    )
+                    stories[position] = item
+                break
+            else:
+                stories.append(item)
+        return items
 
     def _place(
         self,
@@ -254,9 +289,8 @@ class Ingestor:
         previous = this_run.get(article.id) or self.store.article(article.id)
         if previous is None:  # forgotten meanwhile
             return article, "new"
-        if versions(f"{article.title}\n{article.body}", f"{previous.title}\n{previous.body}"):
-            thinner = len(article.body) < THINNER * len(previous.body)
-            return article, "thinner" if thinner else "update"
+        if same_story(article, previous):
+            return article, "thinner" if thinner(article, previous) else "update"
         own = replace(article, id=short_hash(f"{article.id}:{article.fingerprint}"))
         if own.id in by_id:
             return own, "duplicate"
@@ -347,6 +381,28 @@ class Ingestor:
         stored.update(a.id for a in articles)
         log.info("stored %d articles, %d chunks", len(articles), len(chunks))
         return len(chunks)
+
+
+@dataclass
+class _Item:
+    """One document of an ingestion, read: where it came from and what became of it."""
+
+    report: FileReport
+    where: str
+    article: Article
+    notes: list[str]
+    superseded: str | None = None  # why another version in the same input is stored instead
+
+
+def same_story(a: Article, b: Article) -> bool:
+    """Whether two articles at one link are versions of one story (titles count: a
+    headline-only record is its story's headline)."""
+    return versions(f"{a.title}\n{a.body}", f"{b.title}\n{b.body}")
+
+
+def thinner(a: Article, b: Article) -> bool:
+    """Whether a is a thinner version than b: much shorter (a headline, a summary, a cut)."""
+    return len(a.body) < THINNER * len(b.body)
 
 
 def versions(a: str, b: str) -> bool:
