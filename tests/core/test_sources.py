@@ -428,6 +428,47 @@ def test_a_jsonl_line_nested_too_deeply_costs_only_that_line() -> None:
     assert [d.metadata["title"] for d in result.documents] == ["ETH rallies", "Deep", "ETH rallies"]
 
 
+@pytest.mark.parametrize("stray", ["null", "[1,2", "42", '"a string"'])
+def test_a_jsonl_line_that_is_not_an_object_costs_only_that_line(stray: str) -> None:
+    good = [
+        json.dumps({"title": f"ETH rallies {n}", "body": f"Ether rose {n}% to $4,000 on Monday."})
+        for n in range(1, 4)
+    ]
+
+    result = load_bytes("\n".join([good[0], stray, *good[1:]]).encode(), "news.jsonl")
+
+    assert result.format == "jsonl"
+    assert [d.metadata["title"] for d in result.documents] == [
+        "ETH rallies 1",
+        "ETH rallies 2",
+        "ETH rallies 3",
+    ]
+    [problem] = result.problems
+    assert problem.startswith("line 2: ")
+
+
+def test_a_csv_cell_over_the_limit_costs_only_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.core.sources import records
+
+    monkeypatch.setattr(records, "MAX_FIELD_CHARS", 1_000)
+    rows = [
+        "title,body",
+        "ETH rallies,Ether rose 5% to $4000 on Monday.",
+        "Huge," + "x" * 5_000,
+        "SOL slides,Solana fell 9% after a validator bug.",
+        "XRP climbs,XRP gained 6% as open interest rose.",
+    ]
+
+    result = load_bytes("\n".join(rows).encode(), "news.csv")
+
+    assert [d.metadata["title"] for d in result.documents] == [
+        "ETH rallies",
+        "SOL slides",
+        "XRP climbs",
+    ]
+    assert len(result.problems) == 1 and "broken CSV" in result.problems[0]
+
+
 def test_an_outlet_written_as_a_python_dict_is_still_read() -> None:
     content = (
         "title,body,source_info\n"

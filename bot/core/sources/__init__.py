@@ -181,7 +181,10 @@ def _load_json(content: str, origin: str) -> LoadResult:
         return LoadResult(origin, "json", problems=["nested too deeply to read"])
     except json.JSONDecodeError as error:
         lines = [line for line in content.splitlines() if line.strip()]
-        if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
+        objects = sum(1 for line in lines if line.lstrip().startswith("{"))
+        # JSON Lines when it starts as them and most lines are objects: a stray `null` or
+        # `[1,2` line costs that line, not the file.
+        if len(lines) > 1 and lines[0].lstrip().startswith("{") and objects * 2 > len(lines):
             return _result(origin, "jsonl", records.load_jsonl(lines, origin))
         if error.pos <= len(content) - len(content.lstrip()) + 1:
             # Broken at its first character: "[Reuters] Bitcoin fell..." is prose, not JSON.

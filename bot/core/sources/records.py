@@ -77,18 +77,19 @@ def load_records(rows: Iterable[Any], origin: str) -> tuple[list[Document], list
 def load_jsonl(lines: list[str], origin: str) -> tuple[list[Document], list[str]]:
     rows: list[Any] = []
     problems: list[str] = []
+    broken = object()  # a line already reported (a `null` line is None, and is reported below)
     for number, line in enumerate(lines, start=1):
         try:
             rows.append(_json.loads(line)[0])
         except json.JSONDecodeError as error:
             problems.append(f"line {number}: not valid JSON ({error.msg})")
-            rows.append(None)
+            rows.append(broken)
         except RecursionError:
             problems.append(f"line {number}: nested too deeply to read")
-            rows.append(None)
+            rows.append(broken)
     documents: list[Document] = []
     for number, row in enumerate(rows, start=1):
-        if row is None:
+        if row is broken:
             continue
         if not isinstance(row, dict):
             problems.append(f"line {number}: not an object")
@@ -110,6 +111,9 @@ def looks_like_csv(content: str) -> bool:
     return bool(fields & {k.lower() for k in TITLE_KEYS + BODY_KEYS})
 
 
+MAX_BROKEN_ROWS = 100  # past this many broken rows a file is not CSV in any useful sense
+
+
 def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
     first = content.lstrip().split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -117,18 +121,29 @@ def load_csv(content: str, origin: str) -> tuple[list[Document], list[str]]:
     reader = csv.DictReader(io.StringIO(content.lstrip()), delimiter=delimiter)
     documents: list[Document] = []
     problems: list[str] = []
-    try:
-        for row in reader:
-            number = reader.line_num
-            if None in row:  # more cells than header columns
-                row.pop(None)
-            row = {key.strip(): value for key, value in row.items() if key}
-            try:
-                documents.append(record_to_document(row, f"{origin}#{number}"))
-            except ValueError as error:
-                problems.append(f"line {number}: {error}")
-    except csv.Error as error:
-        problems.append(f"line {reader.line_num}: broken CSV ({error})")
+    broken = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # One broken row (a cell over the limit, a stray NUL) costs that row: the reader
+            # goes on at the next line.
+            broken += 1
+            problems.append(f"line {reader.line_num}: broken CSV ({error})")
+            if broken >= MAX_BROKEN_ROWS:
+                problems.append(f"{broken} broken rows: the rest of the file was not read")
+                break
+            continue
+        number = reader.line_num
+        if None in row:  # more cells than header columns
+            row.pop(None)
+        row = {key.strip(): value for key, value in row.items() if key}
+        try:
+            documents.append(record_to_document(row, f"{origin}#{number}"))
+        except ValueError as error:
+            problems.append(f"line {number}: {error}")
     return documents, problems
 
 
