@@ -1459,9 +1459,6 @@ def run(embeddings: Any | None = None) -> None:
     logging.getLogger("bot").addHandler(ERRORS)
     try:
         with LocalSite() as site, FeedServer() as feeds, HostileSite() as hostile:
-            # The feed server prints a traceback for every client that hangs up on it, which
-            # is what a fetch cut off at its deadline does.
-            feeds._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
             hostile.routes.update(hostile_routes(rng))
             stored_page = hostile.url("/stored-article")
             story = good_body(rng, 1, 12)

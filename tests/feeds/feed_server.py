@@ -15,8 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
+
+from tests.web.site import QuietServer
 
 RSS = "application/rss+xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -56,7 +58,7 @@ class FeedServer:
         self._healthy: dict[str, Route] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()  # releases dripping answers
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = QuietServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         summaries = SUMMARY_RSS.format(base=self.url("")).encode()
         self.routes["/summaries.rss"] = Route(summaries, RSS)

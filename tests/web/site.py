@@ -220,7 +220,7 @@ class LocalSite:
 
     def start(self) -> LocalSite:
         handler = type("Handler", (_Handler,), {"site": self})
-        v4 = _Server(("127.0.0.1", 0), handler)
+        v4 = QuietServer(("127.0.0.1", 0), handler)
         self._servers.append(v4)
         self.port = v4.server_address[1]
         if socket.has_ipv6:
@@ -267,7 +267,10 @@ class LocalSite:
         return self._stopping.wait(seconds)
 
 
-class _Server(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that does not print a traceback when a client hangs up (what
+    a fetch cut off at its deadline does)."""
+
     daemon_threads = True
     block_on_close = False
 
@@ -276,7 +279,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Server6(_Server):
+class _Server6(QuietServer):
     address_family = socket.AF_INET6
 
 
