@@ -199,9 +199,14 @@ def test_the_server_dies_with_its_supervisor_and_stops_when_no_process_needs_it(
 ) -> None:
     data_dir = tmp_path / "data"
     files = ServerFiles.of(data_dir)
-    assert marketbot(data_dir, "ingest", str(FIXTURES / "note.txt")).returncode == 0
+    run = marketbot(
+        data_dir, "ingest", str(FIXTURES / "note.txt"), MARKETBOT_LLM_API_KEY="sk-not-for-chroma"
+    )
+    assert run.returncode == 0, run.stderr
     info = read_info(files)
     assert info is not None  # it outlives the process that started it, for the next one
+    for pid in (info["pid"], info["chroma_pid"]):  # the server is given none of our secrets
+        assert b"sk-not-for-chroma" not in Path(f"/proc/{pid}/environ").read_bytes()
 
     # kill -9 of the supervisor takes its server down too: no orphan holds the store's files.
     os.kill(info["pid"], signal.SIGKILL)

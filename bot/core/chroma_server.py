@@ -154,6 +154,7 @@ class LocalChromaServer:
                 start_new_session=True,
                 close_fds=True,
                 cwd=str(Path(__file__).resolve().parents[2]),
+                env=_server_environment(),
             )
         finally:
             log.close()
@@ -219,6 +220,17 @@ def own_embedded(data_dir: Path) -> None:
             "its data dir: unset it to share the store with the others."
         ) from None
     _embedded_owners[files.owner] = (handle, 1)
+
+
+def _server_environment() -> dict[str, str]:
+    """This process's environment without its secrets (the bot's token, model keys): the
+    server needs none of them."""
+    secret = ("_TOKEN", "_KEY", "_SECRET", "_PASSWORD")
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("MARKETBOT_") and not name.upper().endswith(secret)
+    } | {"ANONYMIZED_TELEMETRY": "False"}
 
 
 def read_info(files: ServerFiles) -> dict[str, Any] | None:
@@ -351,7 +363,7 @@ class _Supervisor:
 
     def _launch(self, port: int | None = None) -> bool:
         """Start `chroma run` (on `port`, else a free one) and wait for it to answer."""
-        environment = {**os.environ, "RUST_LOG": "warn", "ANONYMIZED_TELEMETRY": "False"}
+        environment = {**_server_environment(), "RUST_LOG": "warn"}
         for _attempt in range(3):
             self.port = port or _free_port()
             assert self.owner is not None
