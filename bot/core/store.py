@@ -16,7 +16,9 @@ interrupted run never shows half an article and never loses the version it was r
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +40,7 @@ from bot.core.text import parse_datetime
 log = logging.getLogger(__name__)
 
 PAGE = 2000  # rows per Chroma get() page
+ROW_CACHE = 20_000  # chunk rows (text and vector, about 2 KB each) kept between questions
 WRITE_BATCH = 2000  # rows per Chroma write call, under its max batch size
 
 
@@ -99,6 +102,8 @@ class ChromaStore:
     ) -> None:
         self.client = client
         self.lease = lease  # keeps the data dir's local server up while this store is open
+        self._rows: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
+        self._rows_lock = threading.Lock()
         function: Any = ChromaEmbeddingAdapter(embeddings)
         self._function = function
         config: Any = {"hnsw": {"space": "cosine"}}
@@ -196,21 +201,41 @@ class ChromaStore:
     def chunk_rows(
         self, chunk_ids: Sequence[str], *, vectors: bool = True
     ) -> dict[str, tuple[str, np.ndarray]]:
-        """chunk id -> (text, unit vector) for the ids that exist (an empty vector if not asked)."""
+        """chunk id -> (text, unit vector) for the ids that exist (an empty vector if not asked).
+
+        Rows read with their vectors are kept for the next questions (the last ROW_CACHE of
+        them): a chunk's id names the version of the text it holds, so a kept row never goes
+        stale, and over HTTP the vectors cost more than the search itself."""
         if not chunk_ids:
             return {}
+        empty = np.zeros(0, dtype=np.float32)
+        found: dict[str, tuple[str, np.ndarray]] = {}
+        with self._rows_lock:
+            for chunk_id in chunk_ids:
+                row = self._rows.get(chunk_id)
+                if row is not None:
+                    self._rows.move_to_end(chunk_id)
+                    found[chunk_id] = row if vectors else (row[0], empty)
+        missing = [c for c in chunk_ids if c not in found]
+        if not missing:
+            return found
         include: Any = ["documents", "embeddings"] if vectors else ["documents"]
-        page = self.chunks.get(ids=list(chunk_ids), include=include)
+        page = self.chunks.get(ids=missing, include=include)
         docs = page["documents"] or []
         embeddings = page["embeddings"] if vectors else None
-        empty = np.zeros(0, dtype=np.float32)
-        return {
+        read = {
             chunk_id: (
                 docs[i],
                 np.asarray(embeddings[i], dtype=np.float32) if embeddings is not None else empty,
             )
             for i, chunk_id in enumerate(page["ids"])
         }
+        if vectors:
+            with self._rows_lock:
+                self._rows.update(read)
+                while len(self._rows) > ROW_CACHE:
+                    self._rows.popitem(last=False)
+        return {**found, **read}
 
     def seeded(self) -> bool:
         """Whether the bundled corpus was fully ingested into this store once."""
