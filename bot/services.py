@@ -273,7 +273,10 @@ class Services:
         log.info("seeding the store from %s", folder)
         report = self.ingest([folder], ingested_by="bundled corpus")
         if not report.failed:
-            self.store.mark_seeded(utcnow().isoformat())
+            # Under the writers' lock: the mark rewrites the metadata that holds the revision,
+            # which another process's write must not be able to interleave with.
+            with self.ingestor.locked():
+                self.store.mark_seeded(utcnow().isoformat())
         return report
 
 
@@ -302,9 +305,9 @@ def build_services(
         except BaseException:
             _close_when_opened(opening)
             raise
-        client, lease = opening.result()
+        client, lease, reconnect = opening.result()
     try:
-        store = ChromaStore(client, embeddings, settings.collection_prefix, lease)
+        store = ChromaStore(client, embeddings, settings.collection_prefix, lease, reconnect)
     except BaseException:
         if lease is not None:
             lease.close()
@@ -345,9 +348,9 @@ def build_services(
     return services
 
 
-def _close_when_opened(opening: Future[tuple[Any, Lease | None]]) -> None:
+def _close_when_opened(opening: Future[tuple[Any, Lease | None, Any]]) -> None:
     with suppress(Exception):
-        _, lease = opening.result()
+        _, lease, _ = opening.result()
         if lease is not None:
             lease.close()
 

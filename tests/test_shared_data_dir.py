@@ -75,7 +75,11 @@ class Asker:
 
     def close(self) -> str:
         """End the process (end of its input) and return what it wrote to stderr."""
-        _, stderr = self.process.communicate(timeout=60)
+        try:
+            _, stderr = self.process.communicate(timeout=60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
         return stderr
 
 
@@ -110,11 +114,16 @@ def test_a_bot_keeps_answering_while_other_processes_ingest_forget_and_add_feeds
         writing = threading.Event()
         writing.set()
 
+        failures: list[BaseException] = []
+
         def keep_asking() -> None:
             n = 0
-            while writing.is_set():
-                answers.append(asker.ask(QUESTIONS[n % len(QUESTIONS)]))
-                n += 1
+            try:
+                while writing.is_set():
+                    answers.append(asker.ask(QUESTIONS[n % len(QUESTIONS)]))
+                    n += 1
+            except BaseException as error:  # reported below, not lost with the thread
+                failures.append(error)
 
         # Two admins at once: one ingests every fixture file, one adds a feed.
         ingest = start(data_dir, "ingest", *map(str, GOOD_FILES))
@@ -127,6 +136,10 @@ def test_a_bot_keeps_answering_while_other_processes_ingest_forget_and_add_feeds
         finally:
             writing.clear()
             reader.join(timeout=120)
+            for process in (ingest, add_feed):
+                if process.poll() is None:  # timed out: never left behind
+                    process.kill()
+        assert not failures, failures
         assert ingest.returncode == 0, ingest_err
         assert add_feed.returncode == 0, feed_err
 
@@ -166,7 +179,12 @@ def test_two_processes_ingesting_at_once_store_each_article_once(tmp_path: Path)
     # Both ingest note.txt: one of them must find it already stored.
     first = start(data_dir, "ingest", *map(str, GOOD_FILES[:half]), str(FIXTURES / "note.txt"))
     second = start(data_dir, "ingest", *map(str, GOOD_FILES[half:]))
-    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    try:
+        outputs = [p.communicate(timeout=300) for p in (first, second)]
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
     assert [p.returncode for p in (first, second)] == [0, 0], [e for _, e in outputs]
 
     articles = stored(data_dir)
@@ -184,11 +202,14 @@ def test_two_processes_ingesting_at_once_store_each_article_once(tmp_path: Path)
 
 
 def _gone(pid: int, within: float) -> bool:
+    """Whether the process ends within `within` seconds (a zombie, not yet reaped, has)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
             return True
         time.sleep(0.1)
     return False
@@ -251,3 +272,68 @@ def test_a_store_shared_through_its_server_refuses_a_process_that_wants_it_alone
         assert shared.sources() == []  # the shared store still works
     finally:
         shared.close()
+
+
+def test_a_bot_answers_through_a_restart_of_its_server_and_of_its_supervisor(
+    make_services: MakeServices,
+) -> None:
+    bot = make_services("data", seed=True, chroma_embedded=False)
+    files = ServerFiles.of(bot.settings.data_dir)
+    try:
+        assert bot.ask("why did ETH fall 14%?").status == "answered"
+        info = read_info(files)
+        assert info is not None
+
+        # The server dies (the OOM killer, say): its supervisor starts it again, same port.
+        os.kill(info["chroma_pid"], signal.SIGKILL)
+        assert bot.ask("why did ETH fall 14%?").status == "answered"
+        restarted = read_info(files)
+        assert restarted is not None and restarted["pid"] == info["pid"]
+        assert restarted["chroma_pid"] != info["chroma_pid"]
+        assert restarted["port"] == info["port"]
+
+        # The supervisor dies too: the bot starts a new one and goes on answering.
+        os.kill(info["pid"], signal.SIGKILL)
+        assert _gone(restarted["chroma_pid"], within=10)
+        assert bot.ask("why did ETH fall 14%?").status == "answered"
+        again = read_info(files)
+        assert again is not None and again["pid"] != info["pid"]
+    finally:
+        bot.close()
+
+
+def test_a_server_that_answers_late_is_waited_for_not_replaced(
+    make_services: MakeServices,
+) -> None:
+    from bot.core.chroma_server import LocalChromaServer
+
+    bot = make_services("data", chroma_embedded=False)
+    files = ServerFiles.of(bot.settings.data_dir)
+    try:
+        info = read_info(files)
+        assert info is not None
+        os.kill(info["chroma_pid"], signal.SIGSTOP)  # busy, swapping: no answer for a while
+        threading.Timer(3.0, os.kill, (info["chroma_pid"], signal.SIGCONT)).start()
+
+        lease = LocalChromaServer(files.data_dir, bot.settings.chroma_path).connect()
+        lease.close()
+
+        assert lease.url.endswith(f":{info['port']}")
+        assert read_info(files) == info  # the same server, still announced to the others
+        assert bot.sources() == []
+    finally:
+        bot.close()
+
+
+def test_a_proxy_in_the_environment_never_comes_between_a_process_and_its_store(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    refusing = "http://127.0.0.1:9"  # nothing listens there: a request through it fails
+
+    run = marketbot(
+        data_dir, "sources", "--json", http_proxy=refusing, HTTP_PROXY=refusing, no_proxy=""
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)  # the seeded corpus, read through the local server

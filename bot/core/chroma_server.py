@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import ctypes.util
 import fcntl
 import json
 import os
@@ -31,8 +32,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +45,17 @@ from filelock import FileLock, Timeout
 
 from bot.errors import UserError
 
-START_TIMEOUT = 60.0  # seconds a process waits for the server to start (or for the start lock)
+START_TIMEOUT = 60.0  # seconds a process waits for the server to start or to answer again
+# The start lock is held at most while one process waits for a server (START_TIMEOUT) after
+# waiting for an old one to let go of the files (OWNER_WAIT): wait for it longer than that.
+OWNER_WAIT = 10.0
+START_LOCK_TIMEOUT = 2 * START_TIMEOUT + OWNER_WAIT
 CHECK_SECONDS = 1.0  # how often the supervisor looks at its server and its clients
+HUNG_CHECKS = 10  # heartbeats in a row (2 s each) a server may miss before it is restarted
 RESTARTS = 5  # a server that dies more often than this within a minute is given up
 EXIT_OWNED = 3  # the supervisor's exit status when another process owns the store's files
+# Proxy settings are for the outside world: none of ours may send a loopback request to one.
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 class StoreBusyError(UserError):
@@ -105,7 +115,7 @@ class LocalChromaServer:
         lease that keeps it running until it is closed (or this process ends)."""
         self.files.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with FileLock(self.files.start, timeout=START_TIMEOUT):
+            with FileLock(self.files.start, timeout=START_LOCK_TIMEOUT):
                 port = self._running_port() or self._start()
                 handle = self.files.clients.open("a")
                 # Immediate: the supervisor takes this lock exclusively only under the start
@@ -114,38 +124,53 @@ class LocalChromaServer:
         except Timeout:
             raise UserError(
                 f"Another marketbot process has been starting the store in {self.files.data_dir} "
-                f"for over {START_TIMEOUT:g} s; see {self.files.log}."
+                f"for over {START_LOCK_TIMEOUT:g} s; see {self.files.log}."
             ) from None
         return Lease(f"http://127.0.0.1:{port}", handle)
 
     def _running_port(self) -> int | None:
-        """The port of this data dir's live server, or None when there is none."""
-        info = read_info(self.files)
-        if info is None:
-            return None
-        if not _alive(int(info.get("pid", 0))) or not held(self.files.owner):
-            return None
-        port = int(info.get("port", 0))
-        return port if heartbeat(port) else None
+        """The port of this data dir's server, or None when no supervisor runs. A live
+        supervisor whose server does not answer (restarting it, or it is busy) is waited for:
+        its files are its own, and another one may not be started beside it."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            info = read_info(self.files)
+            if info is None or not _alive(int(info.get("pid", 0))):
+                return None
+            port = int(info.get("port", 0))
+            if heartbeat(port):
+                return port
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"The store's Chroma server in {self.files.data_dir} (supervisor pid "
+                    f"{info.get('pid')}) has not answered for {START_TIMEOUT:g} s; see "
+                    f"{self.files.log}."
+                )
+            time.sleep(0.2)
 
     def _start(self) -> int:
         """Start a supervisor and wait until its server answers; its port."""
+        previous = read_info(self.files) or {}
+        self._wait_for_owner_to_leave(previous)
         self.files.info.unlink(missing_ok=True)
-        self._wait_for_owner_to_leave()
+        command = [
+            sys.executable,
+            "-m",
+            "bot.core.chroma_server",
+            "--data-dir",
+            str(self.files.data_dir),
+            "--path",
+            str(self.path),
+            "--idle",
+            str(self.idle_seconds),
+        ]
+        if previous.get("port"):
+            # The port processes still connected to the last server know: they come back.
+            command += ["--port", str(previous["port"])]
         log = self.files.log.open("w")
         try:
             supervisor = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot.core.chroma_server",
-                    "--data-dir",
-                    str(self.files.data_dir),
-                    "--path",
-                    str(self.path),
-                    "--idle",
-                    str(self.idle_seconds),
-                ],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -158,6 +183,8 @@ class LocalChromaServer:
             )
         finally:
             log.close()
+        # Whenever it ends, this process (its parent) reaps it: never a zombie that looks alive.
+        threading.Thread(target=supervisor.wait, name="chroma-reaper", daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             info = read_info(self.files)
@@ -175,15 +202,22 @@ class LocalChromaServer:
                 )
             time.sleep(0.05)
         supervisor.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            supervisor.wait(timeout=20)  # it stops its server before it exits
         raise UserError(
             f"The store's Chroma server in {self.files.data_dir} did not answer within "
             f"{START_TIMEOUT:g} s; see {self.files.log}."
         )
 
-    def _wait_for_owner_to_leave(self) -> None:
-        """A server whose supervisor was killed stops within a second or two (it is signalled
-        when its parent dies); a process in embedded mode does not."""
-        deadline = time.monotonic() + 10
+    def _wait_for_owner_to_leave(self, previous: dict[str, Any]) -> None:
+        """The files' owner when no supervisor runs: a server whose supervisor was killed (it
+        is signalled when its parent dies, and stopped here if it was not), or a process in
+        embedded mode, which does not leave."""
+        orphan = int(previous.get("chroma_pid") or 0)
+        if orphan and held(self.files.owner) and _is_our_server(orphan, self.path):
+            with suppress(OSError):
+                os.kill(orphan, signal.SIGTERM)
+        deadline = time.monotonic() + OWNER_WAIT
         while held(self.files.owner):
             if time.monotonic() > deadline:
                 raise self._busy()
@@ -210,9 +244,7 @@ def own_embedded(data_dir: Path) -> None:
         return
     files.data_dir.mkdir(parents=True, exist_ok=True)
     handle = files.owner.open("a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _lock_soon(handle):
         handle.close()
         raise StoreBusyError(
             f"The store in {files.data_dir} is in use by another marketbot process (through "
@@ -229,7 +261,9 @@ def _server_environment() -> dict[str, str]:
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("MARKETBOT_") and not name.upper().endswith(secret)
+        if not name.startswith("MARKETBOT_")
+        and not name.upper().endswith(secret)
+        and name.lower() not in PROXY_VARIABLES
     } | {"ANONYMIZED_TELEMETRY": "False"}
 
 
@@ -256,17 +290,33 @@ def held(lock_path: Path) -> bool:
         return False
 
 
+def _lock_soon(handle: IO[str], seconds: float = 2.0) -> bool:
+    """Take an exclusive lock on handle, retrying for a moment: `held` takes it for an
+    instant to look, which must not turn away a process claiming it for good."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+
+
 def heartbeat(port: int, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=timeout
-        ) as response:
-            return bool(response.status == 200)
+        with _DIRECT.open(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=timeout) as answer:
+            return bool(answer.status == 200)
     except (OSError, ValueError):
         return False
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped, does not)."""
     if pid <= 0:
         return False
     try:
@@ -275,7 +325,20 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust the signal
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _is_our_server(pid: int, path: Path) -> bool:
+    """Whether pid is a `chroma run` over path (and not some process that took its pid)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"run" in arguments and os.fsencode(path) in arguments
 
 
 # -- the supervisor (python -m bot.core.chroma_server) ------------------------------------------
@@ -287,10 +350,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """In the child: be sent SIGTERM when the supervisor dies, even by kill -9 (Linux)."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _dying_with(parent: int) -> Callable[[], None]:
+    """For the child, before it runs chroma: be sent SIGTERM when the supervisor dies, even
+    by kill -9 (Linux's PR_SET_PDEATHSIG), and never start at all if it already has."""
+
+    def arrange() -> None:
+        with suppress(OSError, AttributeError, TypeError):
+            ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl(1, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
 
 
 def _chroma_command(path: Path, port: int) -> list[str]:
@@ -303,10 +373,13 @@ def _chroma_command(path: Path, port: int) -> list[str]:
 
 
 class _Supervisor:
-    def __init__(self, files: ServerFiles, path: Path, idle_seconds: float) -> None:
+    def __init__(
+        self, files: ServerFiles, path: Path, idle_seconds: float, port: int | None = None
+    ) -> None:
         self.files = files
         self.path = path
         self.idle_seconds = idle_seconds
+        self.wanted_port = port  # the last server's, which connected processes still use
         self.owner: IO[str] | None = None
         self.chroma: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -318,33 +391,37 @@ class _Supervisor:
 
     def run(self) -> int:
         self.owner = self.files.owner.open("a")
-        try:
-            fcntl.flock(self.owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock_soon(self.owner):
             self.say("the store's files are owned by another process")
             return EXIT_OWNED
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        if not self._launch():
+        if not self._launch(self.wanted_port):
+            self._stop()
             return 1
-        self._write_info()
-        self.say(f"serving {self.path} on 127.0.0.1:{self.port}")
         deaths: list[float] = []
         idle_since: float | None = None
+        missed = 0  # heartbeats in a row the server did not answer
         while not self.stopping:
             time.sleep(CHECK_SECONDS)
             if not self.files.data_dir.exists():
                 self.say("the data dir is gone")
                 break
             assert self.chroma is not None
-            if self.chroma.poll() is not None:
+            exited = self.chroma.poll() is not None
+            if exited or missed >= HUNG_CHECKS:
+                # A hung server would hold every question that waits on it: restart it.
+                why = f"exited ({self.chroma.returncode})" if exited else "stopped answering"
+                self._terminate()
                 now = time.monotonic()
                 deaths = [t for t in deaths if now - t < 60] + [now]
-                self.say(f"the server exited ({self.chroma.returncode}); restarting it")
+                self.say(f"the server {why}; restarting it")
+                missed = 0
                 if len(deaths) > RESTARTS or not self._launch(self.port):
-                    self.say("giving up: the server keeps exiting")
+                    self.say("giving up: the server keeps failing")
                     break
                 continue
+            missed = 0 if heartbeat(self.port) else missed + 1
             idle = self._idle()
             if idle is None:
                 continue  # the start lock is busy: a process is connecting
@@ -361,14 +438,18 @@ class _Supervisor:
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stopping = True
 
-    def _launch(self, port: int | None = None) -> bool:
-        """Start `chroma run` (on `port`, else a free one) and wait for it to answer."""
+    def _launch(self, port: int | None) -> bool:
+        """Start `chroma run` and wait for it to answer, on `port` when it is given (processes
+        still connected to the last server know only that one), else on a free port; then
+        say where it listens."""
         environment = {**_server_environment(), "RUST_LOG": "warn"}
-        for _attempt in range(3):
-            self.port = port or _free_port()
-            assert self.owner is not None
+        assert self.owner is not None
+        for attempt in range(6):
+            if self.stopping:
+                return False
+            candidate = port if port and attempt < 4 else _free_port()
             self.chroma = subprocess.Popen(
-                _chroma_command(self.path, self.port),
+                _chroma_command(self.path, candidate),
                 stdin=subprocess.DEVNULL,
                 stdout=sys.stdout,
                 stderr=sys.stderr,
@@ -376,15 +457,20 @@ class _Supervisor:
                 # The owner lock's file stays open in the server: the lock is free only when
                 # both are gone, so a server outliving its supervisor still bars a second one.
                 pass_fds=(self.owner.fileno(),),
-                preexec_fn=_die_with_parent,
+                preexec_fn=_dying_with(os.getpid()),
             )
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline and self.chroma.poll() is None:
-                if heartbeat(self.port, timeout=1.0):
+                if self.stopping:
+                    return False
+                if heartbeat(candidate, timeout=1.0):
+                    self.port = candidate
+                    self._write_info()
+                    self.say(f"serving {self.path} on 127.0.0.1:{candidate}")
                     return True
                 time.sleep(0.05)
             self._terminate()
-            port = None  # the port may have been taken: try another
+            time.sleep(0.5)  # the last server's port may still be closing
         self.say("the server did not start")
         return False
 
@@ -398,7 +484,10 @@ class _Supervisor:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = self.files.info.with_name(f".{self.files.info.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
+        # Readable by this user only: the port is the way into the store, unauthenticated.
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(payload))
         os.replace(temporary, self.files.info)
 
     def _idle(self) -> bool | None:
@@ -453,9 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--path", type=Path, required=True)
     parser.add_argument("--idle", type=float, default=300.0)
+    parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
     args.path.mkdir(parents=True, exist_ok=True)
-    return _Supervisor(ServerFiles.of(args.data_dir), args.path, args.idle).run()
+    return _Supervisor(ServerFiles.of(args.data_dir), args.path, args.idle, args.port).run()
 
 
 if __name__ == "__main__":

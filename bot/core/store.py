@@ -15,18 +15,21 @@ interrupted run never shows half an article and never loses the version it was r
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -38,6 +41,8 @@ from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
 from bot.core.text import parse_datetime
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PAGE = 2000  # rows per Chroma get() page
 ROW_CACHE = 20_000  # chunk rows (text and vector, about 2 KB each) kept between questions
@@ -50,6 +55,10 @@ class DenseHit:
     similarity: float
 
 
+Connection = tuple[ClientAPI, "Lease | None"]
+CALL_TIMEOUT = 60.0  # seconds one call to a Chroma server may take (its client waits forever)
+
+
 def open_client(
     chroma_url: str | None,
     path: Path,
@@ -57,8 +66,9 @@ def open_client(
     data_dir: Path | None = None,
     embedded: bool = False,
     idle_seconds: float = 300.0,
-) -> tuple[ClientAPI, Lease | None]:
-    """A client of the store, and the lease that keeps a local server up while it is used.
+) -> tuple[ClientAPI, Lease | None, Callable[[], Connection] | None]:
+    """A client of the store, the lease that keeps a local server up while it is used, and
+    how to connect again when the server went away (None for the embedded store).
 
     With `chroma_url`, a Chroma server's HTTP client. Else the data dir's own Chroma server
     (bot/core/chroma_server.py), shared by every process on the data dir. With `embedded`, the
@@ -66,28 +76,74 @@ def open_client(
     (StoreBusyError) while any other process uses the data dir, and it refuses them."""
     settings = ChromaSettings(anonymized_telemetry=False)
     if chroma_url:
-        return _http_client(chroma_url, settings), None
+        url = chroma_url
+
+        def remote() -> Connection:
+            return _http_client(url, settings), None
+
+        return (*remote(), remote)
     data_dir = data_dir or path.parent
     if embedded:
         own_embedded(data_dir)
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings), None
-    lease = LocalChromaServer(data_dir, path, idle_seconds).connect()
-    try:
-        return _http_client(lease.url, settings), lease
-    except Exception:
-        lease.close()
-        raise
+        return chromadb.PersistentClient(path=str(path), settings=settings), None, None
+    server = LocalChromaServer(data_dir, path, idle_seconds)
+
+    def local() -> Connection:
+        lease = server.connect()
+        try:
+            return _http_client(lease.url, settings), lease
+        except Exception:
+            lease.close()
+            raise
+
+    return (*local(), local)
 
 
 def _http_client(url: str, settings: ChromaSettings) -> ClientAPI:
     parts = urlsplit(url)
-    return chromadb.HttpClient(
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        _bypass_proxies_for_loopback()
+    client = chromadb.HttpClient(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or (443 if parts.scheme == "https" else 8000),
         ssl=parts.scheme == "https",
         settings=settings,
     )
+    # Chroma's client waits for ever; a hung server must fail the call, not hold a question.
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(CALL_TIMEOUT, connect=5.0)
+    return client
+
+
+def _bypass_proxies_for_loopback() -> None:
+    """httpx sends every request through $http_proxy unless $no_proxy names the host: a
+    corporate proxy must never see (or break) a call to our own loopback server."""
+    for name in ("no_proxy", "NO_PROXY"):
+        hosts = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        missing = [h for h in ("127.0.0.1", "localhost", "::1") if h not in hosts]
+        if missing:
+            os.environ[name] = ",".join([*hosts, *missing])
+
+
+def _reconnecting(method: Callable[P, R]) -> Callable[P, R]:
+    """A store call that, when the server went away (a restart, a new port), connects again
+    and is made once more. Every write here can be repeated whole."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except httpx.TransportError:
+            store = args[0]
+            if not isinstance(store, ChromaStore) or store.reconnect is None:
+                raise
+            log.warning("the store's server went away: connecting again")
+            store.reopen()
+            return method(*args, **kwargs)
+
+    return call
 
 
 class ChromaStore:
@@ -99,20 +155,38 @@ class ChromaStore:
         embeddings: MiniLMEmbeddings,
         prefix: str,
         lease: Lease | None = None,
+        reconnect: Callable[[], Connection] | None = None,
     ) -> None:
         self.client = client
         self.lease = lease  # keeps the data dir's local server up while this store is open
+        self.reconnect = reconnect
+        self.prefix = prefix
         self._rows: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
         self._rows_lock = threading.Lock()
+        self._reopening = threading.Lock()
         function: Any = ChromaEmbeddingAdapter(embeddings)
         self._function = function
+        self._open_collections()
+
+    def _open_collections(self) -> None:
         config: Any = {"hnsw": {"space": "cosine"}}
-        self.chunks: Collection = client.get_or_create_collection(
-            f"{prefix}_chunks", embedding_function=function, configuration=config
+        self.chunks: Collection = self.client.get_or_create_collection(
+            f"{self.prefix}_chunks", embedding_function=self._function, configuration=config
         )
-        self.articles: Collection = client.get_or_create_collection(
-            f"{prefix}_articles", embedding_function=function, configuration=config
+        self.articles: Collection = self.client.get_or_create_collection(
+            f"{self.prefix}_articles", embedding_function=self._function, configuration=config
         )
+
+    def reopen(self) -> None:
+        """Connect again (the server restarted, perhaps on another port): a new client and
+        lease, the same collections."""
+        assert self.reconnect is not None
+        with self._reopening:
+            client, lease = self.reconnect()
+            old, self.client, self.lease = self.lease, client, lease
+            self._open_collections()
+            if old is not None:
+                old.close()
 
     def close(self) -> None:
         """Release the local server (it stops once no process uses it); the store is done."""
@@ -123,12 +197,9 @@ class ChromaStore:
 
     def article_records(self, *, with_text: bool = False) -> Iterator[Article]:
         """Every complete article (metadata, and the text when asked)."""
-        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
         offset = 0
         while True:
-            page = self.articles.get(
-                where={"state": "complete"}, include=include, limit=PAGE, offset=offset
-            )
+            page = self._page("articles", {"state": "complete"}, with_text, offset)
             ids = page["ids"]
             if not ids:
                 return
@@ -138,6 +209,15 @@ class ChromaStore:
                 yield _article(article_id, metas[i], docs[i] if docs else "")
             offset += len(ids)
 
+    @_reconnecting
+    def _page(self, which: str, where: Any, with_text: bool, offset: int) -> Any:
+        """One page of "articles" or "chunks" (named, not passed: connecting again replaces
+        the collection objects)."""
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        collection: Collection = getattr(self, which)
+        return collection.get(where=where, include=include, limit=PAGE, offset=offset)
+
+    @_reconnecting
     def article(self, article_id: str) -> Article | None:
         page = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
         if not page["ids"]:
@@ -147,6 +227,7 @@ class ChromaStore:
             return None
         return _article(article_id, meta, (page["documents"] or [""])[0])
 
+    @_reconnecting
     def keys(self) -> tuple[dict[str, str], dict[str, str], list[str], dict[str, str]]:
         """For dedupe and recovery: (article id -> fingerprint, fingerprint -> article id,
         pending ids, article id -> fingerprint of an update that never finished)."""
@@ -175,7 +256,7 @@ class ChromaStore:
         callers keep those `is_current` for the article they belong to."""
         offset = 0
         while True:
-            page = self.chunks.get(include=["metadatas", "documents"], limit=PAGE, offset=offset)
+            page = self._page("chunks", None, True, offset)
             if not page["ids"]:
                 return
             metas = page["metadatas"] or []
@@ -184,9 +265,11 @@ class ChromaStore:
                 yield chunk_id, str(metas[i]["article_id"]), docs[i]
             offset += len(page["ids"])
 
+    @_reconnecting
     def chunk_count(self) -> int:
         return self.chunks.count()
 
+    @_reconnecting
     def dense(self, query: np.ndarray, k: int) -> list[DenseHit]:
         """The k chunks nearest to a query embedding (cosine similarity, best first)."""
         if k <= 0:
@@ -198,6 +281,7 @@ class ChromaStore:
             for chunk_id, distance in zip(result["ids"][0], distances, strict=True)
         ]
 
+    @_reconnecting
     def chunk_rows(
         self, chunk_ids: Sequence[str], *, vectors: bool = True
     ) -> dict[str, tuple[str, np.ndarray]]:
@@ -237,13 +321,16 @@ class ChromaStore:
                     self._rows.popitem(last=False)
         return {**found, **read}
 
+    @_reconnecting
     def seeded(self) -> bool:
         """Whether the bundled corpus was fully ingested into this store once."""
         return bool(self._shared_metadata().get("seeded_at"))
 
+    @_reconnecting
     def mark_seeded(self, when: str) -> None:
         self._set_shared_metadata(seeded_at=when)
 
+    @_reconnecting
     def revision(self) -> str:
         """A token that changes whenever the visible corpus changes, in this process or in
         any other one writing to the same Chroma server."""
@@ -262,6 +349,7 @@ class ChromaStore:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @_reconnecting
     def begin(self, articles: Sequence[Article], vectors: np.ndarray, known: set[str]) -> None:
         """Before any chunk is written: new articles get a pending record; articles in `known`
         keep their complete record, which only notes the version being written."""
@@ -280,6 +368,7 @@ class ChromaStore:
                 metadatas=[{"updating_to": a.fingerprint} for a in updates],
             )
 
+    @_reconnecting
     def write_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Write chunks; their ids are new for every version, so nothing visible changes."""
         for start in range(0, len(chunks), WRITE_BATCH):
@@ -294,6 +383,7 @@ class ChromaStore:
                 ],
             )
 
+    @_reconnecting
     def commit(
         self, articles: Sequence[Article], vectors: np.ndarray, replacing: Set[str] = frozenset()
     ) -> None:
@@ -318,6 +408,7 @@ class ChromaStore:
                 }
             )
 
+    @_reconnecting
     def abandon_update(self, article_id: str, fingerprint: str) -> None:
         """Remove what an unfinished update wrote; the version it was replacing stays."""
         self._delete_chunks_where(
@@ -325,6 +416,7 @@ class ChromaStore:
         )
         self.articles.update(ids=[article_id], metadatas=[{"updating_to": ""}])
 
+    @_reconnecting
     def delete_chunks(self, article_ids: Sequence[str]) -> None:
         for start in range(0, len(article_ids), 500):
             self._delete_chunks_where(
@@ -334,6 +426,7 @@ class ChromaStore:
     def _delete_chunks_where(self, where: Any) -> None:
         self.chunks.delete(where=where)
 
+    @_reconnecting
     def forget(self, article_ids: Sequence[str]) -> None:
         """Remove articles: hidden first, then their chunks, then their records."""
         if not article_ids:
