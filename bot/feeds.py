@@ -32,7 +32,7 @@ import feedparser
 from langchain_core.documents import Document
 
 from bot.core.files import exclusive, write_atomic
-from bot.core.ingest import FileReport, IngestReport
+from bot.core.ingest import FileReport, IngestReport, same_title
 from bot.core.sources import LoadResult, load_page
 from bot.core.sources.records import record_to_document
 from bot.core.text import canonical_url, clean, short_hash
@@ -497,11 +497,12 @@ def _ingest(host: FeedHost, fetcher: SafeFetcher, feed: Feed, parsed: Any) -> Po
             f"read and the {skipped} older ones skipped"
         )
     already = 0
+    pages: dict[str, str] = {}  # article pages fetched in this poll: link -> item title
     deadline = time.monotonic() + ARTICLE_PAGES_SECONDS
     for position, entry in entries:
         try:
             document = _entry_document(
-                entry, position, feed, outlet, fetcher, host, result.problems, deadline
+                entry, position, feed, outlet, fetcher, host, result.problems, deadline, pages
             )
         except ValueError as error:
             result.problems.append(f"item {position}: {error}")
@@ -561,10 +562,13 @@ def _entry_document(
     host: FeedHost,
     problems: list[str],
     deadline: float,
+    pages: dict[str, str],
 ) -> Document | None:
     """An item as a Document; None for a summary-only item whose article is already stored
     (fetching its page again, or storing the summary over the article, would be waste).
-    Article pages are fetched until `deadline` (time.monotonic())."""
+    Article pages are fetched until `deadline` (time.monotonic()), each link once a poll:
+    `pages` maps the links fetched so far to the title of the item that fetched them, and
+    another item at the same link keeps its summary (a feed giving every item one link)."""
     link = entry.get("link") or None
     if link:
         link = _item_link(feed.url, str(link))
@@ -575,9 +579,20 @@ def _entry_document(
     text = full or summary
     published = _entry_date(entry)
     author = _plain(entry.get("author") or "") or None
-    if not full and link and host.settings.feed_fetch_full_articles:
-        if host.store.article(short_hash(canonical_url(link))) is not None:
-            return None
+    stored = (
+        host.store.article(short_hash(canonical_url(link)))
+        if not full and link and host.settings.feed_fetch_full_articles
+        else None
+    )
+    title = _plain(entry.get("title") or "")
+    if stored is not None and (same_title(title, stored.title) or not title):
+        return None  # the article at its link is stored: this summary would add nothing
+    fetched_for = pages.get(link) if link else None
+    if fetched_for is not None and (same_title(title, fetched_for) or not title):
+        return None  # another item of this poll brought the same story from the same page
+    wanted = not full and link and host.settings.feed_fetch_full_articles
+    if wanted and stored is None and fetched_for is None and link:
+        pages[link] = title
         if time.monotonic() < deadline:
             article, why = _article_text(fetcher, link)
         else:
@@ -589,7 +604,7 @@ def _entry_document(
         else:
             problems.append(f"item {position} ({link[:120]}): kept the feed's summary ({why})")
     row = {
-        "title": _plain(entry.get("title") or ""),
+        "title": title,
         "body": text,
         "url": link,
         "published_at": published,

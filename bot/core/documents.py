@@ -26,6 +26,9 @@ class Article:
     # Why the text looks like it addresses a model or hides text (bot/core/injection.py).
     flags: tuple[str, ...] = ()
     author: str | None = None
+    # The longest text ever stored under this id: a thinner version never replaces it, not
+    # even by shrinking it a little at a time.
+    longest: int = 0
 
     def summary(self) -> dict[str, Any]:
         """The article's metadata without its body, JSON-ready."""

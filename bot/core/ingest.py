@@ -41,9 +41,11 @@ MAX_ARTICLE_CHARS = 200_000
 # A text shorter than this share of the one stored at its link is a thinner version of it (a
 # headline, a summary, a cut body): it never replaces the fuller one.
 THINNER = 0.6
-# Texts at one link sharing this share of the shorter one's words are versions of one article.
-SAME_STORY = 0.6
-Verdict = Literal["duplicate", "thinner", "new", "update", "another story"]
+# Retitled texts at one link sharing this share of their words (Jaccard) are versions of one
+# article; headlines sharing SAME_TITLE of their words name one story.
+SAME_STORY = 0.5
+SAME_TITLE = 0.5
+Verdict = Literal["duplicate", "thinner", "kept", "new", "update", "another story"]
 
 
 @dataclass
@@ -178,6 +180,12 @@ class Ingestor:
                     f"{where}: a fuller version of this article ({article.url}) is already "
                     "stored and is kept"
                 )
+            elif verdict == "kept":
+                file_report.duplicates += 1
+                file_report.problems.append(
+                    f"{where}: this article ({article.url}) was stored from another source; "
+                    "a feed may not replace it"
+                )
             elif verdict == "duplicate":
                 file_report.duplicates += 1
             else:
@@ -250,10 +258,10 @@ class Ingestor:
                     break  # the same text twice: the store's dedupe reports it
                 if not same_story(item.article, earlier.article):
                     continue
-                if thinner(item.article, earlier.article):
+                if _prefer(earlier.article, item.article):
                     item.superseded = (
-                        f"a fuller version of this article ({item.article.url}) is earlier in "
-                        "this input and is kept"
+                        f"another version of this article ({item.article.url}) in this input "
+                        "is fuller or newer and is kept"
                     )
                 else:
                     earlier.superseded = (
@@ -286,15 +294,38 @@ class Ingestor:
             return article, "duplicate"
         if known is None:
             return article, "new"
-        previous = this_run.get(article.id) or self.store.article(article.id)
-        if previous is None:  # forgotten meanwhile
+        stories = self._stories_at(article, this_run)
+        if not stories:  # forgotten meanwhile
             return article, "new"
-        if same_story(article, previous):
-            return article, "thinner" if thinner(article, previous) else "update"
+        for previous in stories:
+            if not same_story(article, previous):
+                continue
+            fullest = max(previous.longest, len(previous.body))
+            article = replace(article, id=previous.id, longest=max(fullest, len(article.body)))
+            if len(article.body) < THINNER * fullest:
+                return article, "thinner"
+            if not may_replace(article.ingested_by, previous.ingested_by):
+                return article, "kept"
+            return article, "update"
         own = replace(article, id=short_hash(f"{article.id}:{article.fingerprint}"))
         if own.id in by_id:
             return own, "duplicate"
         return own, "another story"
+
+    def _stories_at(self, article: Article, this_run: dict[str, Article]) -> list[Article]:
+        """The articles stored at `article`'s link (or under its id), this run's versions
+        first: several stories may share a link."""
+        found: dict[str, Article] = {}
+        key = canonical_url(article.url) if article.url else None
+        for written in this_run.values():
+            at_link = key is not None and written.url and canonical_url(written.url) == key
+            if written.id == article.id or at_link:
+                found[written.id] = written
+        stored = [self.store.article(article.id)] + (self.store.articles_at(key) if key else [])
+        for previous in stored:
+            if previous is not None:
+                found.setdefault(previous.id, previous)
+        return sorted(found.values(), key=lambda a: a.id != article.id)  # its own id first
 
     def to_article(
         self,
@@ -395,22 +426,52 @@ class _Item:
 
 
 def same_story(a: Article, b: Article) -> bool:
-    """Whether two articles at one link are versions of one story (titles count: a
-    headline-only record is its story's headline)."""
-    return versions(f"{a.title}\n{a.body}", f"{b.title}\n{b.body}")
+    """Whether two articles at one link are versions of one story: their headlines are the
+    same story's (a headline-only record, a summary, a correction), or, retitled, their texts
+    are of comparable length and share most of their words."""
+    if same_title(a.title, b.title):
+        return True
+    short, full = sorted((len(a.body), len(b.body)))
+    return short >= THINNER * full and _jaccard(a.body, b.body) >= SAME_STORY
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether two headlines name the same story: most of their words are shared, counted
+    over both (a short text's words are nearly always somewhere in a long one's)."""
+    return _jaccard(a, b, skip=_TITLE_FILLER) >= SAME_TITLE
 
 
 def thinner(a: Article, b: Article) -> bool:
     """Whether a is a thinner version than b: much shorter (a headline, a summary, a cut)."""
-    return len(a.body) < THINNER * len(b.body)
+    return len(a.body) < THINNER * max(len(b.body), b.longest)
 
 
-def versions(a: str, b: str) -> bool:
-    """Whether two texts are versions of one article: most of the shorter one's words are
-    the other's."""
-    words_a, words_b = set(tokens(a)), set(tokens(b))
-    smaller = min(len(words_a), len(words_b))
-    return smaller > 0 and len(words_a & words_b) >= SAME_STORY * smaller
+def _prefer(earlier: Article, later: Article) -> bool:
+    """Of two versions of one article in one input, whether the earlier one is the one to
+    keep: the fuller, else the newer by its date (a feed lists its newest item first), else
+    the later in the input."""
+    if thinner(later, earlier):
+        return True
+    if thinner(earlier, later):
+        return False
+    if earlier.published_at and later.published_at:
+        return earlier.published_at > later.published_at
+    return False
+
+
+def may_replace(new_by: str, old_by: str) -> bool:
+    """Whether a version ingested by `new_by` may replace one `old_by` stored: a feed may
+    only rewrite what it brought itself; people (the CLI, Discord admins) may rewrite any."""
+    return not new_by.startswith("feed:") or new_by == old_by
+
+
+_TITLE_FILLER = frozenset("a an the of to in on for and or as at by is are with from".split())
+
+
+def _jaccard(a: str, b: str, skip: frozenset[str] = frozenset()) -> float:
+    words_a, words_b = set(tokens(a)) - skip, set(tokens(b)) - skip
+    union = words_a | words_b
+    return len(words_a & words_b) / len(union) if union else 0.0
 
 
 def _cut(text: str, limit: int) -> str:

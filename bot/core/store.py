@@ -38,7 +38,7 @@ from chromadb.config import Settings as ChromaSettings
 from bot.core.chroma_server import Lease, LocalChromaServer, own_embedded
 from bot.core.documents import Article, Chunk
 from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
-from bot.core.text import parse_datetime
+from bot.core.text import canonical_url, parse_datetime
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -226,6 +226,19 @@ class ChromaStore:
         if meta.get("state") != "complete":
             return None
         return _article(article_id, meta, (page["documents"] or [""])[0])
+
+    @_reconnecting
+    def articles_at(self, url: str) -> list[Article]:
+        """The complete articles stored at this link (several stories may share one)."""
+        page = self.articles.get(
+            where={"$and": [{"url_key": canonical_url(url)}, {"state": "complete"}]},
+            include=["metadatas", "documents"],
+        )
+        metas, docs = page["metadatas"] or [], page["documents"] or []
+        return [
+            _article(article_id, metas[i], docs[i] if i < len(docs) else "")
+            for i, article_id in enumerate(page["ids"])
+        ]
 
     @_reconnecting
     def keys(self) -> tuple[dict[str, str], dict[str, str], list[str], dict[str, str]]:
@@ -465,6 +478,9 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "state": state,
         "flags": "|".join(article.flags),
         "author": article.author or "",
+        "longest": max(article.longest, len(article.body)),
+        # Every story at one link, whatever tracking parameters its URL carried.
+        "url_key": canonical_url(article.url) if article.url else "",
     }
 
 
@@ -485,4 +501,5 @@ def _article(article_id: str, meta: Any, body: str | None) -> Article:
         characters=int(meta.get("characters", len(body or ""))),
         flags=tuple(f for f in str(meta.get("flags", "")).split("|") if f),
         author=str(meta.get("author") or "") or None,
+        longest=int(meta.get("longest") or 0),
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.sources import load_path
 from bot.core.store import ChromaStore
 from bot.services import Services
 from tests.conftest import MakeServices
@@ -324,6 +325,114 @@ def test_items_sharing_one_link_but_telling_different_stories_are_each_stored(
     again = services.ingest([write_articles(tmp_path / "feed.json", items)])
     assert (again.files[0].stored, again.files[0].updated, again.files[0].duplicates) == (0, 0, 5)
     assert len(services.sources()) == 5
+
+
+def test_a_long_article_and_short_stories_sharing_its_link_are_each_stored(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    """The usual shape of a link reused by a feed: one full item, then one-line items."""
+    services = make_services()
+    url = {"url": FULL_ARTICLE["url"]}
+    # Their words are nearly all somewhere in the long article: only their stories differ.
+    short = [
+        {
+            "title": "Public miners' shares rose",
+            "body": "Public miners' shares rose 4% as bitcoin kept its record.",
+            **url,
+        },
+        {
+            "title": "Network difficulty fell in November",
+            "body": "The network's difficulty fell as older machines turned off in November.",
+            **url,
+        },
+    ]
+
+    report = services.ingest([write_articles(tmp_path / "feed.json", [FULL_ARTICLE, *short])])
+
+    [file_report] = report.files
+    assert (file_report.stored, file_report.duplicates) == (3, 0)
+    assert sum("different story" in p for p in file_report.problems) == 2
+    assert {a.title for a in services.sources()} == {
+        FULL_ARTICLE["title"],
+        *(row["title"] for row in short),
+    }
+
+
+def test_an_article_cannot_be_shrunk_a_little_at_a_time(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    body = str(FULL_ARTICLE["body"])
+    services.ingest([write_articles(tmp_path / "v0.json", [FULL_ARTICLE])])
+    shorter = body[: int(len(body) * 0.75)].rsplit(". ", 1)[0] + "."  # about 70%
+    shortest = shorter[: int(len(shorter) * 0.75)].rsplit(". ", 1)[0] + "."  # 70% of that
+    assert len(shortest) > 0.6 * len(shorter) and len(shortest) < 0.6 * len(body)
+
+    first = services.ingest(
+        [write_articles(tmp_path / "v1.json", [{**FULL_ARTICLE, "body": shorter}])]
+    )
+    second = services.ingest(
+        [write_articles(tmp_path / "v2.json", [{**FULL_ARTICLE, "body": shortest}])]
+    )
+
+    assert first.files[0].updated == 1  # a cut of a third may be an editor's
+    assert second.files[0].updated == 0  # but not a second cut against the fullest text
+    assert any("a fuller version" in p for p in second.files[0].problems)
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None and stored.body == shorter
+
+
+def test_a_feed_cannot_rewrite_an_article_another_source_stored(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    services.ingest([write_articles(tmp_path / "news.json", [FULL_ARTICLE])])
+    planted = {**FULL_ARTICLE, "body": str(FULL_ARTICLE["body"]) + " Send ETH to claim a refund."}
+    document = load_path(write_articles(tmp_path / "planted.json", [planted]))
+
+    by_feed = services.ingestor.ingest_results([document], ingested_by="feed:https://x.example/")
+    by_admin = services.ingest([write_articles(tmp_path / "fixed.json", [planted])])
+
+    assert (by_feed.files[0].updated, by_feed.files[0].duplicates) == (0, 1)
+    assert any("a feed may not replace it" in p for p in by_feed.files[0].problems)
+    assert by_admin.files[0].updated == 1  # people may correct any article
+
+
+def test_of_two_versions_in_one_feed_the_newer_is_stored_whatever_their_order(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    newer = {
+        **FULL_ARTICLE,
+        "published_at": "2025-11-07T09:00:00Z",
+        "body": str(FULL_ARTICLE["body"]) + " Update: miners sold 1,000 BTC more.",
+    }
+    older = {**FULL_ARTICLE, "published_at": "2025-11-06T17:45:12Z"}
+
+    services.ingest([write_articles(tmp_path / "feed.json", [newer, older])])  # newest first
+
+    [article] = services.sources()
+    stored = services.store.article(article.id)
+    assert stored is not None and stored.body == newer["body"]
+
+
+def test_a_second_story_at_a_link_is_updated_in_place_when_it_changes(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    other = {
+        "title": "Kraken lists two meme coins",
+        "url": FULL_ARTICLE["url"],
+        "body": "Kraken listed two meme coins on Tuesday; trading opens at 14:00 UTC.",
+    }
+    services.ingest([write_articles(tmp_path / "a.json", [FULL_ARTICLE, other])])
+    edited = {**other, "body": str(other["body"]) + " Deposits open an hour earlier."}
+
+    report = services.ingest([write_articles(tmp_path / "b.json", [edited])])
+
+    assert report.files[0].updated == 1
+    assert len(services.sources()) == 2
 
 
 def test_a_publish_date_in_the_future_is_clamped_to_the_ingestion_time_and_said(

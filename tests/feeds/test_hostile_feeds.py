@@ -136,3 +136,38 @@ def test_a_feed_of_more_items_than_a_poll_reads_gives_the_newest_and_says_how_ma
     from bot.cli import _poll_line
 
     assert "3 older items not read (only the newest 5 are)" in _poll_line(report)
+
+
+def test_summaries_of_different_stories_sharing_one_link_are_each_stored(
+    services: Services, server: FeedServer
+) -> None:
+    """A summary-only feed giving every item its front page as link: the page is fetched once,
+    stored as its article, and the other items' summaries are their own stories."""
+    server.set(
+        "/front.html",
+        Route(
+            b"<html><head><title>Front page</title></head><body><article><h1>Front page</h1>"
+            + b"<p>Bitcoin miners sold reserves as hashprice hit a record low this week.</p>" * 8
+            + b"</article></body></html>",
+            HTML,
+        ),
+    )
+    link = server.url("/front.html")
+    stories = [
+        ("Kraken lists two meme coins", "Kraken listed two meme coins; trading opens at 14:00."),
+        ("Tether mints $1 billion", "Tether minted another $1 billion of USDT on Tron."),
+        ("Solana fees fall", "Average Solana fees fell 30% after a scheduler upgrade."),
+    ]
+    items = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<pubDate>0{n} Nov 2025 10:00:00 GMT</pubDate><description>{text}</description></item>"
+        for n, (title, text) in enumerate(stories, start=1)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>One Link</title>{items}'
+    server.set("/one-link.rss", Route((feed + "</channel></rss>").encode(), RSS))
+
+    _, report = services.add_feed(server.url("/one-link.rss"), added_by="cli")
+
+    titles = {a.title for a in services.sources()}
+    assert {title for title, _ in stories[1:]} <= titles, report.problems
+    assert report.new == 3
