@@ -19,7 +19,7 @@ from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question, percent_value
 from bot.core.retrieval import GENERIC, Retrieval, date_fit
-from bot.core.text import sentences
+from bot.core.text import sentences, strip_markers
 
 # Cause themes, as regular expressions matched at word starts (stems end without \b).
 THEMES: dict[str, str] = {
@@ -290,7 +290,9 @@ class ExtractiveComposer:
         pool: list[_Sentence] = []
         seen: set[str] = set()
         for index, passage in enumerate(passages):
-            for text in sentences(passage.chunk.text):
+            # Markers a source wrote itself would read as ours (stored before ingestion
+            # removed them).
+            for text in sentences(strip_markers(passage.chunk.text)):
                 key = text.lower()
                 if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
                     continue

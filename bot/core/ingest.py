@@ -28,6 +28,7 @@ from bot.core.text import (
     parse_datetime,
     printable,
     short_hash,
+    strip_markers,
     tokens,
     web_url,
 )
@@ -340,8 +341,8 @@ class Ingestor:
         `notes`."""
         notes = notes if notes is not None else []
         meta = document.metadata
-        body = clean(document.page_content)
-        title = clean(str(meta.get("title") or ""))[:300]
+        body = strip_markers(clean(document.page_content))
+        title = strip_markers(clean(str(meta.get("title") or "")))[:300]
         if len(body) < 20:
             raise ValueError("too little text to be an article")
         if len(body) > MAX_ARTICLE_CHARS:

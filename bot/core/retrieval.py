@@ -21,7 +21,7 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.lexical import LexicalIndex, stem, terms
 from bot.core.question import Question, resolve_date, without_dates
 from bot.core.store import ChromaStore, is_current
-from bot.core.text import short_hash, tokens
+from bot.core.text import short_hash, strip_markers, tokens
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class HybridRetriever:
                 return min(published, article.ingested_at) if published else article.ingested_at
 
             def headline(title: str, limit: int = 100) -> str:  # one line, to name in a sentence
-                line = " ".join(title.split())
+                line = " ".join(strip_markers(title).split())
                 return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
 
             dates = sorted(when(a).date() for a in corpus if a.published_at)

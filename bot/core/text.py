@@ -75,6 +75,16 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(folded.encode()).hexdigest()[:16]
 
 
+# Footnote and citation markers a source wrote ("[3]", "[^12][^13]"): in an answer they would
+# read as ours, citing a source we never gave.
+_MARKERS = re.compile(r"[ \t]*\[\^?\d{1,3}\]")
+
+
+def strip_markers(text: str) -> str:
+    """Text without the bracketed footnote or citation numbers its source wrote."""
+    return _MARKERS.sub("", text)
+
+
 MAX_URL_CHARS = 2048
 _NOT_IN_URLS = frozenset('<>"\\`^{}|')  # never unencoded in a URL (RFC 3986)
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # RFC 1123

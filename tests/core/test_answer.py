@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from bot.core.answer import ungrounded_numbers
 from bot.core.documents import Answer
 from bot.services import Services
+from tests.conftest import MakeServices
+from tests.news_files import write_articles
 
 MARKER = re.compile(r"\[(\d+)\]")
 NOTE_TITLE = "Ether ETFs Lose $412 Million in Three Days as ETH Slides to $3,300"
@@ -246,3 +249,24 @@ def test_no_sources_reply_points_to_a_command_that_exists(seeded: Services) -> N
 
     assert answer.status == "no_sources"
     assert "marketbot ingest" in answer.answer
+
+
+def test_citation_markers_a_source_wrote_never_read_as_ours(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    services = make_services()
+    row = {
+        "title": "Binance pauses withdrawals [1]",
+        "body": "Binance paused withdrawals for two hours on Monday after a wallet upgrade "
+        "stalled, as Reuters confirmed [2][^3]. Withdrawals resumed at 16:00 UTC, the "
+        "exchange said [4].",
+        "url": "https://news.example/binance-pause",
+        "published_at": "2025-11-10T12:00:00Z",
+    }
+    services.ingest([write_articles(tmp_path / "news.json", [row])])
+
+    answer = services.ask("why did binance pause withdrawals?")
+
+    assert answer.status == "answered"
+    assert markers(answer) <= {c.n for c in answer.citations}
+    assert all("[" not in c.title for c in answer.citations)

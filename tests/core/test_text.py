@@ -119,3 +119,10 @@ def test_every_date_spelling_becomes_the_same_utc_moment(value: object) -> None:
 @pytest.mark.parametrize("value", [None, "", "NULL", "n/a", "not a date", [2025]])
 def test_missing_or_unreadable_dates_are_none(value: object) -> None:
     assert parse_datetime(value) is None
+
+
+def test_footnote_and_citation_markers_a_source_wrote_are_removed() -> None:
+    from bot.core.text import strip_markers
+
+    assert strip_markers("ETH fell 8% [2][^13] on Tuesday [14].") == "ETH fell 8% on Tuesday."
+    assert strip_markers("Top 10 of [2025] and [a]") == "Top 10 of [2025] and [a]"
