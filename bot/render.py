@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -95,7 +96,7 @@ def safe_link(url: str | None) -> str | None:
         return None
     parts = urlsplit(valid)
     host = parts.hostname or ""
-    if "@" in parts.netloc:
+    if "@" in parts.netloc or _private_address(host):
         return None
     if ":" in host:  # an IPv6 literal
         host = f"[{host}]"
@@ -108,6 +109,18 @@ def safe_link(url: str | None) -> str | None:
     if parts.fragment:
         target += "#" + quote(parts.fragment, safe=_LINK_SAFE)
     return target
+
+
+def _private_address(host: str) -> bool:
+    """Whether host is an address on the reader's own network (a router's 192.168.1.1, a
+    loopback): a link a source planted there would be a request forged in the reader's name."""
+    from bot.web.fetch import forbidden
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: where it resolves is not known here
+    return forbidden(host) is not None
 
 
 def link_or_text(url: str) -> str:

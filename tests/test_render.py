@@ -37,8 +37,8 @@ def citation(**values: object) -> Citation:
     "url",
     [
         "https://news.example/markets/2025/11/04/ether-falls?id=7&utm=x#top",
-        "http://127.0.0.1:8080/a",
-        "http://[::1]:8080/a",
+        "http://203.0.114.7:8080/a",
+        "http://[2001:4860::1]:8080/a",
         "https://news.example/already%20encoded",
     ],
 )
@@ -61,6 +61,9 @@ def test_an_ordinary_address_is_linked_as_it_is(url: str) -> None:
         "http://[::1/",
         "https://bad_host.example/",
         "https://news.example/" + "a" * 600,
+        "http://192.168.1.1/cgi-bin/reboot",  # the reader's own router
+        "http://127.0.0.1:8080/admin",
+        "http://[fe80::1]/",
     ],
 )
 def test_an_address_that_is_not_a_plain_http_link_is_no_link(url: str) -> None:
