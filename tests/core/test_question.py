@@ -197,17 +197,17 @@ def test_a_year_is_a_whole_four_digit_number_not_the_start_of_a_longer_one(
     "worst",
     ["1", "1,", "1.", "1 ", "nov 1 ", "1 of ", "1%", "1e", "[", " ", "-", "4 nov 2025 "],
 )
-def test_a_long_question_of_the_worst_characters_is_parsed_at_once(
+def test_a_long_question_of_the_worst_characters_does_not_hang(
     assets: AssetTable, worst: str
 ) -> None:
-    import time
+    from tests.core.deadline import finishes_within
 
     # 20,000 characters: 40 times what services let through. A run of digits took 27 s here
     # when the percentage pattern tried every start of it against every end.
     text = worst * (20_000 // len(worst))
-    started = time.perf_counter()
-    parse(text, assets)
-    follow_up(text[:500], text[:500], assets)
-    without_dates(text)
+    with finishes_within(5.0, f"parsing 20,000 of {worst!r}"):
+        parsed = parse(text, assets)
+        follow_up(text[:500], text[:500], assets)
+        without_dates(text)
 
-    assert time.perf_counter() - started < 2.0
+    assert parsed.claimed_pct is None or parsed.claimed_pct < 10_000
