@@ -270,7 +270,9 @@ def test_a_slow_exchange_misses_the_deadline_then_the_next_call_goes_to_kraken(
     assert later is not None
     assert (later.exchange, later.pair) == ("Kraken", "ETH/USD")
     assert len(binance.requests) == asked  # Binance, resting, was not waited on again
-    assert len(kraken.made(KRAKEN_TICKER)) == 2
+    # A second ticker request, or the background one joined while its answer was on the way
+    # (on a busy machine it may still be): never Binance again.
+    assert 1 <= len(kraken.made(KRAKEN_TICKER)) <= 2
 
 
 def test_daily_candles_fall_back_to_kraken_when_binance_is_rate_limited(
