@@ -65,9 +65,12 @@ class Services:
         follow_up_to: str | None = None,
         place: str = "cli",
         on_text: Callable[[str], None] | None = None,
+        asked_on: date | None = None,
     ) -> Answer:
         """Answer one question from the corpus, with citations and timings. A follow-up
         (`follow_up_to` is the earlier question) keeps the assets and dates it leaves out.
+        "Today", "yesterday" or "last Friday" are read against `asked_on` (UTC today unless
+        given: the bench asks its questions on the day they were written).
 
         With a model configured the answer is generated and guarded; `place` (a server, or a
         user in DMs) pays for it from its daily budget, and `on_text` receives the guarded
@@ -81,7 +84,7 @@ class Services:
             raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
         if follow_up_to:
             text = follow_up(text, " ".join(strip_unsafe(follow_up_to).split()), self.assets)
-        parsed = parse(text, self.assets)
+        parsed = parse(text, self.assets, asked_on or utcnow().date())
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
         compose_started = time.perf_counter()
         answer = self.composer.compose(parsed, retrieval, self.retriever.coverage())

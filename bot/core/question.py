@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.core.assets import AssetTable
@@ -46,16 +46,35 @@ _WHY = re.compile(
     r"trigger(?:ed)?|what'?s going on)\b",
     re.IGNORECASE,
 )
+# Which way a question says a price went, in plain words and in traders' slang.
 DOWN_WORDS = re.compile(
     r"\b(fell|fall(?:s|ing|en)?|drop(?:s|ped|ping)?|dump(?:s|ed|ing)?|crash(?:ed|es|ing)?|"
-    r"plunge[sd]?|plunging|slid(?:e|es|ing)?|sink|sank|tank(?:s|ed|ing)?|declined?|lost|lose|"
-    r"dip(?:s|ped)?|down|tumbled?|sell-?off|bleed(?:ing)?|slump(?:ed)?|depeg(?:ged)?)\b",
+    r"plunge[sd]?|plunging|slid(?:e|es|ing)?|sink(?:s|ing)?|sank|tank(?:s|ed|ing)?|declined?|"
+    r"declining|lost|lose|losing|dip(?:s|ped|ping)?|down|tumbl(?:e[sd]?|ing)|sell-?off|"
+    r"sold off|bleed(?:s|ing)?|bled|slump(?:s|ed|ing)?|depeg(?:s|ged)?|nuk(?:e[sd]?|ing)|"
+    r"crater(?:s|ed|ing)?|rekt|wreck(?:ed)?|plummet(?:s|ed|ing)?|nosedived?|collaps(?:e[sd]?|ing)|"
+    r"capitulat(?:e[sd]?|ing|ion)|slip(?:s|ped|ping)?|shed|bloodbath|puke[sd]?|red)\b",
     re.IGNORECASE,
 )
 UP_WORDS = re.compile(
-    r"\b(rose|rise[sn]?|rising|pump(?:s|ed|ing)?|rall(?:y|ied|ies)|surge[sd]?|surging|"
-    r"jump(?:s|ed)?|soar(?:s|ed)?|up|gain(?:s|ed)?|climb(?:s|ed)?|spike[sd]?|moon(?:ed|ing)?|"
-    r"record high|all-time high|ath|rebound(?:ed)?)\b",
+    r"\b(rose|rise[sn]?|rising|pump(?:s|ed|ing)?|rall(?:y|ied|ies|ying)|surge[sd]?|surging|"
+    r"jump(?:s|ed|ing)?|soar(?:s|ed|ing)?|up|gain(?:s|ed|ing)?|climb(?:s|ed|ing)?|spik(?:e[sd]?|ing)|"
+    r"moon(?:s|ed|ing)?|record high|all-time high|ath|rebound(?:s|ed|ing)?|send(?:s|ing)?|sent|"
+    r"squeez(?:e[sd]?|ing)|rip(?:s|ped|ping)?|rocket(?:s|ed|ing)?|skyrocket(?:s|ed|ing)?|"
+    r"explod(?:e[sd]?|ing)|breakout|broke out|green|melt-?up|parabolic|bounc(?:e[sd]?|ing))\b",
+    re.IGNORECASE,
+)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+# Days named against the clock: "today", "yesterday", "3 days ago", "last Friday", "on monday",
+# "this week", "last week", "over the weekend".
+_RELATIVE = re.compile(
+    r"\b(?:(today|tonight|this (?:morning|afternoon|evening))|(yesterday|last night)|"
+    r"(\d{1,2}|an?|one|two|three|four|five|six|seven) days? ago|"
+    r"(?:(last|this|past|on)\s+)?(" + "|".join(_WEEKDAYS) + r")|"
+    r"(this|past|last) week|(?:over )?(?:the|this|last) weekend)\b",
     re.IGNORECASE,
 )
 
@@ -77,10 +96,13 @@ class Question:
     direction: Literal["down", "up"] | None
     claimed_pct: float | None
     dates: tuple[MonthDay, ...]
+    asked_on: date | None = None  # the day it was asked: what "today" and a bare "4 Nov" mean
 
 
-def parse(text: str, assets: AssetTable) -> Question:
-    """Parse a user's question; never raises on odd input."""
+def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
+    """Parse a user's question; never raises on odd input. Relative days ("yesterday", "last
+    Friday") are read against `today` (UTC today by default)."""
+    today = today or datetime.now(UTC).date()
     down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
     direction: Literal["down", "up"] | None = None
     if down and not (up and up.start() < down.start()):
@@ -94,7 +116,8 @@ def parse(text: str, assets: AssetTable) -> Question:
         kind="why" if _WHY.search(text) else "fact",
         direction=direction,
         claimed_pct=percent_value(pct.group(1)) if pct else None,
-        dates=_dates(text),
+        dates=_dates(text, today),
+        asked_on=today,
     )
 
 
@@ -105,8 +128,11 @@ def percent_value(number: str) -> float:
     return float(number.replace(",", "."))
 
 
-def _dates(text: str) -> tuple[MonthDay, ...]:
+def _dates(text: str, today: date) -> tuple[MonthDay, ...]:
     found: list[MonthDay] = []
+    for match in _RELATIVE.finditer(text):
+        day = relative_day(match, today)
+        found.append(MonthDay(day.month, day.day, day.year))
     for match in _ISO_DATE.finditer(text):
         found.append(MonthDay(int(match.group(2)), int(match.group(3)), int(match.group(1))))
     for match in _MONTH_DAY.finditer(text):
@@ -116,9 +142,34 @@ def _dates(text: str) -> tuple[MonthDay, ...]:
     return tuple(d for d in found if 1 <= d.month <= 12 and 1 <= d.day <= 31)
 
 
+def relative_day(match: re.Match[str], today: date) -> date:
+    """The day a `_RELATIVE` match names: the most recent such day (a weekday named with
+    "last" is before today; "this week" is today, "last week" a week ago)."""
+    same_day, day_before, days_ago, which, weekday, week = match.groups()[:6]
+    if same_day:
+        return today
+    if day_before:
+        return today - timedelta(days=1)
+    if days_ago:
+        count = int(days_ago) if days_ago.isdigit() else _NUMBERS.get(days_ago.lower(), 1)
+        return today - timedelta(days=count)
+    if weekday:
+        back = (today.weekday() - _WEEKDAYS.index(weekday.lower())) % 7
+        if back == 0 and (which or "").lower() == "last":
+            back = 7
+        return today - timedelta(days=back)
+    if week:
+        return today - timedelta(days=7 if week.lower() == "last" else 0)
+    # The weekend: its Saturday, the most recent one (last weekend's when it is Saturday).
+    back = (today.weekday() - 5) % 7
+    if back == 0 and "last" in match.group(0).lower():
+        back = 7
+    return today - timedelta(days=back)
+
+
 def without_dates(text: str) -> str:
     """The text with the dates `parse` recognises removed, so "Sept" is not read as a topic."""
-    for pattern in (_ISO_DATE, _MONTH_DAY, _DAY_MONTH):
+    for pattern in (_RELATIVE, _ISO_DATE, _MONTH_DAY, _DAY_MONTH):
         text = pattern.sub(" ", text)
     return text
 

@@ -188,7 +188,7 @@ class HybridRetriever:
         """The day a question is about, if it names one."""
         dates = (corpus or self._corpus).dates
         for when in question.dates:
-            resolved = resolve_date(when, dates)
+            resolved = resolve_date(when, dates, question.asked_on)
             if resolved:
                 return resolved
         return None

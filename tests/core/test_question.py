@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -211,3 +212,51 @@ def test_a_long_question_of_the_worst_characters_does_not_hang(
         without_dates(text)
 
     assert parsed.claimed_pct is None or parsed.claimed_pct < 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "direction"),
+    [
+        ("why did MSTR nuke 12%?", "down"),
+        ("why is SOL cratering", "down"),
+        ("eth bleeding again, why", "down"),
+        ("got rekt on ADA, what happened", "down"),
+        ("why did BTC plummet", "down"),
+        ("why is DOGE sending", "up"),
+        ("why did TON rip 8% today", "up"),
+        ("what's behind the XRP short squeeze", "up"),
+        ("LINK mooning, why?", "up"),
+        ("why did SUI skyrocket", "up"),
+    ],
+)
+def test_traders_slang_is_read_as_a_direction(
+    assets: AssetTable, text: str, direction: str
+) -> None:
+    assert parse(text, assets).direction == direction
+
+
+TUESDAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("why did bitcoin pump 20% today?", date(2026, 12, 1)),
+        ("why did bitcoin pump 20% yesterday?", date(2026, 11, 30)),
+        ("why did ETH dump 3 days ago", date(2026, 11, 28)),
+        ("why did SOL fall last Friday?", date(2026, 11, 27)),
+        ("what happened to XRP on monday", date(2026, 11, 30)),
+        ("why did DOGE drop last Tuesday", date(2026, 11, 24)),
+        ("why did ADA tank over the weekend", date(2026, 11, 28)),
+        ("why is BTC down this week", date(2026, 12, 1)),
+        ("why was BTC down last week", date(2026, 11, 24)),
+    ],
+)
+def test_relative_days_are_read_against_the_day_the_question_is_asked(
+    assets: AssetTable, text: str, day: date
+) -> None:
+    question = parse(text, assets, TUESDAY)
+
+    assert question.dates[0] == MonthDay(day.month, day.day, day.year)
+    # Not topic words: "yesterday" is not what the news must be about.
+    assert not re.search(r"day|ago|week|night", without_dates(text), re.IGNORECASE)
