@@ -22,6 +22,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,20 @@ def main() -> None:
         action="store_true",
         help="run only the adversarial section (hostile files, pages, feeds and questions)",
     )
+    parser.add_argument(
+        "--only-quality",
+        action="store_true",
+        help="run only the ingestion and answer-quality sections",
+    )
     args = parser.parse_args()
+    if args.only_quality:
+        from bot.core.embed import MiniLMEmbeddings
+
+        embeddings = MiniLMEmbeddings()
+        services, rate = quality_store(embeddings)
+        if services is not None:
+            quality(services, embeddings)
+        return
     if args.only_market:
         market_figures()
         return
@@ -171,6 +185,12 @@ def load_questions(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def asked_on(question: dict[str, Any]) -> date | None:
+    """The day a question was written as if asked ("today" in it means that day), if given."""
+    day = question.get("asked_on")
+    return date.fromisoformat(day) if day else None
+
+
 def expected_id(question: dict[str, Any], seed_id: str) -> str | None:
     from bot.core.text import canonical_url, short_hash
 
@@ -218,7 +238,7 @@ def quality(services: Any, embeddings: Any) -> None:
         naive_ms: list[float] = []
         for q in questions:
             started = time.perf_counter()
-            answer = services.ask(q["question"])
+            answer = services.ask(q["question"], asked_on=asked_on(q))
             our_ms.append((time.perf_counter() - started) * 1000)
             cited = {c.article_id for c in answer.citations}
             ours.append(score(q, answer.status, answer.answer, cited, seed_id))
@@ -292,10 +312,12 @@ def guard_check(services: Any) -> None:
     caught = dict.fromkeys(FAULTS, 0)
     seeded = dict.fromkeys(FAULTS, 0)
     for q in load_questions("dev"):
-        answer = services.ask(q["question"])
+        answer = services.ask(q["question"], asked_on=asked_on(q))
         if answer.status != "answered":
             continue
-        retrieval = services.retriever.search(parse(q["question"], services.assets), k=6)
+        retrieval = services.retriever.search(
+            parse(q["question"], services.assets, asked_on(q)), k=6
+        )
         given = for_model([*retrieval.passages, *retrieval.context], answer)
         sources = {s.article.id: s for s in number_sources(given)}
         support = {
@@ -369,9 +391,9 @@ def generated_answers() -> None:
         return score(q, answer.status, answer.answer, cited, seed_id)[0]
 
     for q in load_questions("dev"):
-        extractive.append(scored(q, extractive_only.ask(q["question"])))
+        extractive.append(scored(q, extractive_only.ask(q["question"], asked_on=asked_on(q))))
         started = time.perf_counter()
-        answer = services.ask(q["question"], place="bench")
+        answer = services.ask(q["question"], place="bench", asked_on=asked_on(q))
         ms.append((time.perf_counter() - started) * 1000)
         generated.append(scored(q, answer))
         paths[answer.path] += 1
