@@ -59,13 +59,69 @@ _BLANK_CONTROLS = str.maketrans(dict.fromkeys([0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1
 
 
 def clean(text: str) -> str:
-    """Unicode-normalise, drop terminal escape sequences, controls and bidi overrides, and
-    collapse runs of blank space, keeping paragraph breaks."""
+    """Unicode-normalise, drop terminal escape sequences, controls and bidi overrides, remove
+    Markdown residue (see `plain`), and collapse runs of blank space, keeping paragraph breaks.
+    """
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = strip_unsafe(_ESCAPE_SEQUENCE.sub("", text).translate(_BLANK_CONTROLS))
+    text = plain(strip_unsafe(_ESCAPE_SEQUENCE.sub("", text).translate(_BLANK_CONTROLS)))
     text = text.replace("\u00a0", " ").replace("\u200b", "")
     paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n", text)]
     return "\n\n".join(p for p in paragraphs if p)
+
+
+# Markdown and scraping residue, line by line. Every pattern is linear: anchored at a line
+# start, or a bounded scan that stops at the next newline.
+# A list item ("- ", "* ", "+ ", "• ", "1. ", "2) "): its own paragraph, so its own sentences.
+_BULLET = re.compile(r"^[ \t]{0,8}(?:[-*+•▪◦‣]|\d{1,2}[.)])[ \t]+(?=\S)")
+_HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+")
+_RULE = re.compile(r"^[ \t]{0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
+# "[^12]: https://..." at the end of a brief: the footnotes' targets, not prose.
+_FOOTNOTE_DEFINITION = re.compile(r"^[ \t]{0,3}\[\^?\d{1,4}\]:")
+# A summary label alone on its line, or opening one: "TL;DR:", "Key takeaways -".
+_SUMMARY_LABEL = re.compile(
+    r"^(?:tl;? ?dr|key (?:takeaways|points)|in brief|the gist|summary)[ \t]*(?:[:\-–—][ \t]*|$)",
+    re.IGNORECASE,
+)
+# "\$", "\*", "\_": a Markdown escape of ASCII punctuation.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_STRONG = re.compile(r"\*\*|__|`")
+# *emphasis* and _emphasis_ around at most 300 characters of one line, between non-word
+# characters: "5*3" or "snake_case_name" keep theirs.
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]{1,300}?)(?<=\S)\*(?![\w*])")
+_UNDERLINE = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]{1,300}?)(?<=\S)_(?![\w_])")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,500}>")
+
+
+def plain(text: str) -> str:
+    """Text without the Markdown and scraping residue that must never be quoted: footnote
+    markers and definitions, backslash escapes, emphasis marks, heading marks, rules, inline
+    HTML tags and TL;DR labels. A list item or a heading starts a paragraph of its own, so a
+    bullet is never glued to the next one."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if _RULE.match(line) or _FOOTNOTE_DEFINITION.match(line):
+            out.append("")
+            continue
+        block = False
+        heading = _HEADING_LINE.match(line)
+        if heading:
+            line, block = line[heading.end() :], True
+        else:
+            bullet = _BULLET.match(line)
+            if bullet:
+                line, block = line[bullet.end() :], True
+        line = _STRONG.sub("", _HTML_TAG.sub("", line))
+        line = _UNDERLINE.sub(r"\1", _EMPHASIS.sub(r"\1", line))
+        line = _ESCAPED.sub(r"\1", strip_markers(line))
+        label = _SUMMARY_LABEL.match(line.lstrip())
+        if label:
+            line, block = line.lstrip()[label.end() :], True
+        if block:
+            out.append("")
+        out.append(line)
+        if block and heading:
+            out.append("")
+    return "\n".join(out)
 
 
 def fingerprint(text: str) -> str:
@@ -77,7 +133,7 @@ def fingerprint(text: str) -> str:
 
 # Footnote and citation markers a source wrote ("[3]", "[^12][^13]"): in an answer they would
 # read as ours, citing a source we never gave.
-_MARKERS = re.compile(r"[ \t]*\[\^?\d{1,3}\]")
+_MARKERS = re.compile(r"(?<![ \t])[ \t]*\[\^?\d{1,3}\]")
 
 
 def strip_markers(text: str) -> str:

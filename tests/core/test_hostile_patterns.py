@@ -36,6 +36,13 @@ PROSE = b"Bitcoin fell 7% on Tuesday as traders cut risk after the Fed held rate
         (b"<?xml version='1.0'?>" + b"<!-- -->" * 70 + b"<x/>", "page.html"),
         # CSV detection: a first line of 100 KB of cells
         (b"title," * 20_000 + b"\n" + PROSE, "news.csv"),
+        # Markdown residue: emphasis that never closes, spaces before a footnote marker,
+        # rules and bullets made of a long run of their characters
+        (b"# Title\n\n" + b"*a" * 50_000, "note.md"),
+        (b"# Title\n\n" + b"_a " * 33_000, "note.md"),
+        (b"# Title\n\nx" + b" " * 100_000 + b"[^1", "note.md"),
+        (b"# Title\n\n" + b"* " * 50_000 + b"x", "note.md"),
+        (b"# Title\n\n" + b"<a" * 50_000, "note.md"),
     ],
     ids=[
         "heading-spaces",
@@ -49,6 +56,11 @@ PROSE = b"Bitcoin fell 7% on Tuesday as traders cut risk after the Fed held rate
         "comments-before-root",
         "xml-comments-before-root",
         "csv-header",
+        "open-emphasis",
+        "open-underlines",
+        "spaces-before-marker",
+        "rule-or-bullet",
+        "open-tags",
     ],
 )
 def test_a_file_made_of_a_patterns_worst_characters_is_read_quickly(data: bytes, name: str) -> None:
