@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.embed import MiniLMEmbeddings
 from bot.services import Services, build_services
-from tests.conftest import settings_for
+from tests.conftest import MakeServices, settings_for
 from tests.news_files import FIXTURES
 
 # The seed article reports the crash of 4 Nov 2025, published on 5 Nov.
@@ -86,3 +86,69 @@ def test_each_bullet_and_heading_of_a_brief_is_a_sentence_of_its_own(briefed: Se
     # Nor is the heading above the exploit's bullet.
     assert "lost $12M to a price-oracle exploit" in exploit
     assert "Security Incidents" not in exploit
+
+
+def cause_lines(answer_text: str) -> list[str]:
+    return [line for line in answer_text.splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.parametrize(
+    ("question", "own", "others"),
+    [
+        ("why did dogecoin fall?", "DOGE", ("Solana", "SOL", "AVAX", "Avalanche", "TON")),
+        ("why did AVAX drop?", "AVAX", ("DOGE", "Dogecoin", "exploit", "lending protocol")),
+        ("why did TON jump 9%?", "TON", ("liquidated", "DOGE", "AVAX", "Solana")),
+    ],
+)
+def test_a_question_about_one_coin_in_a_brief_is_answered_from_that_coins_bullet(
+    briefed: Services, question: str, own: str, others: tuple[str, ...]
+) -> None:
+    answer = briefed.ask(question)
+
+    assert answer.status == "answered"
+    assert own in answer.answer.split("\n", 1)[0]
+    for other in others:  # the brief's other stories are not this coin's causes
+        assert other not in answer.answer, (other, answer.answer)
+
+
+def test_causes_are_few_short_and_not_forecasts(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall 14%?")
+    causes = cause_lines(answer.answer)
+
+    assert 1 <= len(causes) <= 3
+    assert all(len(line) <= 320 for line in causes), causes
+    # The seed's sentiment line predicts a bottom ("perhaps indicating that short-term selling
+    # pressure is nearing an end"): what may come next is not what made the move.
+    assert "nearing an end" not in answer.answer
+    assert not any(re.match(r"- (They|It|He|She)\b", line) for line in causes)
+    # Causes, not theme labels filled by keyword.
+    assert not any(re.match(r"- (Macro|Sentiment|Regulation): ", line) for line in causes)
+
+
+LONG_CAUSE = (
+    "Chainlink's token was hit from several sides at once; the oracle network's largest "
+    "staking pool paused withdrawals after a configuration error left some rewards unpaid; "
+    "two market makers cut their LINK inventories ahead of the quarterly token unlock; "
+    "and a widely followed analyst moved her price target lower in a note to clients, "
+    "citing weaker fee growth on the networks that buy its price feeds."
+)
+
+
+def test_a_long_cause_is_cut_to_its_clauses_in_the_sources_own_words(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()
+    services.ingest_text(
+        "Chainlink slides 11% as staking pool pauses withdrawals",
+        f"LINK fell 11% on Tuesday. {LONG_CAUSE}",
+        ingested_by="test",
+    )
+
+    answer = services.ask("why did LINK fall 11%?")
+    causes = cause_lines(answer.answer)
+
+    assert len(LONG_CAUSE) > 300
+    assert causes and all(len(line) <= 320 for line in causes), causes
+    cut = next(line for line in causes if "…" in line)
+    for piece in re.sub(r" \[\d\]$", "", cut[2:]).split("…"):
+        assert piece.strip(" .") in LONG_CAUSE  # exact words, nothing added

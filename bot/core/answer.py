@@ -59,8 +59,25 @@ JUNK = re.compile(
     r"advice|click here|sign up|subscribe|@\w+\)|featured image|disclaimer|\"@\w+\"|\{\s*\"",
     re.IGNORECASE,
 )
-MAX_CAUSES = 4
+MAX_CAUSES = 3
+MAX_QUOTE_CHARS = 300  # a cause is the clause that carries it, not the whole paragraph
+# Forward-looking or hedged talk: what may happen next is not what made the move.
+SPECULATION = re.compile(
+    r"\b(?:could|might|may|would|perhaps|possibly|expects?|expected to|forecasts?|predicts?|"
+    r"nearing an end|bottom(?:ed|ing)? out|price predictions?|next (?:week|month|year))\b",
+    re.IGNORECASE,
+)
+# A sentence whose subject is a bare pronoun quotes a "they" with no one to refer to.
+BARE_PRONOUN = re.compile(
+    r"(?:they|it|he|she|we)\b(?!-)|(?:this|these|those|that)\s+(?:is|was|are|were|has|have|"
+    r"had|comes?|came|means?|meant|marks?|marked|follows?|followed)\b",
+    re.IGNORECASE,
+)
+# Where a long sentence may be cut: between clauses.
+_CLAUSE_BREAK = re.compile(r"(?:;|—|–| - |: )\s*")
 MAX_FACT_SENTENCES = 3
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+FOCUSED_ASSETS = 5  # an article naming more assets than this is a multi-topic brief
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ class _Sentence:
     text: str
     passage: int
     terms: frozenset[str]
+    paragraph: str = ""  # the paragraph of the chunk it comes from (a brief's one bullet)
 
 
 class Templates:
@@ -137,15 +155,17 @@ class ExtractiveComposer:
             cites.number(move.passage, move)  # the move leads the answer, so it is [1]
         # A passage about another coin or another day may rank, but it cannot explain this move.
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
-        ranked: list[tuple[float, str, _Sentence]] = []
+        ranked: list[tuple[float, _Sentence]] = []
         for sentence in pool:
             if sentence.text in used or sentence.passage not in explaining:
                 continue
-            # The most cues wins; on a tie, the theme listed first.
-            hits, _, theme = max(
-                (len(r.findall(sentence.text)), -order, name)
-                for order, (name, r) in enumerate(_THEME_RES.items())
-            )
+            if not self._names_asset(question, sentence, passages):
+                continue
+            if SPECULATION.search(sentence.text) or BARE_PRONOUN.match(sentence.text):
+                continue  # a forecast is not a cause; "They're also..." names no one
+            if move is not None and _overlap(sentence.terms, move.terms) > 0.6:
+                continue  # the move's own sentence again, in other words
+            hits = sum(len(r.findall(sentence.text)) for r in _THEME_RES.values())
             causal = bool(CAUSAL.search(sentence.text))
             if not hits and not causal:
                 continue
@@ -156,23 +176,19 @@ class ExtractiveComposer:
                 # The source that reports the move is the likeliest to explain it.
                 + 0.4 * (move is not None and sentence.passage == move.passage)
             )
-            ranked.append((score, theme if hits else "", sentence))
+            ranked.append((score, sentence))
         ranked.sort(key=lambda c: -c[0])
         lines: list[str] = []
         chosen: list[_Sentence] = []
-        themes_used: set[str] = set()
-        for score, theme, sentence in ranked:
+        for score, sentence in ranked:
             if len(lines) >= MAX_CAUSES or score < 0.9:
                 break
-            # One sentence per theme, and none that repeats one already chosen.
-            if (theme and theme in themes_used) or any(
-                _overlap(sentence.terms, c.terms) > 0.6 for c in chosen
-            ):
+            # One sentence per event: none that repeats one already chosen.
+            if any(_overlap(sentence.terms, c.terms) > 0.5 for c in chosen):
                 continue
-            themes_used.add(theme)
-            chosen.append(sentence)
-            label = f"{theme}: " if theme else ""
-            lines.append(f"- {label}{sentence.text} [{cites.number(sentence.passage, sentence)}]")
+            quoted = self._trimmed(sentence, wanted)
+            chosen.append(quoted)
+            lines.append(f"- {quoted.text} [{cites.number(quoted.passage, quoted)}]")
         if move is None and not lines:
             return None
         if move is None and not (question.assets and question.direction):
@@ -194,10 +210,59 @@ class ExtractiveComposer:
             return self.templates.why_no_causes.format(move=move_text)
         return self.templates.why.format(move=move_text, causes="\n".join(lines))
 
+    def _names_asset(
+        self, question: Question, sentence: _Sentence, passages: list[Passage]
+    ) -> bool:
+        """In a brief covering many assets, whether the sentence is about an asked one: its
+        paragraph (the bullet it belongs to) names it."""
+        article = passages[sentence.passage].article
+        if not question.assets or len(article.assets) <= FOCUSED_ASSETS:
+            return True
+        return bool(set(question.assets) & set(self.assets.find(sentence.paragraph)))
+
+    def _trimmed(self, sentence: _Sentence, wanted: set[str]) -> _Sentence:
+        """The sentence, or when longer than MAX_QUOTE_CHARS its clauses that say the most
+        about the question, in the source's order and its exact words, "…" where cut."""
+        if len(sentence.text) <= MAX_QUOTE_CHARS:
+            return sentence
+        clauses = [c.strip() for c in _CLAUSE_BREAK.split(sentence.text) if c.strip()]
+        if len(clauses) < 2:
+            return sentence
+        ranked = sorted(
+            range(len(clauses)),
+            key=lambda i: (
+                -(
+                    len(set(terms(clauses[i])) & wanted)
+                    + bool(CAUSAL.search(clauses[i]))
+                    + sum(bool(r.search(clauses[i])) for r in _THEME_RES.values())
+                    - i * 0.01  # on a tie, the earlier clause
+                )
+            ),
+        )
+        keep: list[int] = []
+        for i in ranked:
+            if sum(len(clauses[k]) for k in [*keep, i]) <= MAX_QUOTE_CHARS:
+                keep.append(i)
+        if not keep:
+            return sentence
+        parts = [clauses[i].rstrip(".,") for i in sorted(keep)]
+        text = " … ".join(parts)
+        if sorted(keep)[0] != 0:
+            text = "… " + text
+        if sorted(keep)[-1] != len(clauses) - 1:
+            text += " …"
+        elif sentence.text.endswith((".", "!", "?")):
+            text += sentence.text[-1]
+        return _Sentence(text, sentence.passage, frozenset(terms(text)), sentence.paragraph)
+
     def _about(self, question: Question, passage: Passage, event: date | None) -> bool:
         """Whether a passage reports on the asked assets and, when a day is named, that day."""
         if question.assets:
-            named = set(passage.article.assets) | set(self.assets.find(passage.chunk.text))
+            named = set(self.assets.find(passage.chunk.text))
+            # A story about a few assets is about each of them throughout; a brief covering
+            # many is about an asset only where its paragraph names it.
+            if len(passage.article.assets) <= FOCUSED_ASSETS:
+                named |= set(passage.article.assets)
             if not named & set(question.assets):
                 return False
         undated = event is None or passage.article.published_at is None
@@ -292,14 +357,15 @@ class ExtractiveComposer:
         for index, passage in enumerate(passages):
             # Markers a source wrote itself would read as ours (stored before ingestion
             # removed them).
-            for text in sentences(strip_markers(passage.chunk.text)):
-                key = text.lower()
-                if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
-                    continue
-                if is_instruction(text):  # ingested text is data: never quote an instruction
-                    continue
-                seen.add(key)
-                pool.append(_Sentence(text, index, frozenset(terms(text))))
+            for paragraph in PARAGRAPH_BREAK.split(strip_markers(passage.chunk.text)):
+                for text in sentences(paragraph):
+                    key = text.lower()
+                    if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
+                        continue
+                    if is_instruction(text):  # ingested text is data: never quote one
+                        continue
+                    seen.add(key)
+                    pool.append(_Sentence(text, index, frozenset(terms(text)), paragraph))
         return pool
 
     def _relevance(self, sentence: _Sentence, wanted: set[str], passages: list[Passage]) -> float:

@@ -27,8 +27,9 @@ LEAD_CHARS = 120  # shorter than this (a heading), a paragraph always leads the 
 
 class SentenceSplitter(TextSplitter):
     """Chunks made of whole sentences that never join two long paragraphs, overlapping by
-    whole sentences within a paragraph. Sentences in a chunk are separated by line breaks, so
-    a heading or a list item that ends without a full stop stays a sentence of its own."""
+    whole sentences within a paragraph. Sentences in a chunk are separated by line breaks and
+    paragraphs by blank lines, so a heading or a list item that ends without a full stop stays
+    a sentence of its own, and the composer knows which bullet a sentence belongs to."""
 
     def __init__(self, chunk_size: int = 700, chunk_overlap: int = 120, **kwargs: Any) -> None:
         super().__init__(chunk_size=chunk_size, chunk_overlap=chunk_overlap, **kwargs)
@@ -46,6 +47,7 @@ class SentenceSplitter(TextSplitter):
             length = sum(len(p) + 1 for p in pieces)
             if not pieces:
                 continue
+            pieces[-1] += "\n"  # joined, a blank line: where one paragraph ends in a chunk
             # A short closing sentence ("Risk: High.") ends the paragraph before it; a short
             # line without a full stop (a heading) opens the next one.
             closing = length < LEAD_CHARS and paragraph.rstrip().endswith((".", "!", "?"))
