@@ -57,7 +57,19 @@ def main() -> None:
         action="store_true",
         help="run only the ingestion and answer-quality sections",
     )
+    parser.add_argument(
+        "--only-scale",
+        action="store_true",
+        help="run only the 10k/100k latency, cold-start and memory section",
+    )
     args = parser.parse_args()
+    if args.only_scale:
+        from bot.core.embed import MiniLMEmbeddings
+
+        embeddings = MiniLMEmbeddings()
+        for size in (int(s) for s in args.sizes.split(",")):
+            scale(embeddings, size)
+        return
     if args.only_quality:
         from bot.core.embed import MiniLMEmbeddings
 

@@ -156,10 +156,11 @@ class ExtractiveComposer:
         # A passage about another coin or another day may rank, but it cannot explain this move.
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
         ranked: list[tuple[float, _Sentence]] = []
+        paragraph_assets: dict[str, frozenset[str]] = {}
         for sentence in pool:
             if sentence.text in used or sentence.passage not in explaining:
                 continue
-            if not self._names_asset(question, sentence, passages):
+            if not self._names_asset(question, sentence, passages, paragraph_assets):
                 continue
             if SPECULATION.search(sentence.text) or BARE_PRONOUN.match(sentence.text):
                 continue  # a forecast is not a cause; "They're also..." names no one
@@ -211,14 +212,21 @@ class ExtractiveComposer:
         return self.templates.why.format(move=move_text, causes="\n".join(lines))
 
     def _names_asset(
-        self, question: Question, sentence: _Sentence, passages: list[Passage]
+        self,
+        question: Question,
+        sentence: _Sentence,
+        passages: list[Passage],
+        named: dict[str, frozenset[str]],
     ) -> bool:
         """In a brief covering many assets, whether the sentence is about an asked one: its
-        paragraph (the bullet it belongs to) names it."""
+        paragraph (the bullet it belongs to) names it. `named` memoises paragraphs' assets."""
         article = passages[sentence.passage].article
         if not question.assets or len(article.assets) <= FOCUSED_ASSETS:
             return True
-        return bool(set(question.assets) & set(self.assets.find(sentence.paragraph)))
+        found = named.get(sentence.paragraph)
+        if found is None:
+            found = named[sentence.paragraph] = frozenset(self.assets.find(sentence.paragraph))
+        return bool(found & set(question.assets))
 
     def _trimmed(self, sentence: _Sentence, wanted: set[str]) -> _Sentence:
         """The sentence, or when longer than MAX_QUOTE_CHARS its clauses that say the most
