@@ -231,6 +231,8 @@ def score(
 def quality(services: Any, embeddings: Any) -> None:
     from langchain_chroma import Chroma
 
+    from bot.render import explanation
+
     seed_id = next(a.id for a in services.sources() if a.ingested_by == "bundled corpus")
     baseline = Chroma(
         client=services.store.client,
@@ -248,20 +250,27 @@ def quality(services: Any, embeddings: Any) -> None:
         naive: list[tuple[float, float, float]] = []
         our_ms: list[float] = []
         naive_ms: list[float] = []
+        # What a user reads before the figures: the lead and the explanation (answered only).
+        lengths: dict[str, list[int]] = {"marketbot": [], "naive baseline": []}
         for q in questions:
             started = time.perf_counter()
             answer = services.ask(q["question"], asked_on=asked_on(q))
             our_ms.append((time.perf_counter() - started) * 1000)
+            if answer.status == "answered":
+                lengths["marketbot"].append(len(explanation(answer)))
             cited = {c.article_id for c in answer.citations}
             ours.append(score(q, answer.status, answer.answer, cited, seed_id))
             started = time.perf_counter()
             top = baseline.similarity_search(q["question"], k=1)
             naive_ms.append((time.perf_counter() - started) * 1000)
             text = top[0].page_content if top else ""
+            if top:
+                lengths["naive baseline"].append(len(text))
             cited_naive = {str(top[0].metadata.get("article_id"))} if top else set()
             naive.append(score(q, "answered" if top else "no_sources", text, cited_naive, seed_id))
         for label, rows, ms in (("marketbot", ours, our_ms), ("naive baseline", naive, naive_ms)):
             mean = statistics.mean(r[0] for r in rows)
+            read: list[float] = [float(n) for n in lengths[label]]
             answered = [
                 r for r, q in zip(rows, questions, strict=True) if q["expect"] == "answered"
             ]
@@ -271,6 +280,7 @@ def quality(services: Any, embeddings: Any) -> None:
             print(
                 f"   {name:8s} {label:15s} score {mean:.3f}  facts {mean_of(answered, 1):.2f}"
                 f"  source {mean_of(answered, 2):.2f}  declines {mean_of(declined, 0):.2f}"
+                f"  length p50 {pct(read, 50):.0f} p90 {pct(read, 90):.0f} chars"
                 f"  latency p50 {pct(ms, 50):.0f} ms p95 {pct(ms, 95):.0f} ms"
                 f"  ({len(questions)} questions)"
             )

@@ -157,10 +157,11 @@ def answer_text(answer: Answer, today: date | None = None) -> str:
 
 
 def explanation(answer: Answer) -> str:
-    """The answer's text, after the price check's sentence when the question's claim is off,
-    and before the note saying why a generated answer could not be shown."""
-    check = (answer.premise or {}).get("sentence")
-    parts = [check, answer.answer, f"({answer.note})" if answer.note else None]
+    """The answer's text: first the move as the price data has it (with the premise corrected
+    when the question's claim is off), then what the sources say, then the note saying why a
+    generated answer could not be shown."""
+    first = answer.lead or (answer.premise or {}).get("sentence")
+    parts = [first, answer.answer, f"({answer.note})" if answer.note else None]
     return "\n\n".join(p for p in parts if p)
 
 

@@ -34,7 +34,7 @@ from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
 from bot.market.figures import EARLIEST, MarketData
 from bot.market.history import PriceHistory, Series
-from bot.market.premise import sentence
+from bot.market.premise import lead, main_window, sentence
 from bot.settings import Settings
 from bot.web.fetch import SafeFetcher
 
@@ -99,10 +99,13 @@ class Services:
             parsed, cited, retrieval.event_date, self.settings.live_timeout
         )
         timings["market"] = (time.perf_counter() - market_started) * 1000
+        context = next((f for f in figures if f.get("kind") == "context"), None)
         answer = replace(
             answer,
             figures=tuple(figures),
             premise={**premise.to_json(), "sentence": sentence(premise)} if premise else None,
+            lead=lead(premise, context) if premise else None,
+            window=main_window(premise) if premise else None,
         )
         if self.generator is not None and answer.status == "answered":
             generate_started = time.perf_counter()

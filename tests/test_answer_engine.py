@@ -3,13 +3,17 @@ about the asset asked, and text that reads as prose."""
 
 from __future__ import annotations
 
+import csv
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from bot.core.embed import MiniLMEmbeddings
+from bot.render import explanation
 from bot.services import Services, build_services
+from bot.settings import PROJECT_ROOT
 from tests.conftest import MakeServices, settings_for
 from tests.news_files import FIXTURES
 
@@ -152,3 +156,55 @@ def test_a_long_cause_is_cut_to_its_clauses_in_the_sources_own_words(
     cut = next(line for line in causes if "…" in line)
     for piece in re.sub(r" \[\d\]$", "", cut[2:]).split("…"):
         assert piece.strip(" .") in LONG_CAUSE  # exact words, nothing added
+
+
+def snapshot_bars(symbol: str) -> list[dict[str, str]]:
+    with (PROJECT_ROOT / "knowledge" / "prices" / f"{symbol}.csv").open() as rows:
+        return list(csv.DictReader(rows))
+
+
+def day_move(bar: dict[str, str]) -> float:
+    return (float(bar["close"]) - float(bar["open"])) / float(bar["open"]) * 100
+
+
+def test_the_lead_states_the_move_from_the_price_data_and_the_market_beside_it(
+    seeded: Services,
+) -> None:
+    [bar] = [b for b in snapshot_bars("ETH") if b["date"] == "2025-11-04"]
+    answer = seeded.ask("why did ETH fall 14%?")
+    first = explanation(answer).split("\n", 1)[0]
+
+    assert answer.window is not None and answer.window["end"] == "2025-11-04"
+    assert first.startswith(f"ETH fell {abs(day_move(bar)):.1f}% on 4 Nov 2025")
+    assert "BTC fell" in first and "market-wide" in first
+    assert answer.to_json()["lead"] == answer.lead
+
+
+def test_a_wrong_direction_is_corrected_in_the_first_line(seeded: Services) -> None:
+    first = explanation(seeded.ask("why did ETH pump 10% on nov 4?")).split("\n", 1)[0]
+
+    assert first.startswith("ETH did not rise: it fell")
+
+
+def test_the_window_is_the_move_the_claim_matches_not_the_storys_publish_day(
+    make_services: MakeServices, tmp_path: Path
+) -> None:
+    bars = snapshot_bars("MSTR")
+    at = min(range(1, len(bars) - 3), key=lambda i: day_move(bars[i]))  # the biggest fall
+    fall, moved = day_move(bars[at]), date.fromisoformat(bars[at]["date"])
+    published = date.fromisoformat(bars[at + 2]["date"])  # the story came two sessions later
+    story = tmp_path / "mstr.md"
+    story.write_text(
+        f"---\ntitle: Strategy shares extend slide as bitcoin treasury fears grow\n"
+        f"date: {published.isoformat()}\n---\n"
+        f"MSTR fell {abs(fall):.0f}% earlier this week after bitcoin slid and investors "
+        "questioned the premium paid for the company's bitcoin holdings.\n"
+    )
+    services = make_services()
+    services.ingest([story])
+
+    answer = services.ask(f"why did MSTR nuke {abs(fall) + 3:.0f}%?")
+
+    assert answer.window is not None
+    assert answer.window["end"] == moved.isoformat()
+    assert explanation(answer).startswith(f"MSTR fell {abs(fall):.1f}% on {moved:%-d %b %Y}")

@@ -30,12 +30,14 @@ def test_an_answer_shows_the_price_and_the_move_it_is_about(seeded: Services) ->
     assert context["benchmark"] == "BTC" and float(context["benchmark_pct"]) < 0  # type: ignore[arg-type]
 
 
-def test_a_right_premise_is_confirmed_quietly(seeded: Services) -> None:
+def test_a_right_premise_is_confirmed_by_stating_the_move(seeded: Services) -> None:
     answer = seeded.ask("why did ETH fall 14%?")
 
     assert answer.premise is not None
     assert answer.premise["verdict"] == "consistent" and answer.premise["sentence"] is None
-    assert not answer_text(answer).startswith("Price check")
+    first = answer_text(answer).split("\n", 1)[0]
+    assert first.startswith("ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open;")
+    assert "in the question" not in first  # nothing to correct
 
 
 def test_an_overstated_move_is_corrected_in_one_sentence_first(seeded: Services) -> None:
@@ -44,8 +46,7 @@ def test_an_overstated_move_is_corrected_in_one_sentence_first(seeded: Services)
     assert answer.status == "answered"
     assert answer.premise is not None and answer.premise["verdict"] == "overstated"
     expected = (
-        "Price check: ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open, "
-        "less than the 30% in the question."
+        "ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open: less than the 30% in the question;"
     )
     assert answer_text(answer).startswith(expected)
     embed = answer_embed(answer)

@@ -63,10 +63,13 @@ MAX_CAUSES = 3
 MAX_QUOTE_CHARS = 300  # a cause is the clause that carries it, not the whole paragraph
 # Forward-looking or hedged talk: what may happen next is not what made the move.
 SPECULATION = re.compile(
-    r"\b(?:could|might|may|would|perhaps|possibly|expects?|expected to|forecasts?|predicts?|"
+    r"\b(?:could|might|(?-i:may)|would|perhaps|possibly|expects?|expected to|predicts?|"
     r"nearing an end|bottom(?:ed|ing)? out|price predictions?|next (?:week|month|year))\b",
     re.IGNORECASE,
 )
+_NAMED = re.compile(r"\b[A-Z][a-zA-Z]+")  # a capitalised word (searched past the first)
+# The market's benchmarks: a sentence about them may explain a market-wide move.
+MARKET = frozenset({"BTC", "SPY"})
 # A sentence whose subject is a bare pronoun quotes a "they" with no one to refer to.
 BARE_PRONOUN = re.compile(
     r"(?:they|it|he|she|we)\b(?!-)|(?:this|these|those|that)\s+(?:is|was|are|were|has|have|"
@@ -154,6 +157,11 @@ class ExtractiveComposer:
         if move:
             cites.number(move.passage, move)  # the move leads the answer, so it is [1]
         # A passage about another coin or another day may rank, but it cannot explain this move.
+        if event is None and move is not None:
+            # With no day asked, the move the source reports sets it: causes come from news
+            # of that move's days, not from another week's story about the same coin.
+            reported = passages[move.passage].article.published_at
+            event = reported.date() if reported else None
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
         ranked: list[tuple[float, _Sentence]] = []
         paragraph_assets: dict[str, frozenset[str]] = {}
@@ -166,14 +174,23 @@ class ExtractiveComposer:
                 continue  # a forecast is not a cause; "They're also..." names no one
             if move is not None and _overlap(sentence.terms, move.terms) > 0.6:
                 continue  # the move's own sentence again, in other words
+            named = set(self.assets.find(sentence.text))
+            own = bool(named & set(question.assets))
+            if question.assets and named and not own and not named <= MARKET:
+                continue  # a sentence about another coin does not explain this one
             hits = sum(len(r.findall(sentence.text)) for r in _THEME_RES.values())
             causal = bool(CAUSAL.search(sentence.text))
             if not hits and not causal:
                 continue
             score = (
-                0.4 * min(hits, 3)
+                # Cause words say it may be a cause; what it is about decides, so a sentence
+                # full of cue words about another story cannot outrank the one asked about.
+                0.3 * min(hits, 2)
                 + 0.5 * causal
-                + 1.5 * self._relevance(sentence, wanted, passages)
+                + 2.0 * self._relevance(sentence, wanted, passages)
+                + 0.4 * own
+                # A named actor or a figure: an event, not a summary of "several factors".
+                + 0.3 * bool(FIGURE.search(sentence.text) or _NAMED.search(sentence.text, 1))
                 # The source that reports the move is the likeliest to explain it.
                 + 0.4 * (move is not None and sentence.passage == move.passage)
             )

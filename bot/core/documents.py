@@ -105,6 +105,10 @@ class Answer:
     # With a model configured: the model, its calls, and what the guard removed (generate.py).
     generation: dict[str, Any] | None = None
     note: str | None = None  # shown under the answer
+    # The first line: the move as the price data has it, the premise corrected and whether
+    # the market moved with it (bot/market/premise.lead); `window` is the move it describes.
+    lead: str | None = None
+    window: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object `marketbot ask --json` prints."""

@@ -244,7 +244,7 @@ class HybridRetriever:
         context = self._context(passages) if relevant else []
         return Retrieval(tuple(passages), relevant, reason, event, timings, tuple(context))
 
-    def _context(self, passages: list[Passage], articles: int = 2) -> list[Passage]:
+    def _context(self, passages: list[Passage], articles: int = 3) -> list[Passage]:
         """The chunks of the best `articles` articles that did not rank themselves."""
         have = {p.chunk.id for p in passages}
         best: dict[str, Passage] = {}

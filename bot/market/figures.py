@@ -191,10 +191,10 @@ class MarketData:
         around = event_day or (max(cited_dates) if cited_dates else None)
         if around is None or not EARLIEST <= around <= datetime.now(UTC).date() + timedelta(days=1):
             return figures, None  # no day, or one no market data can cover
-        series = self.daily(asset, around - timedelta(days=8), around + timedelta(days=1), left())
+        series = self.daily(asset, around - timedelta(days=12), around + timedelta(days=1), left())
         if not series.bars:
             return figures, None
-        day = event_day or move_day(series, around, question.direction)
+        day = event_day or move_day(series, around, question.direction, question.claimed_pct)
         premise = check(series, day, question.direction, question.claimed_pct, question.text)
         if premise.windows:
             figures.append(_move_figure(series, day))
@@ -234,6 +234,7 @@ class MarketData:
             "benchmark": benchmark,
             "day": day.isoformat(),
             "benchmark_pct": round(market, 2),
+            "reading": reading,
             "relative_pct": round(relative, 2),
             "source": other.source,
         }

@@ -160,29 +160,40 @@ def check(
     )
 
 
-def move_day(series: Series, around: date, direction: Literal["down", "up"] | None) -> date:
-    """The day a dated story reports a move on: its own day or the session before (news of
-    a crash is often published the morning after), whichever moved more in the asked way."""
-    best: tuple[float, date] | None = None
-    previous = series.before(around)
-    candidates = [around]
-    if previous is not None and (around - previous.day).days <= 3:  # Monday news of Friday
-        candidates.insert(0, previous.day)
-    for day in candidates:
-        bar = series.on(day)
-        if bar is None:
-            continue
-        change = pct(bar.open, bar.close)
-        score = -change if direction == "down" else change if direction == "up" else abs(change)
-        if best is None or score > best[0]:
-            best = (score, day)
-    return best[1] if best else around
+def move_day(
+    series: Series,
+    around: date,
+    direction: Literal["down", "up"] | None,
+    claimed: float | None = None,
+) -> date:
+    """The day a dated story reports a move on: its own day or one of the three before it
+    (news of a crash is often published the morning after, or after a weekend). With a
+    claimed size, the day whose windows come closest to it the claimed way; without one,
+    the day that moved most the claimed way; on a tie, the day nearest the story."""
+    best: tuple[float, float, date] | None = None
+    for bar in series.between(around - timedelta(days=3), around):
+        # The day's own windows only: a later day's two-day window holds this day's move.
+        found = [w for w in windows(series, bar.day) if w.start == w.end == bar.day]
+        along = [
+            abs(w.pct)
+            for w in found
+            if abs(w.pct) >= FLAT and (direction is None or (w.pct < 0) == (direction == "down"))
+        ]
+        if claimed is not None and along:
+            fit = -min(abs(size - claimed) for size in along)
+        else:
+            change = pct(bar.open, bar.close)
+            fit = -change if direction == "down" else change if direction == "up" else abs(change)
+        score = (fit, -float((around - bar.day).days), bar.day)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    return best[2] if best else around
 
 
-def sentence(premise: Premise) -> str | None:
-    """One sentence saying how the claim is off; None when it is not."""
-    if premise.verdict in ("consistent", "unknown") or not premise.windows:
-        return None
+def _main_window(premise: Premise) -> tuple[Window, str]:
+    """The window an answer leads with (the day's net move, or the claimed way's largest
+    when the day went the other way but the claim's direction held), and the wider slide
+    to mention beside it ("15.9% from the 3 Nov open"), if any."""
     nets = [w for w in premise.windows if w.net]
     main = nets[0]
     if premise.verdict != "wrong_direction" and premise.direction is not None:
@@ -190,11 +201,53 @@ def sentence(premise: Premise) -> str | None:
         claimed_way = [w for w in premise.windows if (w.pct < 0) == (premise.direction == "down")]
         if claimed_way and (main.pct < 0) != (premise.direction == "down"):
             main = max(claimed_way, key=lambda w: abs(w.pct))
-    moved = _moved(premise.asset, main)
-    wider = [w for w in nets if w.net and w is not main and abs(w.pct) > abs(main.pct)]
+    wider = [w for w in nets if w is not main and abs(w.pct) > abs(main.pct)]
+    wider = [w for w in wider if (w.pct < 0) == (main.pct < 0)]
     if (main.pct < 0) != (premise.direction == "down") and premise.direction is not None:
         wider = []
     also = f", {abs(wider[0].pct):.1f}% from the {wider[0].start:%-d %b} open" if wider else ""
+    return main, also
+
+
+def main_window(premise: Premise) -> dict[str, Any] | None:
+    """The window the lead describes, JSON-ready; None without a net move to describe."""
+    if not any(w.net for w in premise.windows):
+        return None
+    return _main_window(premise)[0].to_json()
+
+
+def lead(premise: Premise, market: dict[str, Any] | None = None) -> str | None:
+    """The answer's first line: the move as the price data has it, corrected plainly when
+    the question's direction or size is off, and whether the market moved with it
+    ("ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open; BTC fell 4.8% the same day:
+    market-wide, and ETH moved more than BTC.")."""
+    if not premise.windows or not any(w.net for w in premise.windows):
+        return None
+    main, also = _main_window(premise)
+    moved = _moved(premise.asset, main)
+    if premise.verdict == "wrong_direction":
+        claimed = "rise" if premise.direction == "up" else "fall"
+        text = f"{premise.asset} did not {claimed}: it {moved.split(' ', 1)[1]}{also}"
+    elif premise.verdict == "overstated" and premise.claimed_pct is not None:
+        text = f"{moved}{also}: less than the {premise.claimed_pct:g}% in the question"
+    elif premise.verdict == "understated" and premise.claimed_pct is not None:
+        text = f"{moved}{also}: more than the {premise.claimed_pct:g}% in the question"
+    else:
+        text = f"{moved}{also}"
+    if market and market.get("benchmark_pct") is not None and market.get("reading"):
+        change = float(market["benchmark_pct"])
+        way = "fell" if change < 0 else "rose"
+        benchmark, reading = market["benchmark"], market["reading"]
+        text += f"; {benchmark} {way} {abs(change):.1f}% the same day: {reading}"
+    return text + "."
+
+
+def sentence(premise: Premise) -> str | None:
+    """One sentence saying how the claim is off; None when it is not."""
+    if premise.verdict in ("consistent", "unknown") or not premise.windows:
+        return None
+    main, also = _main_window(premise)
+    moved = _moved(premise.asset, main)
     if premise.verdict == "wrong_direction":
         claimed = "rose" if premise.direction == "up" else "fell"
         return f"Price check: {moved}{also}; it did not {_base(claimed)} as the question says."
