@@ -163,7 +163,7 @@ class ExtractiveComposer:
             reported = passages[move.passage].article.published_at
             event = reported.date() if reported else None
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
-        ranked: list[tuple[float, _Sentence]] = []
+        ranked: list[tuple[float, str, _Sentence]] = []
         paragraph_assets: dict[str, frozenset[str]] = {}
         for sentence in pool:
             if sentence.text in used or sentence.passage not in explaining:
@@ -178,7 +178,8 @@ class ExtractiveComposer:
             own = bool(named & set(question.assets))
             if question.assets and named and not own and not named <= MARKET:
                 continue  # a sentence about another coin does not explain this one
-            hits = sum(len(r.findall(sentence.text)) for r in _THEME_RES.values())
+            counts = {name: len(r.findall(sentence.text)) for name, r in _THEME_RES.items()}
+            hits = sum(counts.values())
             causal = bool(CAUSAL.search(sentence.text))
             if not hits and not causal:
                 continue
@@ -194,16 +195,22 @@ class ExtractiveComposer:
                 # The source that reports the move is the likeliest to explain it.
                 + 0.4 * (move is not None and sentence.passage == move.passage)
             )
-            ranked.append((score, sentence))
+            kind = max(counts, key=lambda name: counts[name]) if hits else ""
+            ranked.append((score, kind, sentence))
         ranked.sort(key=lambda c: -c[0])
         lines: list[str] = []
         chosen: list[_Sentence] = []
-        for score, sentence in ranked:
+        kinds: set[str] = set()
+        for score, kind, sentence in ranked:
             if len(lines) >= MAX_CAUSES or score < 0.9:
                 break
-            # One sentence per event: none that repeats one already chosen.
-            if any(_overlap(sentence.terms, c.terms) > 0.5 for c in chosen):
+            # One sentence per event: none that repeats one already chosen, in its words or
+            # in its kind (two sentences on the same liquidations are one cause). The kind
+            # only tells causes apart; it never earns a sentence a place or a label.
+            if kind in kinds or any(_overlap(sentence.terms, c.terms) > 0.5 for c in chosen):
                 continue
+            if kind:
+                kinds.add(kind)
             quoted = self._trimmed(sentence, wanted)
             chosen.append(quoted)
             lines.append(f"- {quoted.text} [{cites.number(quoted.passage, quoted)}]")
