@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -337,3 +338,23 @@ def test_a_proxy_in_the_environment_never_comes_between_a_process_and_its_store(
 
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)  # the seeded corpus, read through the local server
+
+
+def test_a_data_dir_deleted_and_made_again_is_served_by_one_server(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    files = ServerFiles.of(data_dir)
+    assert marketbot(data_dir, "ingest", str(FIXTURES / "note.txt")).returncode == 0
+    first = read_info(files)
+    assert first is not None
+
+    shutil.rmtree(data_dir)  # an admin starts over while the old server idles
+    data_dir.mkdir()  # at once, before the old supervisor's next look
+    run = marketbot(data_dir, "ingest", str(FIXTURES / "note.txt"))
+    assert run.returncode == 0, run.stderr
+
+    # The old server, serving files that no longer exist, leaves: never two on one dir.
+    assert _gone(first["pid"], within=20)
+    assert _gone(first["chroma_pid"], within=20)
+    second = read_info(files)
+    assert second is not None and second["pid"] != first["pid"]
+    assert any(t.startswith("Ether ETFs Lose") for t in {a["title"] for a in stored(data_dir)})

@@ -404,7 +404,9 @@ class _Supervisor:
         missed = 0  # heartbeats in a row the server did not answer
         while not self.stopping:
             time.sleep(CHECK_SECONDS)
-            if not self.files.data_dir.exists():
+            if not self.files.data_dir.exists() or self._replaced():
+                # Deleted (and perhaps made again) under it: the files it serves are gone,
+                # and a new server may already own their successors.
                 self.say("the data dir is gone")
                 break
             assert self.chroma is not None
@@ -434,6 +436,16 @@ class _Supervisor:
                 return 0
         self._stop()
         return 0
+
+    def _replaced(self) -> bool:
+        """Whether the owner lock it holds is no longer the data dir's (deleted, or deleted
+        and created again by a new supervisor)."""
+        if self.owner is None:
+            return False
+        try:
+            return os.stat(self.files.owner).st_ino != os.fstat(self.owner.fileno()).st_ino
+        except FileNotFoundError:
+            return True
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stopping = True
