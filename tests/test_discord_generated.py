@@ -195,7 +195,10 @@ async def test_ask_shows_the_answer_being_written_then_replaces_it_with_the_guar
     # The invented amount was never shown, neither while written nor at the end.
     assert all("999" not in body_text(r) for r in shown)
     [embed] = final.json["embeds"]
-    assert embed["description"].startswith("Ether fell 14% on 4 November, dropping below $3,100")
+    # The move from the price data leads; the model's guarded answer follows it.
+    lead, written = embed["description"].split("\n\n", 1)
+    assert lead.startswith("ETH fell 8.8% on 4 Nov 2025")
+    assert written.startswith("Ether fell 14% on 4 November, dropping below $3,100")
     assert WRITTEN_BY in embed["footer"]["text"]
     assert any(f["name"] == "Sources" for f in embed["fields"])
     assert any(i.startswith("mb:src:") for i in custom_ids(final))

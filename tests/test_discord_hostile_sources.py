@@ -155,7 +155,14 @@ async def test_an_answer_and_its_quotes_carry_no_link_or_mention_a_source_plante
     bot: Any, discord_api: FakeDiscord
 ) -> None:
     answered = await send(
-        bot, discord_api, ask_interaction("why did ETH fall 14%?", user_id=ASKER), "1620000000001"
+        bot,
+        discord_api,
+        ask_interaction(
+            # Worded as the hostile article is, so that it is the one quoted.
+            "why did ETH fall 14% as leveraged long positions were liquidated?",
+            user_id=ASKER,
+        ),
+        "1620000000001",
     )
     [[sources_button, *_], *_] = [row["components"] for row in answered.json["components"]]
     quotes = await send(
