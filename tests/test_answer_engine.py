@@ -208,3 +208,34 @@ def test_the_window_is_the_move_the_claim_matches_not_the_storys_publish_day(
     assert answer.window is not None
     assert answer.window["end"] == moved.isoformat()
     assert explanation(answer).startswith(f"MSTR fell {abs(fall):.1f}% on {moved:%-d %b %Y}")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["why did FLOOPCOIN crash 80%?", "why is $ZORPX pumping today?", "floopcoin down 40%, why?"],
+)
+def test_an_asset_nobody_knows_is_named_not_answered_with_another_story(
+    corpus: Services, question: str
+) -> None:
+    answer = corpus.ask(question)
+    word = re.sub(r"[^A-Za-z]", "", question.split()[2 if question.startswith("why") else 0])
+
+    assert answer.status == "no_sources"
+    assert f"I don't know an asset called {word}" in answer.answer
+    assert not answer.citations
+
+
+def test_a_coin_the_news_names_but_the_alias_table_does_not_is_still_looked_up(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()
+    services.ingest_text(
+        "Zorpcoin jumps 40% after exchange listing",
+        "ZORPCOIN jumped 40% on Monday after a large exchange listed it for spot trading.",
+        ingested_by="test",
+    )
+
+    answer = services.ask("why did ZORPCOIN jump 40%?")
+
+    assert answer.status == "answered"
+    assert "listed it for spot trading" in answer.answer

@@ -79,6 +79,21 @@ _RELATIVE = re.compile(
 )
 
 
+# The subject of "why did X crash", "why is $X pumping", "X down 20% today, why?": a word that
+# reads as a coin or a ticker (written in capitals, as a cashtag, or ending like a coin's name).
+_SUBJECT = re.compile(
+    r"(?:\b(?:why|how come)\s+(?:did|is|are|was|were|has|have|does)\s+(?:the\s+)?|^\s*)"
+    r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b",
+    re.IGNORECASE,
+)
+_COIN_LIKE = re.compile(r"\$\w+|[A-Z][A-Z0-9]{1,19}|(?i:\w+(?:coin|token|swap|inu|chain|dao))")
+# Capitals that are words, agencies or jargon, not assets.
+_NOT_ASSETS = frozenset(
+    "WHY HOW IS ARE DID WAS THE SEC ETF ETFS FED CPI PPI US USA UK EU AI NFT NFTS DEFI CEO IPO "
+    "GDP FOMC TVL ATH OK LOL WTF IMO BTW FUD FOMO DCA".split()
+)
+
+
 @dataclass(frozen=True)
 class MonthDay:
     month: int
@@ -97,6 +112,8 @@ class Question:
     claimed_pct: float | None
     dates: tuple[MonthDay, ...]
     asked_on: date | None = None  # the day it was asked: what "today" and a bare "4 Nov" mean
+    # A coin-like subject the asset table does not know ("why did FLOOPCOIN crash?").
+    unknown_asset: str | None = None
 
 
 def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
@@ -118,7 +135,26 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
         claimed_pct=percent_value(pct.group(1)) if pct else None,
         dates=_dates(text, today),
         asked_on=today,
+        unknown_asset=_unknown_asset(text, assets, direction),
     )
+
+
+def _unknown_asset(
+    text: str, assets: AssetTable, direction: Literal["down", "up"] | None
+) -> str | None:
+    """The coin-like subject of a question about a move when the asset table does not know it
+    (so the reply can name it instead of quoting another story)."""
+    if direction is None:
+        return None
+    match = _SUBJECT.search(text)
+    if match is None:
+        return None
+    word = match.group(1)
+    if not _COIN_LIKE.fullmatch(word) or word.lstrip("$").upper() in _NOT_ASSETS:
+        return None
+    if assets.find(word) or assets.resolve(word.lstrip("$")):
+        return None
+    return word.lstrip("$")
 
 
 def percent_value(number: str) -> float:

@@ -332,6 +332,10 @@ class HybridRetriever:
     ) -> tuple[bool, str]:
         if not passages:
             return False, "nothing matched"
+        if question.unknown_asset and not question.assets:
+            word = question.unknown_asset
+            if not any(corpus.lexical.df(t) for t in terms(word)):  # nor does an article
+                return False, f"I don't know an asset called {word}"
         if question.assets:
             wanted = set(question.assets)
             if not any(
