@@ -85,6 +85,17 @@ class Services:
         if follow_up_to:
             text = follow_up(text, " ".join(strip_unsafe(follow_up_to).split()), self.assets)
         parsed = parse(text, self.assets, asked_on or utcnow().date())
+        if parsed.advice:
+            # Declined with the figures only: the price now, no move, no quote.
+            figures, _ = self.market.for_answer(
+                replace(parsed, direction=None, claimed_pct=None, dates=()),
+                [],
+                None,
+                self.settings.live_timeout,
+            )
+            answer = replace(self.composer.declined_advice(parsed), figures=tuple(figures))
+            elapsed = (time.perf_counter() - started) * 1000
+            return replace(answer, timings_ms={"total": round(elapsed, 2)})
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
         compose_started = time.perf_counter()
         answer = self.composer.compose(parsed, retrieval, self.retriever.coverage())

@@ -239,3 +239,29 @@ def test_a_coin_the_news_names_but_the_alias_table_does_not_is_still_looked_up(
 
     assert answer.status == "answered"
     assert "listed it for spot trading" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should I buy ETH?",
+        "give me an entry, TP and SL for ETH",
+        "will ETH go up tomorrow?",
+        "ETH price prediction for next month?",
+    ],
+)
+def test_advice_and_predictions_are_declined_with_the_figures_only(
+    seeded: Services, question: str
+) -> None:
+    answer = seeded.ask(question)
+
+    assert answer.status == "no_sources"
+    assert "I don't give trading advice or predictions" in answer.answer
+    assert not answer.citations and not re.search(r"\[\d+\]", answer.answer)  # no quote
+    assert [f["label"] for f in answer.figures][:1] == ["ETH price"]  # the price, still
+    assert answer.lead is None  # and no move
+
+
+def test_a_question_about_a_forecast_in_the_news_is_still_answered(seeded: Services) -> None:
+    assert seeded.ask("why did ETH fall 14%?").status == "answered"
+    assert "trading advice" not in seeded.ask("what caused the ETH crash on nov 4?").answer

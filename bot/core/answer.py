@@ -102,6 +102,7 @@ class Templates:
         self.why_no_causes = load("answer_why_no_causes.txt")
         self.fact = load("answer_fact.txt")
         self.no_sources = load("no_sources.txt")
+        self.advice = load("advice.txt")
 
 
 class ExtractiveComposer:
@@ -133,6 +134,15 @@ class ExtractiveComposer:
             answer=text.strip(),
             citations=cites.list(),
             assets=question.assets,
+        )
+
+    def declined_advice(self, question: Question) -> Answer:
+        """A request for a call, a target or a prediction: declined, no source quoted (a quote
+        next to "should I buy" reads as the answer to it)."""
+        asset = question.assets[0] if question.assets else "BTC"
+        text = self.templates.advice.format(example=f"why did {asset} move this week?")
+        return Answer(
+            question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
         )
 
     def no_sources(self, question: Question, reason: str, coverage: dict[str, str]) -> Answer:

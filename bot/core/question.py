@@ -79,6 +79,24 @@ _RELATIVE = re.compile(
 )
 
 
+# Asking for a call, a level or a forecast rather than an explanation.
+ADVICE = re.compile(
+    r"\b(?:should (?:i|we|you)\s+(?:buy|sell|hold|short|long|ape|invest|get in|get out|dca)|"
+    r"(?:is|was) (?:it|now|this) (?:a )?(?:good|right|bad) (?:time|moment|entry) to|"
+    r"(?:buy|sell|hold)\s+(?:or|vs\.?)\s+(?:buy|sell|hold)|entry\b.{0,40}\b(?:tp|sl|target)|"
+    r"take[- ]profit|stop[- ]loss|price target|price prediction|predict|forecast|"
+    r"where (?:will|is) \S+(?: \S+)? (?:go|going|head(?:ed|ing)?|be)\b|"
+    r"will \S+(?: \S+)? (?:go up|go down|pump|dump|moon|recover|rebound|crash|reach|hit|bounce)|"
+    r"worth (?:buying|selling|it)|good (?:buy|investment)|financial advice|"
+    r"what (?:should|do) (?:i|we) (?:buy|sell|do)|(?:give|send) me (?:an? )?(?:entry|signal|call))",
+    re.IGNORECASE,
+)
+
+# "Why did the price target get cut?" asks for an explanation of news, not for a call.
+_PAST_WHY = re.compile(
+    r"\s*(?:why (?:did|was|were|has|have|had)|what (?:caused|happened|drove))\b", re.IGNORECASE
+)
+
 # The subject of "why did X crash", "why is $X pumping", "X down 20% today, why?": a word that
 # reads as a coin or a ticker (written in capitals, as a cashtag, or ending like a coin's name).
 _SUBJECT = re.compile(
@@ -114,6 +132,7 @@ class Question:
     asked_on: date | None = None  # the day it was asked: what "today" and a bare "4 Nov" mean
     # A coin-like subject the asset table does not know ("why did FLOOPCOIN crash?").
     unknown_asset: str | None = None
+    advice: bool = False  # asks for a call, a level or a prediction, not an explanation
 
 
 def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
@@ -136,6 +155,7 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
         dates=_dates(text, today),
         asked_on=today,
         unknown_asset=_unknown_asset(text, assets, direction),
+        advice=bool(ADVICE.search(text)) and not _PAST_WHY.match(text),
     )
 
 
