@@ -77,7 +77,7 @@ BARE_PRONOUN = re.compile(
     re.IGNORECASE,
 )
 # Where a long sentence may be cut: between clauses.
-_CLAUSE_BREAK = re.compile(r"(?:;|—|–| - |: )\s*")
+_CLAUSE_BREAK = re.compile(r"((?:;|—|–| - |: )\s*)")  # captured: split() keeps separators
 MAX_FACT_SENTENCES = 3
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 FOCUSED_ASSETS = 5  # an article naming more assets than this is a multi-topic brief
@@ -267,8 +267,10 @@ class ExtractiveComposer:
         about the question, in the source's order and its exact words, "…" where cut."""
         if len(sentence.text) <= MAX_QUOTE_CHARS:
             return sentence
-        clauses = [c.strip() for c in _CLAUSE_BREAK.split(sentence.text) if c.strip()]
-        if len(clauses) < 2:
+        # Clauses and the separators between them: clauses[i] is followed by separators[i].
+        split = _CLAUSE_BREAK.split(sentence.text)
+        clauses, separators = split[0::2], split[1::2]
+        if len(clauses) < 2 or not all(c.strip() for c in clauses):
             return sentence
         ranked = sorted(
             range(len(clauses)),
@@ -287,14 +289,16 @@ class ExtractiveComposer:
                 keep.append(i)
         if not keep:
             return sentence
-        parts = [clauses[i].rstrip(".,") for i in sorted(keep)]
-        text = " … ".join(parts)
-        if sorted(keep)[0] != 0:
-            text = "… " + text
-        if sorted(keep)[-1] != len(clauses) - 1:
-            text += " …"
-        elif sentence.text.endswith((".", "!", "?")):
-            text += sentence.text[-1]
+        keep.sort()
+        text = "" if keep[0] == 0 else "… "
+        for at, i in enumerate(keep):
+            if at and keep[at - 1] == i - 1:
+                text += separators[i - 1]  # nothing cut between them: the source's own words
+            elif at:
+                text = text.rstrip(" .,;:") + " … "
+            text += clauses[i]
+        if keep[-1] != len(clauses) - 1:
+            text = text.rstrip(" .,;:") + " …"
         return _Sentence(text, sentence.passage, frozenset(terms(text)), sentence.paragraph)
 
     def _about(self, question: Question, passage: Passage, event: date | None) -> bool:
