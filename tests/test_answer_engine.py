@@ -265,3 +265,18 @@ def test_advice_and_predictions_are_declined_with_the_figures_only(
 def test_a_question_about_a_forecast_in_the_news_is_still_answered(seeded: Services) -> None:
     assert seeded.ask("why did ETH fall 14%?").status == "answered"
     assert "trading advice" not in seeded.ask("what caused the ETH crash on nov 4?").answer
+
+
+def test_a_day_without_trading_asked_about_shows_the_session_before_it(seeded: Services) -> None:
+    # Asked on Sunday 9 Nov 2025: "yesterday" is a Saturday, when MSTR did not trade.
+    answer = seeded.ask("why did MSTR fall yesterday?", asked_on=date(2025, 11, 9))
+
+    moves = [f for f in answer.figures if str(f.get("label", "")).startswith("MSTR on")]
+    assert moves and "7 Nov 2025" in str(moves[0]["label"])  # Friday's session
+
+
+def test_a_weeks_move_is_not_set_beside_the_markets_day(seeded: Services) -> None:
+    answer = seeded.ask("why did ETH fall 20% in the week to nov 4?")
+
+    assert answer.lead is not None and "week" in str(answer.window and answer.window["label"])
+    assert "the same day" not in answer.lead

@@ -53,14 +53,14 @@ DOWN_WORDS = re.compile(
     r"declining|lost|lose|losing|dip(?:s|ped|ping)?|down|tumbl(?:e[sd]?|ing)|sell-?off|"
     r"sold off|bleed(?:s|ing)?|bled|slump(?:s|ed|ing)?|depeg(?:s|ged)?|nuk(?:e[sd]?|ing)|"
     r"crater(?:s|ed|ing)?|rekt|wreck(?:ed)?|plummet(?:s|ed|ing)?|nosedived?|collaps(?:e[sd]?|ing)|"
-    r"capitulat(?:e[sd]?|ing|ion)|slip(?:s|ped|ping)?|shed|bloodbath|puke[sd]?|red)\b",
+    r"capitulat(?:e[sd]?|ing|ion)|slip(?:s|ped|ping)?|shed \d|bloodbath|puke[sd]?|red)\b",
     re.IGNORECASE,
 )
 UP_WORDS = re.compile(
     r"\b(rose|rise[sn]?|rising|pump(?:s|ed|ing)?|rall(?:y|ied|ies|ying)|surge[sd]?|surging|"
     r"jump(?:s|ed|ing)?|soar(?:s|ed|ing)?|up|gain(?:s|ed|ing)?|climb(?:s|ed|ing)?|spik(?:e[sd]?|ing)|"
-    r"moon(?:s|ed|ing)?|record high|all-time high|ath|rebound(?:s|ed|ing)?|send(?:s|ing)?|sent|"
-    r"squeez(?:e[sd]?|ing)|rip(?:s|ped|ping)?|rocket(?:s|ed|ing)?|skyrocket(?:s|ed|ing)?|"
+    r"moon(?:s|ed|ing)?|record high|all-time high|ath|rebound(?:s|ed|ing)?|sending|"
+    r"short squeeze[sd]?|rip(?:s|ped|ping)?|rocket(?:s|ed|ing)?|skyrocket(?:s|ed|ing)?|"
     r"explod(?:e[sd]?|ing)|breakout|broke out|green|melt-?up|parabolic|bounc(?:e[sd]?|ing))\b",
     re.IGNORECASE,
 )
@@ -92,6 +92,13 @@ ADVICE = re.compile(
     re.IGNORECASE,
 )
 
+# Asking what to do: always a request for a call, whatever else the question says.
+CALL = re.compile(
+    r"\b(?:should (?:i|we)\s+(?:buy|sell|hold|short|long|ape|invest|get in|get out|dca)|"
+    r"entry\b.{0,40}\b(?:tp|sl)\b|(?:give|send) me (?:an? )?(?:entry|signal|call)|"
+    r"what (?:should|do) (?:i|we) (?:buy|sell))",
+    re.IGNORECASE,
+)
 # "Why did the price target get cut?" asks for an explanation of news, not for a call.
 _PAST_WHY = re.compile(
     r"\s*(?:why (?:did|was|were|has|have|had)|what (?:caused|happened|drove))\b", re.IGNORECASE
@@ -108,7 +115,8 @@ _COIN_LIKE = re.compile(r"\$\w+|[A-Z][A-Z0-9]{1,19}|(?i:\w+(?:coin|token|swap|in
 # Capitals that are words, agencies or jargon, not assets.
 _NOT_ASSETS = frozenset(
     "WHY HOW IS ARE DID WAS THE SEC ETF ETFS FED CPI PPI US USA UK EU AI NFT NFTS DEFI CEO IPO "
-    "GDP FOMC TVL ATH OK LOL WTF IMO BTW FUD FOMO DCA".split()
+    "GDP FOMC TVL ATH OK LOL WTF IMO BTW FUD FOMO DCA ALL IT MY GM GN ELI5 WEN NGMI WAGMI "
+    "HODL PSA TLDR ANY WHAT WHEN SO AND BUT PLS PLZ BRO SER".split()
 )
 
 
@@ -155,8 +163,17 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
         dates=_dates(text, today),
         asked_on=today,
         unknown_asset=_unknown_asset(text, assets, direction),
-        advice=bool(ADVICE.search(text)) and not _PAST_WHY.match(text),
+        advice=_asks_advice(text),
     )
+
+
+def _asks_advice(text: str) -> bool:
+    """A request for a call (always) or for a target or forecast (unless the question asks
+    why something happened, which is an explanation: "why is BTC down after the Fed's
+    forecast?")."""
+    if CALL.search(text):
+        return True
+    return bool(ADVICE.search(text)) and not _PAST_WHY.match(text) and not _WHY.search(text)
 
 
 def _unknown_asset(
@@ -186,15 +203,15 @@ def percent_value(number: str) -> float:
 
 def _dates(text: str, today: date) -> tuple[MonthDay, ...]:
     found: list[MonthDay] = []
-    for match in _RELATIVE.finditer(text):
-        day = relative_day(match, today)
-        found.append(MonthDay(day.month, day.day, day.year))
     for match in _ISO_DATE.finditer(text):
         found.append(MonthDay(int(match.group(2)), int(match.group(3)), int(match.group(1))))
     for match in _MONTH_DAY.finditer(text):
         found.append(_month_day(match.group(1), match.group(2), match.group(3)))
     for match in _DAY_MONTH.finditer(text):
         found.append(_month_day(match.group(2), match.group(1), match.group(3)))
+    for match in _RELATIVE.finditer(text):  # after the calendar dates: "Nov 4" says more
+        day = relative_day(match, today)
+        found.append(MonthDay(day.month, day.day, day.year))
     return tuple(d for d in found if 1 <= d.month <= 12 and 1 <= d.day <= 31)
 
 

@@ -334,7 +334,8 @@ class HybridRetriever:
             return False, "nothing matched"
         if question.unknown_asset and not question.assets:
             word = question.unknown_asset
-            if not any(corpus.lexical.df(t) for t in terms(word)):  # nor does an article
+            words = terms(word)  # "ALL" or "IT" stem to nothing: no verdict on those
+            if words and not any(corpus.lexical.df(t) for t in words):  # nor does an article
                 return False, f"I don't know an asset called {word}"
         if question.assets:
             wanted = set(question.assets)

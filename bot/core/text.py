@@ -77,45 +77,65 @@ _HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+")
 _RULE = re.compile(r"^[ \t]{0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
 # "[^12]: https://..." at the end of a brief: the footnotes' targets, not prose.
 _FOOTNOTE_DEFINITION = re.compile(r"^[ \t]{0,3}\[\^?\d{1,4}\]:")
-# A summary label alone on its line, or opening one: "TL;DR:", "Key takeaways -".
+# A summary label alone on its line, or opening one: "TL;DR:", "Key takeaways -" (a dash only
+# before a space: "Summary-judgment motions" is prose).
 _SUMMARY_LABEL = re.compile(
-    r"^(?:tl;? ?dr|key (?:takeaways|points)|in brief|the gist|summary)[ \t]*(?:[:\-–—][ \t]*|$)",
+    r"^(?:tl;? ?dr|key (?:takeaways|points)|in brief|the gist|summary)[ \t]*"
+    r"(?::[ \t]*|[\-–—](?:[ \t]+|$)|$)",
     re.IGNORECASE,
 )
 # "\$", "\*", "\_": a Markdown escape of ASCII punctuation.
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
-_STRONG = re.compile(r"\*\*|__|`")
+# **strong** and __strong__ in pairs around at most 300 characters ("2**10" keeps its marks),
+# and code backticks.
+_STRONG = re.compile(r"(?<!\\)(\*\*|__)(?=\S)([^\n]{1,300}?)(?<=[^\s\\])\1")
+_BACKTICK = re.compile(r"(?<!\\)`")
 # *emphasis* and _emphasis_ around at most 300 characters of one line, between non-word
-# characters: "5*3" or "snake_case_name" keep theirs.
-_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]{1,300}?)(?<=\S)\*(?![\w*])")
-_UNDERLINE = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]{1,300}?)(?<=\S)_(?![\w_])")
-_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>\n]{0,500}>")
+# characters and never escaped: "5*3", "snake_case_name" and "\*" keep theirs.
+_EMPHASIS = re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]{1,300}?)(?<=[^\s\\])\*(?![\w*])")
+_UNDERLINE = re.compile(r"(?<![\w_\\])_(?=[^\s_])([^_\n]{1,300}?)(?<=[^\s\\])_(?![\w_])")
+# HTML that scraped Markdown carries inline: named tags only ("ETH<BTC ratio > 0.05" is prose).
+_HTML_TAG = re.compile(
+    r"</?(?:a|img|br|p|div|span|b|i|em|strong|sup|sub|hr|u|s|small|code|pre|ul|ol|li|table|"
+    r"thead|tbody|tr|td|th|h[1-6]|figure|figcaption|blockquote|picture|source|iframe)"
+    r"(?:[ \t/][^<>\n]{0,500})?>",
+    re.IGNORECASE,
+)
 
 
 def plain(text: str) -> str:
     """Text without the Markdown and scraping residue that must never be quoted: footnote
     markers and definitions, backslash escapes, emphasis marks, heading marks, rules, inline
     HTML tags and TL;DR labels. A list item or a heading starts a paragraph of its own, so a
-    bullet is never glued to the next one."""
+    bullet is never glued to the next one; a line of hard-wrapped prose that happens to begin
+    with "7. " or "- " is a list item only where a list may start (after a blank line, a
+    heading, a line ending in a colon, or inside a list)."""
     out: list[str] = []
+    may_list = True  # where a list item may begin
+    in_list = False
     for line in text.split("\n"):
         if _RULE.match(line) or _FOOTNOTE_DEFINITION.match(line):
             out.append("")
+            may_list, in_list = True, False
+            continue
+        if not line.strip():
+            out.append(line)
+            may_list, in_list = True, False
             continue
         block = False
         heading = _HEADING_LINE.match(line)
+        bullet = None if heading or not (may_list or in_list) else _BULLET.match(line)
         if heading:
             line, block = line[heading.end() :], True
-        else:
-            bullet = _BULLET.match(line)
-            if bullet:
-                line, block = line[bullet.end() :], True
-        line = _STRONG.sub("", _HTML_TAG.sub("", line))
-        line = _UNDERLINE.sub(r"\1", _EMPHASIS.sub(r"\1", line))
+        elif bullet:
+            line, block, in_list = line[bullet.end() :], True, True
+        line = _STRONG.sub(r"\2", _HTML_TAG.sub("", line))
+        line = _BACKTICK.sub("", _UNDERLINE.sub(r"\1", _EMPHASIS.sub(r"\1", line)))
         line = _ESCAPED.sub(r"\1", strip_markers(line))
         label = _SUMMARY_LABEL.match(line.lstrip())
         if label:
             line, block = line.lstrip()[label.end() :], True
+        may_list = bool(heading or label) or line.rstrip().endswith(":")
         if block:
             out.append("")
         out.append(line)

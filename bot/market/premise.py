@@ -21,6 +21,7 @@ Verdict = Literal["consistent", "overstated", "understated", "wrong_direction", 
 ABSOLUTE_TOLERANCE = 1.5
 RELATIVE_TOLERANCE = 0.2
 FLAT = 0.1  # a net move under 0.1% has no direction
+DAY_COST = 1.0  # points of fit a day further from the story costs, when choosing the move's day
 _WEEK = re.compile(r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b", re.IGNORECASE)
 _DAY = re.compile(r"\b24 ?h(ours?|rs?)?\b|\btoday\b|\bovernight\b|\bin a day\b", re.IGNORECASE)
 
@@ -179,12 +180,16 @@ def move_day(
             for w in found
             if abs(w.pct) >= FLAT and (direction is None or (w.pct < 0) == (direction == "down"))
         ]
-        if claimed is not None and along:
+        if claimed is not None:
+            if not along:
+                continue  # no move the claimed way that day: not the move meant
             fit = -min(abs(size - claimed) for size in along)
         else:
             change = pct(bar.open, bar.close)
             fit = -change if direction == "down" else change if direction == "up" else abs(change)
-        score = (fit, -float((around - bar.day).days), bar.day)
+        # Nearer the story is likelier: each day further back costs a point of fit.
+        distance = float((around - bar.day).days)
+        score = (fit - DAY_COST * distance, -distance, bar.day)
         if best is None or score[:2] > best[:2]:
             best = score
     return best[2] if best else around
@@ -234,7 +239,8 @@ def lead(premise: Premise, market: dict[str, Any] | None = None) -> str | None:
         text = f"{moved}{also}: more than the {premise.claimed_pct:g}% in the question"
     else:
         text = f"{moved}{also}"
-    if market and market.get("benchmark_pct") is not None and market.get("reading"):
+    one_day = main.start == main.end and market is not None and market.get("day") == str(main.end)
+    if market and one_day and market.get("benchmark_pct") is not None and market.get("reading"):
         change = float(market["benchmark_pct"])
         way = "fell" if change < 0 else "rose"
         benchmark, reading = market["benchmark"], market["reading"]

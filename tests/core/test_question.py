@@ -260,3 +260,56 @@ def test_relative_days_are_read_against_the_day_the_question_is_asked(
     assert question.dates[0] == MonthDay(day.month, day.day, day.year)
     # Not topic words: "yesterday" is not what the news must be about.
     assert not re.search(r"day|ago|week|night", without_dates(text), re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("text", "direction"),
+    [
+        ("What sent ETH down 10%?", "down"),
+        ("can you shed light on why BTC jumped?", "up"),
+        ("why did the long squeeze dump SOL?", "down"),
+    ],
+)
+def test_words_that_only_look_like_slang_do_not_set_the_direction(
+    assets: AssetTable, text: str, direction: str
+) -> None:
+    assert parse(text, assets).direction == direction
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Why is BTC dropping after the Fed's forecast?",
+        "What triggered the stop-loss cascade that dumped SOL?",
+        "BTC fell after the CPI forecast miss, why?",
+        "Explain the ETH dip: was it just take-profit selling?",
+        "why did the price target for MSTR get cut?",
+    ],
+)
+def test_asking_why_about_forecasts_or_stops_is_no_request_for_advice(
+    assets: AssetTable, text: str
+) -> None:
+    assert not parse(text, assets).advice
+
+
+@pytest.mark.parametrize(
+    "text", ["should I buy ETH?", "Why did BTC drop? Should I sell?", "entry, TP and SL for ADA?"]
+)
+def test_asking_what_to_do_is_a_request_for_advice(assets: AssetTable, text: str) -> None:
+    assert parse(text, assets).advice
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Why did ALL alts dump today?", "ELI5 why is crypto down?", "GM, why is everything red?"],
+)
+def test_capital_words_that_are_not_coins_are_not_unknown_assets(
+    assets: AssetTable, text: str
+) -> None:
+    assert parse(text, assets).unknown_asset is None
+
+
+def test_a_calendar_date_wins_over_a_relative_day(assets: AssetTable) -> None:
+    question = parse("did ETH drop more on Nov 4 2025 than yesterday?", assets, TUESDAY)
+
+    assert question.dates[0] == MonthDay(11, 4, 2025)

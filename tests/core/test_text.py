@@ -166,3 +166,25 @@ def test_hard_wrapped_prose_is_still_one_paragraph() -> None:
     assert clean("Bitcoin fell 4% as\nliquidations hit longs\nacross exchanges.") == (
         "Bitcoin fell 4% as liquidations hit longs across exchanges."
     )
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Summary-judgment motions were filed on Monday.",
+        "2**10 is 1024, and snake_case_names stay.",
+        "The ETH<BTC ratio > 0.05 held all week.",
+    ],
+)
+def test_prose_that_looks_like_markdown_keeps_its_words(prose: str) -> None:
+    assert clean(prose) == prose
+
+
+def test_an_escaped_asterisk_is_an_asterisk_not_emphasis() -> None:
+    assert clean("a \\*literal\\* star") == "a *literal* star"
+
+
+def test_a_wrapped_line_starting_with_a_number_or_dash_is_not_a_list_item() -> None:
+    text = clean("Bitcoin fell sharply on Nov\n7. Markets rallied later as buyers\n- returned.")
+
+    assert text == "Bitcoin fell sharply on Nov 7. Markets rallied later as buyers - returned."

@@ -158,3 +158,18 @@ def test_a_weekend_day_means_the_last_session_before_it() -> None:
     assert saturday.windows[0].end == date(2025, 11, 7)
     # A Monday article about a fall: Friday's session is the move it reports.
     assert move_day(stock, date(2025, 11, 10), "down") == date(2025, 11, 7)
+
+
+def test_a_claimed_fall_is_looked_for_on_days_that_fell_and_nearest_the_story() -> None:
+    series = bars(
+        ("2025-11-05", 100, 100, 93, 94),  # -6%, four days before the story
+        ("2025-11-06", 94, 95, 93, 94),
+        ("2025-11-07", 94, 94, 89, 90),  # -4.3%, two days before
+        ("2025-11-08", 90, 93, 90, 92.7),  # rose 3% from its open, its low
+        ("2025-11-09", 92.7, 93, 92, 92.5),
+    )
+
+    # "fell 20%": the day that rose is no candidate, however its numbers compare.
+    assert move_day(series, date(2025, 11, 8), "down", 20.0) == date(2025, 11, 7)
+    # "fell 5%": the 4.3% fall two days back, not the 6% one four days back.
+    assert move_day(series, date(2025, 11, 9), "down", 5.0) == date(2025, 11, 7)
