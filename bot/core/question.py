@@ -79,29 +79,23 @@ _RELATIVE = re.compile(
 )
 
 
-# Asking for a call, a level or a forecast rather than an explanation.
-ADVICE = re.compile(
+# Asking what to do: always a request for a call, whatever else the question says.
+CALL = re.compile(
     r"\b(?:should (?:i|we|you)\s+(?:buy|sell|hold|short|long|ape|invest|get in|get out|dca)|"
-    r"(?:is|was) (?:it|now|this) (?:a )?(?:good|right|bad) (?:time|moment|entry) to|"
-    r"(?:buy|sell|hold)\s+(?:or|vs\.?)\s+(?:buy|sell|hold)|entry\b.{0,40}\b(?:tp|sl|target)|"
+    r"entry\b.{0,40}\b(?:tp|sl|target)\b|(?:give|send) me (?:an? )?(?:entry|signal|call)|"
+    r"what (?:should|do) (?:i|we) (?:buy|sell|do))",
+    re.IGNORECASE,
+)
+# Asking for a level or a forecast: advice unless the question asks why something happened
+# ("why did the price target get cut?" is an explanation of news).
+ADVICE = re.compile(
+    r"\b(?:(?:is|was) (?:it|now|this) (?:a )?(?:good|right|bad) (?:time|moment|entry) to|"
+    r"(?:buy|sell|hold)\s+(?:or|vs\.?)\s+(?:buy|sell|hold)|"
     r"take[- ]profit|stop[- ]loss|price target|price prediction|predict|forecast|"
     r"where (?:will|is) \S+(?: \S+)? (?:go|going|head(?:ed|ing)?|be)\b|"
     r"will \S+(?: \S+)? (?:go up|go down|pump|dump|moon|recover|rebound|crash|reach|hit|bounce)|"
-    r"worth (?:buying|selling|it)|good (?:buy|investment)|financial advice|"
-    r"what (?:should|do) (?:i|we) (?:buy|sell|do)|(?:give|send) me (?:an? )?(?:entry|signal|call))",
+    r"worth (?:buying|selling|it)|good (?:buy|investment)|financial advice)",
     re.IGNORECASE,
-)
-
-# Asking what to do: always a request for a call, whatever else the question says.
-CALL = re.compile(
-    r"\b(?:should (?:i|we)\s+(?:buy|sell|hold|short|long|ape|invest|get in|get out|dca)|"
-    r"entry\b.{0,40}\b(?:tp|sl)\b|(?:give|send) me (?:an? )?(?:entry|signal|call)|"
-    r"what (?:should|do) (?:i|we) (?:buy|sell))",
-    re.IGNORECASE,
-)
-# "Why did the price target get cut?" asks for an explanation of news, not for a call.
-_PAST_WHY = re.compile(
-    r"\s*(?:why (?:did|was|were|has|have|had)|what (?:caused|happened|drove))\b", re.IGNORECASE
 )
 
 # The subject of "why did X crash", "why is $X pumping", "X down 20% today, why?": a word that
@@ -173,7 +167,7 @@ def _asks_advice(text: str) -> bool:
     forecast?")."""
     if CALL.search(text):
         return True
-    return bool(ADVICE.search(text)) and not _PAST_WHY.match(text) and not _WHY.search(text)
+    return bool(ADVICE.search(text)) and not _WHY.search(text)
 
 
 def _unknown_asset(
