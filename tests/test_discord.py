@@ -35,6 +35,7 @@ from tests.discord_fake import (
     direct_message,
     news_interaction,
 )
+from tests.snapshot import last_close
 
 
 @pytest.fixture
@@ -220,7 +221,8 @@ async def test_price_answers_with_the_figure_its_source_and_time_and_pings_nobod
     [embed] = sent.json["embeds"]
     assert embed["title"] == "ETH price"
     # The test settings are offline with no exchange: the snapshot's close, labelled so.
-    assert "$2,971.64" in embed["description"] and "snapshot" in embed["description"]
+    assert f"${last_close('ETH')[1]:,.2f}" in embed["description"]
+    assert "snapshot" in embed["description"]
     assert "Binance" in embed["footer"]["text"]
     assert sent.json["allowed_mentions"]["parse"] == []
 

@@ -9,6 +9,7 @@ from datetime import date
 from bot.console import handle_line
 from bot.render import answer_embed, answer_text
 from bot.services import Services
+from tests.snapshot import last_close
 
 
 def figures_by_kind(answer: object) -> dict[str, dict[str, object]]:
@@ -83,7 +84,7 @@ def test_the_console_price_and_chart_commands(seeded: Services) -> None:
     chart = handle_line(seeded, "/chart eth 30")
     unknown = handle_line(seeded, "/price @everyone")
 
-    assert price is not None and price.startswith("ETH price: $2,971.64")
+    assert price is not None and price.startswith(f"ETH price: ${last_close('ETH')[1]:,.2f}")
     assert chart is not None and "Chart saved to" in chart
     path = chart.rsplit("Chart saved to ", 1)[1].strip()
     with open(path, "rb") as image:
