@@ -74,7 +74,7 @@ def main() -> None:
         from bot.core.embed import MiniLMEmbeddings
 
         embeddings = MiniLMEmbeddings()
-        services, rate = quality_store(embeddings)
+        services, _ = quality_store(embeddings)
         if services is not None:
             quality(services, embeddings)
         return
@@ -94,9 +94,8 @@ def main() -> None:
 
     print("marketbot benchmarks (2-core machine; figures are measured, not asserted)\n")
     embeddings = MiniLMEmbeddings()
-    services, rate = quality_store(embeddings)
+    services, _ = quality_store(embeddings)
     if services is not None:
-        ingestion_overhead(services, embeddings, rate)
         quality(services, embeddings)
         guard_check(services)
         cold_start(services.settings.data_dir, "quality corpus")
@@ -129,9 +128,14 @@ def build(data_dir: Path, embeddings: Any, *, fresh: bool) -> Any:
 
 
 def quality_store(embeddings: Any) -> tuple[Any, float]:
+    """The ingestion figures (the CoinDesk export into a fresh store, every run), then the
+    quality corpus: the seed, the export, the daily briefs and the BlockWire rewrites, ingested
+    once and reused while they and the ingestion code are unchanged."""
+    from bench.engine_answers import build_store
+
     export = SHARED / "coindesk-api-2025-10-05.json"
     print("== ingestion (seed article + CoinDesk export, fresh store)")
-    services = build(CACHE / "quality", embeddings, fresh=True)
+    services = build(CACHE / "ingest", embeddings, fresh=True)
     if not export.exists():
         print(f"   skipped: {export} not found")
         return None, 0.0
@@ -165,7 +169,47 @@ def quality_store(embeddings: Any) -> tuple[Any, float]:
         f"   re-ingesting the unchanged export: {again.stored} stored, "
         f"{time.perf_counter() - started:.1f} s"
     )
-    return services, report.chunks / report.seconds
+    rate = report.chunks / report.seconds
+    ingestion_overhead(services, embeddings, rate)
+    services.close()
+    corpus = quality_corpus()
+    print("== quality corpus: " + ", ".join(p.name for p in corpus))
+    quality = build_store(CACHE / "quality", corpus, corpus_key(ROOT, corpus), embeddings)
+    print(f"   {len(quality.sources())} articles\n")
+    return quality, rate
+
+
+def quality_corpus() -> list[Path]:
+    """The corpora the answer-quality questions are asked over (those present)."""
+    names = ["coindesk-api-2025-10-05.json", "daily-briefs", "blockwire-news-dev.jsonl"]
+    return [SHARED / n for n in names if (SHARED / n).exists()]
+
+
+# The code that decides what an ingested article's stored text and chunks are.
+INGESTION_CODE = (
+    *(f"bot/core/{m}.py" for m in ("text", "splitter", "ingest", "files", "store")),
+    *(f"bot/core/{m}.py" for m in ("embed", "assets", "injection")),
+    "bot/core/sources",
+    "knowledge/articles",
+    "knowledge/assets.json",
+)
+
+
+def corpus_key(root: Path, corpus: list[Path]) -> str:
+    """Changes when the corpus files or the ingestion code under `root` change."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in corpus:
+        for item in sorted([path, *path.rglob("*")] if path.is_dir() else [path]):
+            if item.is_file():
+                digest.update(f"{item.name}:{item.stat().st_size}\n".encode())
+    for part in INGESTION_CODE:
+        base = root / part
+        for item in sorted([base, *base.rglob("*")] if base.is_dir() else [base]):
+            if item.is_file() and "__pycache__" not in item.parts:
+                digest.update(item.read_bytes())
+    return digest.hexdigest()
 
 
 def ingestion_overhead(services: Any, embeddings: Any, ours: float) -> None:
@@ -228,10 +272,29 @@ def score(
     return 0.7 * recall + 0.3 * hit, recall, hit
 
 
+def move_right(question: dict[str, Any], window: dict[str, Any] | None) -> float | None:
+    """For a question about a move with price data: 1 when the window the answer describes
+    covers the move's day and goes the way the prices went (whatever the question claimed)."""
+    move = question.get("move")
+    if not move:
+        return None
+    if not window:
+        return 0.0
+    day = move["date"]
+    covers = window["start"] <= day <= window["end"]
+    way = (window["pct"] < 0) == (move["direction"] == "down")
+    return float(covers and way)
+
+
+QUESTION_SETS = ("dev", "heldout", "briefs-dev", "briefs-heldout")
+# The answer engine before issue 11's rewrite (the last commit of issue 10), for comparison.
+OLD_ENGINE = "d55ae03"
+
+
 def quality(services: Any, embeddings: Any) -> None:
     from langchain_chroma import Chroma
 
-    from bot.render import explanation
+    from bench.engine_answers import answer_all
 
     seed_id = next(a.id for a in services.sources() if a.ingested_by == "bundled corpus")
     baseline = Chroma(
@@ -240,51 +303,146 @@ def quality(services: Any, embeddings: Any) -> None:
         embedding_function=embeddings,
     )
     services.ask("warm up")
+    sets = {n: load_questions(n) for n in QUESTION_SETS if (QUESTIONS / f"{n}.jsonl").exists()}
+    old = old_engine_rows(sets)
     print(
         "== answer quality (score = 0.7 x expected facts found + 0.3 x right source cited;"
-        " no_sources questions score 1 when declined)"
+        " refusal questions score 1 when declined)\n"
+        "   refused: refusal questions declined; wrongly: answerable ones declined;"
+        " move: the window the answer describes is the price data's move (day and direction);"
+        "\n   read: characters before the figures (answered only)"
     )
-    for name in ("dev", "heldout"):
-        questions = load_questions(name)
-        ours: list[tuple[float, float, float]] = []
-        naive: list[tuple[float, float, float]] = []
-        our_ms: list[float] = []
-        naive_ms: list[float] = []
-        # What a user reads before the figures: the lead and the explanation (answered only).
-        lengths: dict[str, list[int]] = {"marketbot": [], "naive baseline": []}
-        for q in questions:
-            started = time.perf_counter()
-            answer = services.ask(q["question"], asked_on=asked_on(q))
-            our_ms.append((time.perf_counter() - started) * 1000)
-            if answer.status == "answered":
-                lengths["marketbot"].append(len(explanation(answer)))
-            cited = {c.article_id for c in answer.citations}
-            ours.append(score(q, answer.status, answer.answer, cited, seed_id))
-            started = time.perf_counter()
-            top = baseline.similarity_search(q["question"], k=1)
-            naive_ms.append((time.perf_counter() - started) * 1000)
-            text = top[0].page_content if top else ""
-            if top:
-                lengths["naive baseline"].append(len(text))
-            cited_naive = {str(top[0].metadata.get("article_id"))} if top else set()
-            naive.append(score(q, "answered" if top else "no_sources", text, cited_naive, seed_id))
-        for label, rows, ms in (("marketbot", ours, our_ms), ("naive baseline", naive, naive_ms)):
-            mean = statistics.mean(r[0] for r in rows)
-            read: list[float] = [float(n) for n in lengths[label]]
-            answered = [
-                r for r, q in zip(rows, questions, strict=True) if q["expect"] == "answered"
-            ]
-            declined = [
-                r for r, q in zip(rows, questions, strict=True) if q["expect"] == "no_sources"
-            ]
-            print(
-                f"   {name:8s} {label:15s} score {mean:.3f}  facts {mean_of(answered, 1):.2f}"
-                f"  source {mean_of(answered, 2):.2f}  declines {mean_of(declined, 0):.2f}"
-                f"  length p50 {pct(read, 50):.0f} p90 {pct(read, 90):.0f} chars"
-                f"  latency p50 {pct(ms, 50):.0f} ms p95 {pct(ms, 95):.0f} ms"
-                f"  ({len(questions)} questions)"
+    for name, questions in sets.items():
+        engines = {"marketbot": answer_all(services, questions)}
+        if old is not None:
+            engines[f"engine@{OLD_ENGINE}"] = old[name]
+        engines["naive baseline"] = naive_rows(baseline, questions)
+        for label, rows in engines.items():
+            print_quality(name, label, questions, rows, seed_id)
+    print(
+        "   (dev and briefs-dev were used for tuning; heldout and briefs-heldout never were;"
+        f" engine@{OLD_ENGINE} is the engine before issue 11)\n"
+    )
+
+
+def naive_rows(baseline: Any, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The naive LangChain baseline: the single nearest chunk, as is."""
+    rows = []
+    for q in questions:
+        started = time.perf_counter()
+        top = baseline.similarity_search(q["question"], k=1)
+        ms = (time.perf_counter() - started) * 1000
+        text = top[0].page_content if top else ""
+        rows.append(
+            {
+                "id": q["id"],
+                "status": "answered" if top else "no_sources",
+                "answer": text,
+                "read": len(text) if top else None,
+                "cited": [str(top[0].metadata.get("article_id"))] if top else [],
+                "window": None,
+                "ms": ms,
+            }
+        )
+    return rows
+
+
+def print_quality(
+    name: str,
+    label: str,
+    questions: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    seed_id: str,
+) -> None:
+    scored = [
+        score(q, r["status"], r["answer"], set(r["cited"]), seed_id)
+        for q, r in zip(questions, rows, strict=True)
+    ]
+    answerable = [
+        (q, r, s)
+        for q, r, s in zip(questions, rows, scored, strict=True)
+        if q["expect"] == "answered"
+    ]
+    refusals = [r for q, r in zip(questions, rows, strict=True) if q["expect"] == "no_sources"]
+    moves = [
+        m
+        for q, r in zip(questions, rows, strict=True)
+        if (m := move_right(q, r["window"])) is not None
+    ]
+    refused = sum(r["status"] == "no_sources" for r in refusals)
+    wrongly = sum(r["status"] != "answered" for _, r, _ in answerable)
+    read = [float(r["read"]) for r in rows if r["read"] is not None]
+    ms = [r["ms"] for r in rows]
+    move = f"{statistics.mean(moves):.2f}" if moves and label != "naive baseline" else "  - "
+    print(
+        f"   {name:14s} {label:16s} score {statistics.mean(s[0] for s in scored):.3f}"
+        f"  facts {mean_of([s for *_, s in answerable], 1):.2f}"
+        f"  source {mean_of([s for *_, s in answerable], 2):.2f}"
+        f"  refused {refused}/{len(refusals)}  wrongly {wrongly}/{len(answerable)}"
+        f"  move {move}"
+        f"  read p50 {pct(read, 50):.0f} p90 {pct(read, 90):.0f}"
+        f"  latency p50 {pct(ms, 50):.0f} p95 {pct(ms, 95):.0f} ms"
+        f"  ({len(questions)} q)"
+    )
+
+
+def old_engine_rows(
+    sets: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The same questions answered by the engine at OLD_ENGINE, over the same corpus, in a
+    process of its own (its code extracted from git). Kept between runs while the questions
+    and the corpus are unchanged: that code never changes."""
+    import hashlib
+
+    corpus = quality_corpus()
+    questions = [q for rows in sets.values() for q in rows]
+    key = hashlib.sha256(
+        json.dumps([OLD_ENGINE, questions, [str(p) for p in corpus]]).encode()
+    ).hexdigest()[:16]
+    cached = CACHE / f"old-engine-answers-{key}.json"
+    if not cached.exists():
+        code = CACHE / f"engine-{OLD_ENGINE}"
+        if not (code / "bot").exists():
+            code.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", OLD_ENGINE, "bot", "knowledge", "prompts"],
+                capture_output=True,
+                check=False,
             )
-    print("   (dev was used for tuning; heldout was not)\n")
+            if archive.returncode != 0:
+                print(
+                    f"   engine@{OLD_ENGINE}: skipped (git archive failed: "
+                    f"{archive.stderr.decode(errors='replace').strip()[:200]})"
+                )
+                return None
+            subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+        print(
+            f"   engine@{OLD_ENGINE}: answering {len(questions)} questions in its own process"
+            " (its store is built once, about 15 minutes)",
+            flush=True,
+        )
+        ask = CACHE / "old-engine-questions.json"
+        ask.write_text(json.dumps(questions))
+        env = {**os.environ, "PYTHONPATH": str(code), "MARKETBOT_CHROMA_EMBEDDED": "1"}
+        run = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "engine_answers.py"),
+                str(CACHE / "old-quality"),
+                str(ask),
+                str(cached),
+                corpus_key(code, corpus),
+                *map(str, corpus),
+            ],
+            cwd=code,
+            env=env,
+            check=False,
+        )
+        if run.returncode != 0 or not cached.exists():
+            print(f"   engine@{OLD_ENGINE}: skipped (exit {run.returncode})")
+            return None
+    by_id = {r["id"]: r for r in json.loads(cached.read_text())}
+    return {name: [by_id[q["id"]] for q in rows] for name, rows in sets.items()}
 
 
 # -- generated answers -------------------------------------------------------------------------
