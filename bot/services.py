@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.documents import Document
 
@@ -25,8 +25,8 @@ from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
 from bot.core.generate import Generator, figures_text
 from bot.core.ingest import Ingestor, IngestReport
-from bot.core.question import follow_up, parse
-from bot.core.retrieval import HybridRetriever
+from bot.core.question import Question, bare_follow_up, follow_up, parse
+from bot.core.retrieval import HybridRetriever, Retrieval
 from bot.core.sources import LoadResult, load_bytes, load_page
 from bot.core.store import ChromaStore, open_client
 from bot.core.text import strip_unsafe
@@ -82,9 +82,14 @@ class Services:
             raise InputError("Ask a question, e.g. \u201cwhy did ETH fall 14%?\u201d")
         if len(text) > MAX_QUESTION_CHARS:
             raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
-        if follow_up_to:
-            text = follow_up(text, " ".join(strip_unsafe(follow_up_to).split()), self.assets)
-        parsed = parse(text, self.assets, asked_on or utcnow().date())
+        today = asked_on or utcnow().date()
+        earlier = " ".join(strip_unsafe(follow_up_to or "").split())
+        bare = bool(earlier) and bare_follow_up(text, self.assets)
+        if earlier:
+            text = follow_up(text, earlier, self.assets, today, self.retriever.dates)
+        parsed = parse(text, self.assets, today)
+        if bare:  # "and SOL?" after "why did ETH fall?" asks why SOL moved
+            parsed = replace(parsed, kind=parse(earlier, self.assets, today).kind)
         if parsed.advice:
             # Declined with the figures only: the price now, no move, no quote.
             figures, _ = self.market.for_answer(
@@ -97,19 +102,36 @@ class Services:
             elapsed = (time.perf_counter() - started) * 1000
             return replace(answer, timings_ms={"total": round(elapsed, 2)})
         retrieval = self.retriever.search(parsed, k=self.settings.top_k)
-        compose_started = time.perf_counter()
-        answer = self.composer.compose(parsed, retrieval, self.retriever.coverage())
         timings = dict(retrieval.timings_ms)
+        market_started = time.perf_counter()
+        known = None
+        moved: Literal["down", "up"] | None = None
+        asked = parsed
+        if retrieval.event_date is not None:
+            # A day asked about: the price data says which way the asset went that day, so
+            # a sentence reporting it going the other way is not the move (whatever the
+            # question claims).
+            known = self.market.for_answer(
+                parsed, [], retrieval.event_date, self.settings.live_timeout
+            )
+            window = main_window(known[1]) if known[1] else None
+            if window and abs(window["pct"]) >= 0.5:
+                moved = "down" if window["pct"] < 0 else "up"
+                if parsed.claimed_pct is None:  # and by how much: news of that size is the move
+                    asked = replace(parsed, claimed_pct=abs(float(window["pct"])))
+        timings["market"] = (time.perf_counter() - market_started) * 1000
+        compose_started = time.perf_counter()
+        answer = self.composer.compose(asked, retrieval, self.retriever.coverage(), moved=moved)
         timings["compose"] = (time.perf_counter() - compose_started) * 1000
         market_started = time.perf_counter()
         # The move sentence is [1]: its date says when the move happened.
         cited = [
             date.fromisoformat(c.published_at[:10]) for c in answer.citations[:1] if c.published_at
         ]
-        figures, premise = self.market.for_answer(
+        figures, premise = known or self.market.for_answer(
             parsed, cited, retrieval.event_date, self.settings.live_timeout
         )
-        timings["market"] = (time.perf_counter() - market_started) * 1000
+        timings["market"] += (time.perf_counter() - market_started) * 1000
         context = next((f for f in figures if f.get("kind") == "context"), None)
         answer = replace(
             answer,
@@ -118,11 +140,22 @@ class Services:
             lead=lead(premise, context) if premise else None,
             window=main_window(premise) if premise else None,
         )
+        evidence = [*retrieval.passages, *retrieval.context]
+        about_move = parsed.kind == "why" and answer.window is not None and retrieval.relevant
+        if about_move and answer.status == "no_sources" and context:
+            # Nothing of the asset's own on that day (a sentence reporting its move is kept).
+            answer, market = self._market_causes(parsed, answer, context, timings)
+            if market is not None:  # the answer now quotes the market's news: so may a model
+                evidence = [*market.passages, *market.context]
+        if about_move and answer.status == "no_sources":
+            # The price data has the move; the news has nothing on what drove it: said plainly.
+            text = self.composer.templates.unexplained.format()
+            answer = replace(answer, status="answered", answer=text.strip(), citations=())
         if self.generator is not None and answer.status == "answered":
             generate_started = time.perf_counter()
             answer = self.generator.compose(
                 answer,
-                [*retrieval.passages, *retrieval.context],
+                evidence,
                 figures_text(answer.figures, answer.premise),
                 place,
                 on_text,
@@ -130,6 +163,45 @@ class Services:
             timings["generate"] = (time.perf_counter() - generate_started) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
+
+    def _market_causes(
+        self, question: Question, answer: Answer, context: dict[str, Any], timings: dict[str, float]
+    ) -> tuple[Answer, Retrieval | None]:
+        """An asset's move that the market made (BTC, or SPY for a stock, went the same way
+        that day) while the news names no cause of the asset's own: the market's causes,
+        from news of that day, labelled as the market's. The lead stays the asset's."""
+        assert answer.window is not None
+        day = date.fromisoformat(answer.window["end"])
+        change, own = float(context["benchmark_pct"]), float(answer.window["pct"])
+        if abs(change) < 1 or (change < 0) != (own < 0) or "own move" in context["reading"]:
+            return answer, None
+        started = time.perf_counter()
+        benchmark = str(context["benchmark"])
+        crypto = benchmark == "BTC"
+        if change < 0:
+            text = f"why did the {'crypto market crash' if crypto else 'stock market fall'}"
+        else:
+            text = f"why did the {'crypto market rally' if crypto else 'stock market rise'}"
+        # No asset: the market's news names the market, not always its benchmark. The size
+        # the price data gives picks the news reporting that very move.
+        asked = replace(
+            parse(f"{text} on {day:%-d %b %Y}?", self.assets, question.asked_on),
+            assets=(),
+            claimed_pct=abs(change),
+        )
+        retrieval = self.retriever.search(asked, k=self.settings.top_k)
+        found = self.composer.compose(asked, retrieval, self.retriever.coverage(), market_wide=True)
+        timings["market_causes"] = (time.perf_counter() - started) * 1000
+        if found.status != "answered" or not found.causes:
+            return answer, None
+        shown = replace(
+            answer,
+            status="answered",
+            answer=found.answer,
+            citations=found.citations,
+            causes=found.causes,
+        )
+        return shown, retrieval
 
     def close(self) -> None:
         """Done with the store: the data dir's server may stop once no process uses it."""

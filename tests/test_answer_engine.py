@@ -15,7 +15,7 @@ from bot.render import explanation
 from bot.services import Services, build_services
 from bot.settings import PROJECT_ROOT
 from tests.conftest import MakeServices, settings_for
-from tests.news_files import FIXTURES
+from tests.news_files import FIXTURES, write_articles
 
 # The seed article reports the crash of 4 Nov 2025, published on 5 Nov.
 DAY_AFTER_THE_CRASH = date(2025, 11, 5)
@@ -127,6 +127,13 @@ def test_causes_are_few_short_and_not_forecasts(seeded: Services) -> None:
     assert not any(re.match(r"- (They|It|He|She)\b", line) for line in causes)
     # Causes, not theme labels filled by keyword.
     assert not any(re.match(r"- (Macro|Sentiment|Regulation): ", line) for line in causes)
+    # The same causes as data (`ask --json`), each with the [n] of a citation shown.
+    assert len(answer.causes) == len(causes)
+    numbers = {c.n for c in answer.citations}
+    for cause, line in zip(answer.causes, causes, strict=True):
+        assert cause["citation"] in numbers
+        assert line.endswith(f"{cause['quote']} [{cause['citation']}]")
+    assert answer.to_json()["causes"] == [dict(c) for c in answer.causes]
 
 
 LONG_CAUSE = (
@@ -280,3 +287,125 @@ def test_a_weeks_move_is_not_set_beside_the_markets_day(seeded: Services) -> Non
 
     assert answer.lead is not None and "week" in str(answer.window and answer.window["label"])
     assert "the same day" not in answer.lead
+
+
+def test_a_follow_up_keeps_the_asset_and_day_and_the_day_after_moves_it(
+    seeded: Services,
+) -> None:
+    earlier = "why did ETH fall 14% on 4 Nov?"
+    first = seeded.ask(earlier, asked_on=DAY_AFTER_THE_CRASH)
+    other_coin = seeded.ask("and BTC?", follow_up_to=earlier, asked_on=DAY_AFTER_THE_CRASH)
+    day_after = seeded.ask("and the day after?", follow_up_to=earlier, asked_on=date(2025, 11, 20))
+
+    assert first.window is not None and first.window["start"] == "2025-11-04"
+    assert other_coin.assets == ("BTC",)
+    assert other_coin.window is not None and other_coin.window["end"] == "2025-11-04"
+    assert other_coin.lead is not None and other_coin.lead.startswith("BTC fell")
+    assert day_after.assets == ("ETH",)
+    assert day_after.window is not None and day_after.window["end"] == "2025-11-05"
+    assert day_after.lead is not None and "5 Nov 2025" in day_after.lead
+
+
+def test_a_date_after_the_news_ends_is_not_answered_with_another_day(seeded: Services) -> None:
+    # The corpus (the seed) is from November 2025: a December day of the same year, asked
+    # without its year, is still a day the corpus has nothing on.
+    answer = seeded.ask("why did ETH dump on 20 Dec?", asked_on=date(2025, 12, 28))
+
+    assert answer.status == "no_sources"
+    assert "20 Dec 2025" in answer.answer
+    assert "5 Nov 2025" in answer.answer  # what the corpus does cover
+    assert not answer.citations
+
+
+def test_a_topic_the_news_names_only_as_a_metaphor_is_not_answered_literally(
+    seeded: Services,
+) -> None:
+    # The seed calls 4 Nov a "day of terror"; it reports no one hurt.
+    literal = seeded.ask("how many people were injured in the crypto day of terror?")
+    market = seeded.ask("what happened to crypto prices on the day of terror?")
+
+    assert literal.status == "no_sources"
+    assert "\u201cinjured\u201d" in literal.answer and not literal.citations
+    assert market.status == "answered"
+
+
+@pytest.fixture(scope="module")
+def with_xrp_news(
+    tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmbeddings
+) -> Services:
+    """The seed (the market's crash of 4 Nov 2025) and one older story about XRP alone."""
+    folder = tmp_path_factory.mktemp("xrp")
+    services = build_services(settings_for(folder / "data"), seed=True, embeddings=embeddings)
+    story = {
+        "title": "XRP climbs as Ripple signs a payments partner in Brazil",
+        "body": "XRP rose 3% on Monday after Ripple announced a payments partnership with a "
+        "Brazilian bank. Traders said the deal revived hopes for wider use of the token in "
+        "cross-border payments.",
+        "url": "https://news.example.com/xrp-brazil-partner",
+        "published_at": "2025-10-20T09:00:00Z",
+        "source": "Example Wire",
+    }
+    report = services.ingest([write_articles(folder / "xrp.json", [story])])
+    assert report.files[0].stored == 1
+    return services
+
+
+def test_a_coin_that_fell_with_the_market_is_explained_by_the_markets_news_labelled_so(
+    with_xrp_news: Services,
+) -> None:
+    answer = with_xrp_news.ask("why did XRP dump on 4 Nov?", asked_on=DAY_AFTER_THE_CRASH)
+
+    assert answer.status == "answered"
+    # The lead is the coin's own move, and says the market moved with it.
+    assert answer.lead is not None and answer.lead.startswith("XRP fell 4.5% on 4 Nov 2025")
+    assert "market-wide" in answer.lead
+    # The causes are the market's, from news of that day, and say so; the October story
+    # about XRP alone explains nothing about 4 Nov.
+    assert answer.causes and all(c["market_wide"] for c in answer.causes)
+    assert all(f"Market-wide: {c['quote']}" in answer.answer for c in answer.causes)
+    assert {c.published_at for c in answer.citations} == {"2025-11-05"}
+    assert "Brazil" not in answer.answer
+
+
+def test_a_move_no_news_explains_is_stated_from_the_data_without_a_guess(
+    with_xrp_news: Services,
+) -> None:
+    # 5 Nov: XRP rebounded 6.3%, while the only news of those days is about the crash.
+    answer = with_xrp_news.ask("why did XRP pump on 5 Nov?", asked_on=date(2025, 11, 6))
+
+    assert answer.lead is not None and answer.lead.startswith("XRP rose 6.3% on 5 Nov 2025")
+    assert answer.status == "answered"
+    assert not answer.causes and not answer.citations
+    assert "don't say what drove" in answer.answer
+
+
+def test_a_day_named_in_the_question_is_that_days_move_not_the_weeks(seeded: Services) -> None:
+    # 5 Nov 2025: ETH rose 4.2% on the day, in a week it fell 12% (30 Oct open to 5 Nov close).
+    answer = seeded.ask("why did eth dump on 5 nov?", asked_on=date(2025, 11, 6))
+
+    assert answer.window is not None and answer.window["start"] == "2025-11-05"
+    assert answer.lead is not None and answer.lead.startswith("ETH did not fall: it rose 4.2%")
+
+
+@pytest.mark.parametrize(
+    ("question", "symbol"),
+    [("why did doge rip 20% on nov 5?", "DOGE"), ("why did link dump yesterday", "LINK")],
+)
+def test_a_coin_named_by_a_word_that_is_usually_prose_is_read_as_the_coin(
+    seeded: Services, question: str, symbol: str
+) -> None:
+    # "doge" and "link" are words in articles; as the subject of "why did ... pump" they
+    # are the coin.
+    answer = seeded.ask(question, asked_on=date(2025, 11, 6))
+
+    assert answer.assets == (symbol,)
+    assert answer.lead is not None and answer.lead.startswith(symbol)
+
+
+def test_a_figure_asked_for_is_answered_with_its_own_sentence(seeded: Services) -> None:
+    answer = seeded.ask("how many investors were forced into margin calls?")
+
+    assert answer.status == "answered"
+    assert "470,000" in answer.answer
+    assert len(answer.citations) == 1 and len(answer.citations[0].quote) <= 300
+    assert answer.answer.count(". ") <= 1  # the figure's sentence, not three

@@ -280,7 +280,11 @@ async def dm_answer(client: Any, fake: FakeDiscord, question: str) -> dict[str, 
     [
         (QUESTION, "what about on 3 Nov?", "what about on 3 Nov? (ETH)"),
         (QUESTION, "and what caused the liquidations?", "and what caused the liquidations? (ETH)"),
-        ("why did ETH fall 14% on 4 Nov?", "and what about BTC?", "and what about BTC? (4 Nov)"),
+        (
+            "why did ETH fall 14% on 4 Nov?",
+            "and what about BTC?",
+            "and what about BTC? (4 Nov 2025)",
+        ),
     ],
 )
 async def test_a_dm_reply_to_an_answer_keeps_the_earlier_question_s_context(
@@ -291,7 +295,7 @@ async def test_a_dm_reply_to_an_answer_keeps_the_earlier_question_s_context(
     reply: str,
     title: str,
 ) -> None:
-    assert follow_up(reply, earlier, services.assets) == title
+    assert follow_up(reply, earlier, services.assets, None, services.retriever.dates) == title
     answer = await dm_answer(bot, discord_api, earlier)
 
     bot._connection.parse_message_create(
@@ -334,7 +338,7 @@ async def test_a_follow_up_to_a_long_question_keeps_the_date_its_title_cut_off(
     )
 
     _, second = await requests_to(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 2)
-    assert second.json["embeds"][0]["title"] == "and what about BTC? (4 Nov)"
+    assert second.json["embeds"][0]["title"] == "and what about BTC? (4 Nov 2025)"
 
 
 async def test_everyone_in_a_follow_up_pings_nobody(bot: Any, discord_api: FakeDiscord) -> None:

@@ -159,6 +159,10 @@ async def test_a_good_generated_answer_is_shown_with_its_citations_renumbered(
     # The figures come from price data, labelled with their source, never from the model.
     assert "ETH on 4 Nov 2025: fell 8.8%" in human["content"]
     assert [f["label"] for f in answer.figures][:2] == ["ETH price", "ETH on 4 Nov 2025"]
+    # The model explains the move the lead states, in the same window.
+    assert answer.lead and answer.window and answer.lead.startswith("ETH fell 8.8% on 4 Nov")
+    assert answer.lead in human["content"]
+    assert f"{answer.window['label']}, 2025-11-04 to 2025-11-04" in human["content"]
     assert "Written by openai:gpt-4o-mini" in answer_text(answer)
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, Literal
 
 from langchain_core.prompts import PromptTemplate
 
@@ -47,6 +48,7 @@ CAUSAL = re.compile(
     r"attributed|thanks to|on the back of|reason)\b",
     re.IGNORECASE,
 )
+SIGNED_CHANGE = re.compile(r"(?<![\w.])[+\u2212\u2013-]\s?\d{1,3}(?:\.\d{1,2})?\s?%")
 FIGURE = re.compile(
     r"(\$\s?\d[\d,.]*\s*(?:billion|million|trillion|bn|m|k)?|\d[\d,.]*\s?%|"
     r"\b\d[\d,.]*\b)",
@@ -63,13 +65,19 @@ MAX_CAUSES = 3
 MAX_QUOTE_CHARS = 300  # a cause is the clause that carries it, not the whole paragraph
 # Forward-looking or hedged talk: what may happen next is not what made the move.
 SPECULATION = re.compile(
-    r"\b(?:could|might|(?-i:may)|would|perhaps|possibly|expects?|expected to|predicts?|"
+    r"\b(?:could|might|(?-i:may)|perhaps|possibly|expects?|expected to|predicts?|"
     r"nearing an end|bottom(?:ed|ing)? out|price predictions?|next (?:week|month|year))\b",
     re.IGNORECASE,
 )
 _NAMED = re.compile(r"\b[A-Z][a-zA-Z]+")  # a capitalised word (searched past the first)
 # The market's benchmarks: a sentence about them may explain a market-wide move.
 MARKET = frozenset({"BTC", "SPY"})
+# A sentence about the whole market's move, in the words news uses for it.
+MARKET_WORDS = re.compile(
+    r"\b(?:(?:crypto|cryptocurrency|digital asset|stock|equity|broader|overall) markets?|"
+    r"market cap(?:italization)?|total crypto|stocks|S&P 500|Nasdaq|Dow|Wall Street)\b",
+    re.IGNORECASE,
+)
 # A sentence whose subject is a bare pronoun quotes a "they" with no one to refer to.
 BARE_PRONOUN = re.compile(
     r"(?:they|it|he|she|we)\b(?!-)|(?:this|these|those|that)\s+(?:is|was|are|were|has|have|"
@@ -78,7 +86,8 @@ BARE_PRONOUN = re.compile(
 )
 # Where a long sentence may be cut: between clauses.
 _CLAUSE_BREAK = re.compile(r"((?:;|—|–| - |: )\s*)")  # captured: split() keeps separators
-MAX_FACT_SENTENCES = 3
+MAX_FACT_SENTENCES = 2
+TWO_ASKS = re.compile(r"\band\s+(?:at\s+)?(?:what|how|who|when|where|which|why)\b", re.IGNORECASE)
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 FOCUSED_ASSETS = 5  # an article naming more assets than this is a multi-topic brief
 
@@ -103,6 +112,7 @@ class Templates:
         self.fact = load("answer_fact.txt")
         self.no_sources = load("no_sources.txt")
         self.advice = load("advice.txt")
+        self.unexplained = load("answer_unexplained.txt")
 
 
 class ExtractiveComposer:
@@ -112,9 +122,19 @@ class ExtractiveComposer:
         self.templates = templates
         self.assets = assets
 
-    def compose(self, question: Question, retrieval: Retrieval, coverage: dict[str, str]) -> Answer:
+    def compose(
+        self,
+        question: Question,
+        retrieval: Retrieval,
+        coverage: dict[str, str],
+        market_wide: bool = False,
+        moved: Literal["down", "up"] | None = None,
+    ) -> Answer:
         """The answer to a question from its retrieval; `coverage` describes the corpus for
-        the reply when nothing relevant was found (see HybridRetriever.coverage)."""
+        the reply when nothing relevant was found (see HybridRetriever.coverage). With
+        `market_wide`, the question is the market's move standing in for an asset's, and every
+        cause is labelled so. `moved` is the way the price data says the asset went on the
+        asked day, when known: a sentence reporting the other way is not its move."""
         if not retrieval.relevant:
             return self.no_sources(question, retrieval.reason, coverage)
         passages = list(retrieval.passages)
@@ -122,10 +142,21 @@ class ExtractiveComposer:
         pool = self._sentences(passages)
         cites = _Citations(passages)
         wanted = self._question_terms(question)
+        causes: list[dict[str, Any]] = []
         if question.kind == "why":
-            text = self._why(question, pool, passages, wanted, cites, retrieval.event_date)
+            text = self._why(
+                question,
+                pool,
+                passages,
+                wanted,
+                cites,
+                retrieval.event_date,
+                causes,
+                market_wide,
+                moved,
+            )
         else:
-            text = self._fact(question, pool, passages, wanted, cites)
+            text = self._fact(question, pool, passages, wanted, cites, retrieval.event_date)
         if text is None:
             return self.no_sources(question, "the passages found do not address it", coverage)
         return Answer(
@@ -134,6 +165,7 @@ class ExtractiveComposer:
             answer=text.strip(),
             citations=cites.list(),
             assets=question.assets,
+            causes=tuple(causes),
         )
 
     def declined_advice(self, question: Question) -> Answer:
@@ -161,8 +193,18 @@ class ExtractiveComposer:
         wanted: set[str],
         cites: _Citations,
         event: date | None = None,
+        causes: list[dict[str, Any]] | None = None,
+        market_wide: bool = False,
+        moved: Literal["down", "up"] | None = None,
     ) -> str | None:
-        move = self._move_sentence(question, pool, passages, wanted)
+        """The move's sentence and up to MAX_CAUSES causes; `causes` receives them as data
+        (quote, citation number, whether it is about the market rather than the asset)."""
+        causes = [] if causes is None else causes
+        move = self._move_sentence(question, pool, passages, wanted, event, market_wide, moved)
+        if market_wide and not (move and _goes(move.text, question.direction)):
+            # Standing in for an asset's move, the market's news must report the market
+            # moving the same way that day: a crash story does not explain a rebound.
+            return None
         used = {move.text} if move else set()
         if move:
             cites.number(move.passage, move)  # the move leads the answer, so it is [1]
@@ -173,15 +215,33 @@ class ExtractiveComposer:
             reported = passages[move.passage].article.published_at
             event = reported.date() if reported else None
         explaining = {i for i, p in enumerate(passages) if self._about(question, p, event)}
-        ranked: list[tuple[float, str, _Sentence]] = []
+        # The story the move's sentence tells: a cause shares its words (the same event).
+        story = set(move.terms) - wanted - GENERIC if move else set()
+        ranked: list[tuple[float, str, _Sentence, bool]] = []
         paragraph_assets: dict[str, frozenset[str]] = {}
-        for sentence in pool:
+        for at, sentence in enumerate(pool):
             if sentence.text in used or sentence.passage not in explaining:
                 continue
+            if BARE_PRONOUN.match(sentence.text):
+                # "They're also..." names no one: quoted with the sentence before it (its
+                # antecedent, in the same paragraph), or not at all.
+                before = pool[at - 1] if at else None
+                if (
+                    before is None
+                    or before.passage != sentence.passage
+                    or before.paragraph != sentence.paragraph
+                    or len(before.text) + len(sentence.text) >= MAX_QUOTE_CHARS
+                    or BARE_PRONOUN.match(before.text)
+                ):
+                    continue
+                text = f"{before.text} {sentence.text}"
+                sentence = _Sentence(
+                    text, sentence.passage, frozenset(terms(text)), sentence.paragraph
+                )
             if not self._names_asset(question, sentence, passages, paragraph_assets):
                 continue
-            if SPECULATION.search(sentence.text) or BARE_PRONOUN.match(sentence.text):
-                continue  # a forecast is not a cause; "They're also..." names no one
+            if SPECULATION.search(sentence.text) or sentence.text.rstrip().endswith("?"):
+                continue  # a forecast is not a cause, nor is a source's own question
             if move is not None and _overlap(sentence.terms, move.terms) > 0.6:
                 continue  # the move's own sentence again, in other words
             named = set(self.assets.find(sentence.text))
@@ -202,16 +262,21 @@ class ExtractiveComposer:
                 + 0.4 * own
                 # A named actor or a figure: an event, not a summary of "several factors".
                 + 0.3 * bool(FIGURE.search(sentence.text) or _NAMED.search(sentence.text, 1))
-                # The source that reports the move is the likeliest to explain it.
+                # The source that reports the move is the likeliest to explain it, in the
+                # words of the same story.
                 + 0.4 * (move is not None and sentence.passage == move.passage)
+                + 0.8 * len(sentence.terms & story) / max(len(story), 1)
+                + 0.3 * (move is not None and sentence.paragraph == move.paragraph)
             )
             kind = max(counts, key=lambda name: counts[name]) if hits else ""
-            ranked.append((score, kind, sentence))
+            # About the market (BTC, or SPY for a stock) and not the asset: said so.
+            market = market_wide or (bool(question.assets) and bool(named) and not own)
+            ranked.append((score, kind, sentence, market))
         ranked.sort(key=lambda c: -c[0])
         lines: list[str] = []
         chosen: list[_Sentence] = []
         kinds: set[str] = set()
-        for score, kind, sentence in ranked:
+        for score, kind, sentence, market in ranked:
             if len(lines) >= MAX_CAUSES or score < 0.9:
                 break
             # One sentence per event: none that repeats one already chosen, in its words or
@@ -223,12 +288,16 @@ class ExtractiveComposer:
                 kinds.add(kind)
             quoted = self._trimmed(sentence, wanted)
             chosen.append(quoted)
-            lines.append(f"- {quoted.text} [{cites.number(quoted.passage, quoted)}]")
+            n = cites.number(quoted.passage, quoted)
+            label = "Market-wide: " if market else ""
+            lines.append(f"- {label}{quoted.text} [{n}]")
+            causes.append({"quote": quoted.text, "citation": n, "market_wide": market})
         if move is None and not lines:
             return None
         if move is None and not (question.assets and question.direction):
             # Not a question about a price move: the strongest cause leads, with its source.
             lines.pop(0)
+            causes.pop(0)
             lead = chosen[0]
             move_text = (
                 f"{cites.hedge(lead.passage)}: {lead.text} [{cites.number(lead.passage, lead)}]"
@@ -315,17 +384,37 @@ class ExtractiveComposer:
         return undated or date_fit(event, passage.article) == 1.0
 
     def _move_sentence(
-        self, question: Question, pool: list[_Sentence], passages: list[Passage], wanted: set[str]
+        self,
+        question: Question,
+        pool: list[_Sentence],
+        passages: list[Passage],
+        wanted: set[str],
+        event: date | None = None,
+        market_wide: bool = False,
+        moved: Literal["down", "up"] | None = None,
     ) -> _Sentence | None:
+        """The sentence reporting the asked move: it names the asset (with `market_wide`, the
+        market), a direction and a figure, and with a day asked about, it comes from news of
+        that day (another day's move is another move)."""
         best: tuple[float, _Sentence] | None = None
         for sentence in pool:
-            down, up = DOWN_WORDS.search(sentence.text), UP_WORDS.search(sentence.text)
-            if not (down or up) or not FIGURE.search(sentence.text):
+            article = passages[sentence.passage].article
+            if event and article.published_at and date_fit(event, article) < 1.0:
                 continue
+            down, up = DOWN_WORDS.search(sentence.text), UP_WORDS.search(sentence.text)
+            # "BNB (+1.2%)", "SOL -6.8%": a signed change says which way on its own.
+            signed = SIGNED_CHANGE.search(sentence.text)
+            if not (down or up or signed) or not FIGURE.search(sentence.text):
+                continue
+            if moved is not None and _direction(sentence.text) not in (None, moved):
+                continue  # the price data says the asset went the other way that day
             mentioned = set(self.assets.find(sentence.text))
             if question.assets and not mentioned & set(question.assets):
                 continue
-            if not question.assets and _overlap_share(sentence.terms, wanted) < 0.3:
+            if market_wide:
+                if not (mentioned & MARKET or MARKET_WORDS.search(sentence.text)):
+                    continue  # the market's move: the benchmark's, or the whole market's
+            elif not question.assets and _overlap_share(sentence.terms, wanted) < 0.3:
                 continue  # with no asset named, the move must be the one the question names
             score = self._relevance(sentence, wanted, passages)
             if "%" in sentence.text:
@@ -333,8 +422,11 @@ class ExtractiveComposer:
             if question.claimed_pct is not None:
                 # The sentence reporting the very figure the user quoted is the move they mean.
                 stated = [percent_value(p) for p in PERCENT.findall(sentence.text)]
+                near = max(1.5, 0.2 * question.claimed_pct)  # premise.py's tolerance
                 if any(abs(p - question.claimed_pct) < 0.05 for p in stated):
                     score += 1.0
+                elif any(abs(p - question.claimed_pct) <= near for p in stated):
+                    score += 0.6
             if (question.direction == "down" and down) or (question.direction == "up" and up):
                 score += 0.5
             if best is None or score > best[0]:
@@ -350,10 +442,11 @@ class ExtractiveComposer:
         passages: list[Passage],
         wanted: set[str],
         cites: _Citations,
+        event: date | None = None,
     ) -> str | None:
         asks_figure = bool(
             re.search(
-                r"\b(how (much|many|far|big|low|high)|what (price|level)|"
+                r"\b(how (much|many|far|big|low|high|long)|what (price|level)|"
                 r"percent|%|amount|total)\b",
                 question.text,
                 re.IGNORECASE,
@@ -361,18 +454,27 @@ class ExtractiveComposer:
         )
         ranked: list[tuple[float, _Sentence]] = []
         for sentence in pool:
+            if sentence.text.rstrip().endswith("?"):
+                continue  # a source's own (rhetorical) question states nothing
             score = self._relevance(sentence, wanted, passages)
             if asks_figure and FIGURE.search(sentence.text):
                 score += 0.5
             if question.assets and set(question.assets) & set(self.assets.find(sentence.text)):
                 score += 0.3
+            if event is not None:  # a day asked about: that day's news says it
+                score *= date_fit(event, passages[sentence.passage].article)
             ranked.append((score, sentence))
         ranked.sort(key=lambda r: -r[0])
         if not ranked or ranked[0][0] < 0.35:
             return None
+        # A figure asked for is answered by the sentence that gives it; another fact by its
+        # best sentence and at most one more nearly as good (another side of it).
         chosen = [ranked[0][1]]
+        # ("how much did it buy, and at what price?" asks two things: two sentences.)
+        one = asks_figure and FIGURE.search(chosen[0].text) and not TWO_ASKS.search(question.text)
+        most = 1 if one else MAX_FACT_SENTENCES
         for score, sentence in ranked[1:]:
-            if len(chosen) == MAX_FACT_SENTENCES or score < ranked[0][0] * 0.6:
+            if len(chosen) >= most or score < ranked[0][0] * 0.8:
                 break
             if all(_overlap(sentence.terms, c.terms) < 0.6 for c in chosen):
                 chosen.append(sentence)
@@ -382,6 +484,7 @@ class ExtractiveComposer:
             by_passage.setdefault(sentence.passage, []).append(sentence)
         statements = []
         for passage, group in by_passage.items():
+            group = [self._trimmed(s, wanted) for s in group]
             numbers = [cites.number(passage, s) for s in group]  # records every quote
             n = numbers[0]
             quoted = " ".join(s.text for s in group)
@@ -469,6 +572,29 @@ class _Citations:
 
 def _overlap_share(sentence: frozenset[str], wanted: set[str]) -> float:
     return len(sentence & wanted) / max(len(wanted), 1)
+
+
+def _direction(text: str) -> Literal["down", "up"] | None:
+    """The way a sentence says a price went: its first signed change ("(+1.2%)") or, without
+    one, its first direction word."""
+    signed = SIGNED_CHANGE.search(text)
+    if signed:
+        return "up" if signed.group(0).startswith("+") else "down"
+    if _goes(text, "down"):
+        return "down"
+    return "up" if _goes(text, "up") else None
+
+
+def _goes(text: str, direction: str | None) -> bool:
+    """Whether a sentence reports a move `direction`'s way (and not the other way first)."""
+    down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
+    first_down = down.start() if down else None
+    first_up = up.start() if up else None
+    if direction == "down":
+        return first_down is not None and (first_up is None or first_down < first_up)
+    if direction == "up":
+        return first_up is not None and (first_down is None or first_up < first_down)
+    return False
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

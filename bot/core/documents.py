@@ -109,6 +109,9 @@ class Answer:
     # the market moved with it (bot/market/premise.lead); `window` is the move it describes.
     lead: str | None = None
     window: dict[str, Any] | None = None
+    # The causes quoted under the move, in order: {"quote", "citation" (its [n]), "market_wide"
+    # (about the market's move rather than the asset's)}.
+    causes: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object `marketbot ask --json` prints."""
@@ -116,6 +119,7 @@ class Answer:
         data["citations"] = [asdict(c) for c in self.citations]
         data["figures"] = list(self.figures)
         data["assets"] = list(self.assets)
+        data["causes"] = [dict(c) for c in self.causes]
         return data
 
 

@@ -224,8 +224,16 @@ class Generator:
         `on_text` receives the answer as it is written, guarded sentence by sentence."""
         sources = number_sources(for_model(passages, extractive))
         support = {s.n: s.support() for s in sources}
+        window = extractive.window
         values = {
             "question": extractive.question,
+            # The move the extractive answer leads with: the model explains the same one.
+            "lead": extractive.lead or "(none: no price data for this question)",
+            "window": (
+                f"{window['label']}, {window['start']} to {window['end']}"
+                if window
+                else "the move the passages report"
+            ),
             "figures": figures or "(none)",
             "passages": "\n\n".join(s.fenced() for s in sources),
         }

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.core.assets import AssetTable
+from bot.core.lexical import STOPWORDS
 
 _MONTHS = {
     "jan": 1,
@@ -42,8 +43,9 @@ PERCENT = re.compile(
     re.IGNORECASE,
 )
 _WHY = re.compile(
-    r"\b(why|reason|caused?|causes|behind|explain|how come|what happened|drove|driving|"
-    r"trigger(?:ed)?|what'?s going on)\b",
+    r"\b(why|whys|reason|caused?|causes|behind|explain|how come|drove|driving|trigger(?:ed)?|"
+    r"catalyst|(?:what|wtf|wth) (?:happened|is happening|hit)|"
+    r"what'?s (?:going on|the news|up with|pumping|dumping|driving|moving))\b",
     re.IGNORECASE,
 )
 # Which way a question says a price went, in plain words and in traders' slang.
@@ -71,10 +73,11 @@ _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
 # Days named against the clock: "today", "yesterday", "3 days ago", "last Friday", "on monday",
 # "this week", "last week", "over the weekend".
 _RELATIVE = re.compile(
-    r"\b(?:(today|tonight|this (?:morning|afternoon|evening))|(yesterday|last night)|"
+    r"\b(?:(today|tonight|this (?:morning|afternoon|evening)|lately|recently|right now)|"
+    r"(yesterday|last night)|"
     r"(\d{1,2}|an?|one|two|three|four|five|six|seven) days? ago|"
     r"(?:(last|this|past|on)\s+)?(" + "|".join(_WEEKDAYS) + r")|"
-    r"(this|past|last) week|(?:over )?(?:the|this|last) weekend)\b",
+    r"(this|past|last) week|(?:over )?(?:the|this|last|past) weekend)\b",
     re.IGNORECASE,
 )
 
@@ -148,10 +151,12 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     elif up:
         direction = "up"
     pct = PERCENT.search(text)
+    kind: Literal["why", "fact"] = "why" if _WHY.search(text) else "fact"
     return Question(
         text=text,
-        assets=assets.find(text),
-        kind="why" if _WHY.search(text) else "fact",
+        assets=assets.find(text)
+        or _asked_about(text, assets, direction is not None or kind == "why"),
+        kind=kind,
         direction=direction,
         claimed_pct=percent_value(pct.group(1)) if pct else None,
         dates=_dates(text, today),
@@ -159,6 +164,24 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
         unknown_asset=_unknown_asset(text, assets, direction),
         advice=_asks_advice(text),
     )
+
+
+def _asked_about(text: str, assets: AssetTable, about_a_move: bool) -> tuple[str, ...]:
+    """An asset named by a word that in prose is usually something else ("link", "doge",
+    "ada"): the subject of a question about a move ("why did link pump?"), or the one coin
+    of a short follow-up ("and doge?")."""
+    subject = _SUBJECT.search(text)
+    if about_a_move and subject:
+        symbol = assets.resolve(subject.group(1))
+        if symbol:
+            return (symbol,)
+    words = re.findall(r"\$?[a-z][a-z0-9]*", without_dates(text).lower())
+    if len(words) <= 5:
+        found = [assets.resolve(w) for w in words if w not in _FILLER]
+        symbols = [s for s in found if s]
+        if len(symbols) == 1:
+            return (symbols[0],)
+    return ()
 
 
 def _asks_advice(text: str) -> bool:
@@ -241,20 +264,82 @@ def without_dates(text: str) -> str:
     return text
 
 
-def follow_up(text: str, earlier: str, assets: AssetTable) -> str:
-    """A reply to an earlier answer made self-contained: the assets and the dates it leaves
-    out are the earlier question's, shown in brackets ("and the day after? (ETH, 4 Nov)")."""
-    now, before = parse(text, assets), parse(earlier, assets)
+# "the day after", "the week before", "next day", "a week later": a follow-up moving the
+# earlier question's day.
+_SHIFT = re.compile(
+    r"\b(?:(?:the|a|one)\s+)?(day|week)\s+(after|before|later|earlier)\b|"
+    r"\b(next|following|previous|prior)\s+(day|week)\b",
+    re.IGNORECASE,
+)
+_WEEK_WINDOW = re.compile(r"\b(?:this|last|past|the) week\b|\bweekly\b", re.IGNORECASE)
+
+
+def follow_up(
+    text: str,
+    earlier: str,
+    assets: AssetTable,
+    today: date | None = None,
+    corpus_dates: list[date] | None = None,
+) -> str:
+    """A reply to an earlier answer made self-contained: the assets, the day and the window
+    (a day, or a week) it leaves out are the earlier question's, shown in brackets ("and
+    SOL? (4 Nov)"); "the day after" or "the week before" move that day ("and the day after?
+    (ETH, 5 Nov)"). The earlier question's relative days are read against `today`, a date
+    without a year against `corpus_dates` (see resolve_date)."""
+    today = today or datetime.now(UTC).date()
+    now, before = parse(text, assets, today), parse(earlier, assets, today)
     carried: list[str] = []
     if not now.assets:
         carried += before.assets
-    if not now.dates:
-        carried += [
-            m.group(0).strip()
-            for p in (_ISO_DATE, _MONTH_DAY, _DAY_MONTH)
-            for m in p.finditer(earlier)
+    if not now.assets and not before.assets and not bare_follow_up(text, assets):
+        # No asset either side ("how long did do kwon get?" then "what were prosecutors
+        # asking for?"): the earlier question's own topic words say what it is about.
+        own = {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", without_dates(text))}
+        topic = [
+            w
+            for w in re.findall(r"[A-Za-z][\w'-]*", without_dates(earlier))
+            if w.lower() not in STOPWORDS
+            and w.lower() not in _TOPIC_FILLER
+            and w.lower() not in own
+            and len(w) > 2
         ]
+        carried += list(dict.fromkeys(topic))[:4]
+    if not now.dates and before.dates:
+        first = before.dates[0]
+        day = resolve_date(first, corpus_dates or [], today)
+        shift = _SHIFT.search(text)
+        if day is not None:
+            if shift:
+                unit = (shift.group(1) or shift.group(4)).lower()
+                way = (shift.group(2) or shift.group(3)).lower()
+                sign = 1 if way in ("after", "later", "next", "following") else -1
+                day += timedelta(days=sign * (7 if unit == "week" else 1))
+            # The year only when the earlier question had one (or it was "yesterday").
+            shown = f"{day:%-d %b %Y}" if first.year or day.year != today.year else f"{day:%-d %b}"
+            week = _WEEK_WINDOW.search(earlier) and not _WEEK_WINDOW.search(text)
+            carried.append(f"the week to {shown}" if week else shown)
     return f"{text} ({', '.join(dict.fromkeys(carried))})" if carried else text
+
+
+_FILLER = frozenset(
+    "and what about how so ok okay then the a an on of for with also too same now same here "
+    "there that this it day week after before later earlier next following previous prior one "
+    "hmm um well plus vs versus compared thing things happened happen as".split()
+)
+
+
+# Question words that are no topic of their own.
+_TOPIC_FILLER = frozenset(
+    "how long much many get got why whys happened happen happening wtf did does like really "
+    "anyone know tell explain said say says".split()
+)
+
+
+def bare_follow_up(text: str, assets: AssetTable) -> bool:
+    """Whether a follow-up only swaps the asset or the day ("and SOL?", "what about the day
+    after?"): it then asks what the earlier question asked, about them."""
+    words = re.findall(r"[a-z0-9$]+", without_dates(text).lower())
+    return all(w in _FILLER or assets.resolve(w.lstrip("$")) for w in words)
 
 
 def _month_day(month: str, day: str, year: str | None) -> MonthDay:

@@ -37,6 +37,15 @@ GENERIC = frozenset(
     "reason explain tank tanked nuke nuked plunge plunged spike spiked ppl people guys lol wtf "
     "yesterday today week weekend still now back".split()
 )
+# Words of physical harm and natural disaster that a market question uses literally only:
+# news that calls a crash a "massacre" or an "earthquake" reports no one dying and no
+# epicentre. Asked about and absent from the best passages, the corpus has only the metaphor.
+LITERAL_ONLY = frozenset(
+    stem(word)
+    for word in "died casualties fatalities injured injuries wounded epicenter epicentre richter "
+    "aftershock aftershocks evacuated evacuation survivors hospitalized hospitalised rainfall "
+    "snowfall".split()
+)
 # A year (1600-2099) only where a year is meant ("in 2014", "back in 2022", "Aug 2024", "2024's"):
 # "fell below 2000" is a price.
 _YEAR = re.compile(
@@ -183,6 +192,12 @@ class HybridRetriever:
     def articles(self) -> dict[str, Article]:
         self.load()
         return self._corpus.articles
+
+    @property
+    def dates(self) -> list[date]:
+        """The days the corpus has news from (what a date without a year is read against)."""
+        self.load()
+        return self._corpus.dates
 
     def event_date(self, question: Question, corpus: _Corpus | None = None) -> date | None:
         """The day a question is about, if it names one."""
@@ -350,12 +365,9 @@ class HybridRetriever:
         if years and not years & {d.year for d in dates}:
             span = f"{min(dates):%b %Y} to {max(dates):%b %Y}" if dates else ""
             return False, f"my sources cover {span}, nothing from {', '.join(map(str, years))}"
-        if (
-            event
-            and question.dates
-            and question.dates[0].year
-            and not any(abs((d - event).days) <= 14 for d in dates)
-        ):
+        # A day asked about (with its year or without: a year the corpus covers can still
+        # end before that day) needs news from around it, not another day's story.
+        if event and dates and not any(abs((d - event).days) <= 14 for d in dates):
             return False, f"I have no news from around {event:%-d %b %Y}"
         best = passages[0]
         similarity = max(p.dense_similarity or 0.0 for p in passages)
@@ -367,6 +379,11 @@ class HybridRetriever:
         if unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
             return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
+        literal = [t for t in key_terms if t in LITERAL_ONLY and t not in top_terms]
+        if literal:
+            words = [w for w in tokens(question.text) if stem(w) in literal]
+            shown = ", ".join(f"\u201c{w}\u201d" for w in dict.fromkeys(words[:3]))
+            return False, f"nothing in my sources reports {shown} in a literal sense"
         coverage = sum(t in top_terms for t in key_terms) / len(key_terms) if key_terms else 1.0
         if similarity < 0.3 and coverage < 0.5:
             return False, "no passage is close to the question"
@@ -397,4 +414,4 @@ def date_fit(event: date | None, article: Article) -> float:
     if -1 <= delta <= 3:
         return 1.0
     distance = -1 - delta if delta < -1 else delta - 3
-    return max(0.35, 1.0 - distance / 30)
+    return max(0.35, 1.0 - distance / 10)

@@ -196,14 +196,19 @@ class MarketData:
             return figures, None
         day = event_day or move_day(series, around, question.direction, question.claimed_pct)
         day = trading_day(series, day) or day  # a Saturday asked about means Friday's bars
-        premise = check(series, day, question.direction, question.claimed_pct, question.text)
+        named_day = event_day is not None and bool(getattr(question, "dates", ()))
+        premise = check(
+            series, day, question.direction, question.claimed_pct, question.text, named_day
+        )
         if premise.windows:
             figures.append(_move_figure(series, day))
             context = self._context(asset, series, day, left())
             if context is not None:
                 figures.append(context)
+        # A claimed move is checked; a day asked about with "why" is described all the same.
         claimed = question.claimed_pct is not None or question.direction is not None
-        return figures, premise if claimed else None
+        asked = event_day is not None and getattr(question, "kind", None) == "why"
+        return figures, premise if claimed or asked else None
 
     def _context(
         self, asset: str, series: Series, day: date, deadline: float

@@ -22,7 +22,10 @@ ABSOLUTE_TOLERANCE = 1.5
 RELATIVE_TOLERANCE = 0.2
 FLAT = 0.1  # a net move under 0.1% has no direction
 DAY_COST = 1.0  # points of fit a day further from the story costs, when choosing the move's day
-_WEEK = re.compile(r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b", re.IGNORECASE)
+_WEEK = re.compile(
+    r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b|\blately\b|\brecently\b",
+    re.IGNORECASE,
+)
 _DAY = re.compile(r"\b24 ?h(ours?|rs?)?\b|\btoday\b|\bovernight\b|\bin a day\b", re.IGNORECASE)
 
 
@@ -74,8 +77,12 @@ def trading_day(series: Series, day: date) -> date | None:
     return previous.day if previous and (day - previous.day).days <= 3 else None
 
 
-def windows(series: Series, day: date, asked_for: str = "") -> list[Window]:
-    """The windows a claimed move on `day` could mean (the one the question names, if any)."""
+def windows(
+    series: Series, day: date, asked_for: str = "", named_day: bool = False
+) -> list[Window]:
+    """The windows a claimed move on `day` could mean (the one the question names, if any).
+    A question naming the day ("on 6 Feb", "on wednesday") means that day, or the slide
+    into it from the day before: not the week."""
     session = trading_day(series, day)
     bar = series.on(session) if session else None
     if session is None or bar is None:
@@ -112,6 +119,8 @@ def windows(series: Series, day: date, asked_for: str = "") -> list[Window]:
         return [w for w in found if w.label.startswith("week")] or found
     if _DAY.search(asked_for):
         return [w for w in found if w.start == w.end] or found
+    if named_day:
+        return [w for w in found if not w.label.startswith("week")]
     return found
 
 
@@ -149,8 +158,13 @@ def check(
     direction: Literal["down", "up"] | None,
     claimed: float | None,
     question: str = "",
+    named_day: bool = False,
 ) -> Premise:
-    found = windows(series, day, question)
+    found = windows(series, day, question, named_day)
+    if named_day and claimed is None:
+        # "Why did ETH dump on 5 Nov?" with no size: that day's own move, not a slide into
+        # it from the day before (which only a claimed size that matches it can mean).
+        found = [w for w in found if w.start == w.end]
     return Premise(
         series.symbol,
         claimed,

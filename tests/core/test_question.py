@@ -108,12 +108,12 @@ def test_words_that_start_like_a_month_are_not_dates(text: str, assets: AssetTab
 @pytest.mark.parametrize(
     ("reply", "earlier", "expected"),
     [
-        ("and the day after?", "why did ETH fall 14% on 4 Nov?", "and the day after? (ETH, 4 Nov)"),
+        ("and the day after?", "why did ETH fall 14% on 4 Nov?", "and the day after? (ETH, 5 Nov)"),
         ("what about on 3 Nov?", "why did ETH fall 14% on 4 Nov?", "what about on 3 Nov? (ETH)"),
         (
             "and the week after?",
             "why did bitcoin drop on 2025-11-04?",
-            "and the week after? (BTC, 2025-11-04)",
+            "and the week after? (BTC, 11 Nov 2025)",
         ),
     ],
 )
@@ -124,6 +124,40 @@ def test_a_follow_up_carries_the_assets_and_dates_it_leaves_out(
 
     assert text == expected
     assert parse(text, assets).assets == parse(earlier, assets).assets
+
+
+@pytest.mark.parametrize(
+    ("reply", "earlier", "expected"),
+    [
+        ("and the week before?", "why did SOL dump on 4 Nov 2025?", "(SOL, 28 Oct 2025)"),
+        ("what about the previous day?", "why did SOL dump on 1 Mar 2026?", "(SOL, 28 Feb 2026)"),
+        ("and a day later?", "why did BTC crater yesterday?", "(BTC, 30 Nov 2026)"),
+        # The earlier question asked about a week: the follow-up asks about the same week.
+        ("and SOL?", "why did ETH bleed 20% this week?", "(the week to 30 Nov 2026)"),
+        ("and SOL?", "why did ETH bleed 20% last week?", "(the week to 23 Nov 2026)"),
+    ],
+)
+def test_a_follow_up_moves_or_keeps_the_earlier_day_and_window(
+    assets: AssetTable, reply: str, earlier: str, expected: str
+) -> None:
+    text = follow_up(reply, earlier, assets, date(2026, 11, 30))
+
+    assert text == f"{reply} {expected}"
+    day = parse(text, assets, date(2026, 11, 30)).dates[0]
+    stated = expected.strip("()").split(", ")[-1].removeprefix("the week to ")
+    assert f"{day.day} " in stated and str(day.year) in stated
+
+
+def test_a_follow_up_reads_a_date_without_a_year_in_the_year_of_the_news(
+    assets: AssetTable,
+) -> None:
+    news = [date(2025, 11, 3), date(2025, 11, 5)]
+
+    text = follow_up(
+        "and the day after?", "why did ETH fall on 4 Nov?", assets, date(2026, 12, 1), news
+    )
+
+    assert text == "and the day after? (ETH, 5 Nov 2025)"
 
 
 @pytest.mark.parametrize("reply", ["and BTC?", "and what about bitcoin?"])
