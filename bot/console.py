@@ -15,12 +15,18 @@ from bot.render import answer_text, price_text
 
 HELP = """Commands:
   /ask QUESTION   answer a question (a plain line does the same)
+  /reply TEXT     a follow-up to the last answer, as a reply is on Discord ("and SOL?",
+                  "and the day after?"): it keeps the asset, day and window it leaves out
   /sources [Q]    what I know about, newest first (Q: a word or asset to filter by)
   /price ASSET    the price now, with its source and time
   /chart ASSET [DAYS] [YYYY-MM-DD]  a PNG chart of DAYS days (default 7) up to today or
                   around that day, saved in the data dir
   /help           this list
   /quit           leave (Ctrl-D too)"""
+
+
+# The last question answered in this process, per services: what /reply follows up.
+_LAST: dict[int, str] = {}
 
 
 def run_console(services: Any, stdin: TextIO, out: Console) -> None:
@@ -64,7 +70,16 @@ def _reply(services: Any, line: str) -> str | None:
         if command == "/help":
             return HELP
         if command == "/ask":
-            return answer_text(services.ask(rest, place="console"))
+            answer = services.ask(rest, place="console")
+            _LAST[id(services)] = answer.question
+            return answer_text(answer)
+        if command == "/reply":
+            earlier = _LAST.get(id(services))
+            if earlier is None:
+                return "Nothing to reply to yet: ask a question first."
+            answer = services.ask(rest, place="console", follow_up_to=earlier)
+            _LAST[id(services)] = answer.question
+            return f"{answer.question}\n\n{answer_text(answer)}"
         if command == "/price":
             return price_text(services.price(rest))
         if command == "/chart":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -138,3 +139,17 @@ def test_the_console_shows_a_hostile_title_as_visible_text(make_services: MakeSe
     # Escapes shown as escapes, markup and emoji codes as the characters they are.
     shown = "Ether \\x1b[2J\\u202e[bold]slides[/bold] :warning: as funds bleed"
     assert text.count(shown) == 2  # in the answer's sources and in /sources
+
+
+def test_a_reply_follows_up_the_last_answer_keeping_its_asset_and_moving_its_day(
+    seeded: Services,
+) -> None:
+    session = replace(seeded)  # a console of its own: nothing asked in it yet
+    before = handle_line(session, "/reply and BTC?")
+    handle_line(session, "why did ETH fall 14% on 4 Nov?")
+    day_after = handle_line(session, "/reply and the day after?")
+
+    assert before == "Nothing to reply to yet: ask a question first."
+    assert day_after is not None
+    assert day_after.startswith("and the day after? (ETH, 5 Nov 2025)")
+    assert "ETH rose" in day_after and "5 Nov 2025" in day_after
