@@ -151,7 +151,7 @@ class Services:
             # The price data has the move; the news has nothing on what drove it: said plainly.
             text = self.composer.templates.unexplained.format()
             answer = replace(answer, status="answered", answer=text.strip(), citations=())
-        if self.generator is not None and answer.status == "answered":
+        if self.generator is not None and answer.status == "answered" and answer.citations:
             generate_started = time.perf_counter()
             answer = self.generator.compose(
                 answer,

@@ -48,7 +48,8 @@ CAUSAL = re.compile(
     r"attributed|thanks to|on the back of|reason)\b",
     re.IGNORECASE,
 )
-SIGNED_CHANGE = re.compile(r"(?<![\w.])[+\u2212\u2013-]\s?\d{1,3}(?:\.\d{1,2})?\s?%")
+# "+1.2%", "(−6.8%)", "-3%": a sign written against its number ("2 – 3%" is a range).
+SIGNED_CHANGE = re.compile(r"(?<![\w.\d])[+\u2212-]\d{1,3}(?:\.\d{1,2})?\s?%")
 FIGURE = re.compile(
     r"(\$\s?\d[\d,.]*\s*(?:billion|million|trillion|bn|m|k)?|\d[\d,.]*\s?%|"
     r"\b\d[\d,.]*\b)",
@@ -65,7 +66,7 @@ MAX_CAUSES = 3
 MAX_QUOTE_CHARS = 300  # a cause is the clause that carries it, not the whole paragraph
 # Forward-looking or hedged talk: what may happen next is not what made the move.
 SPECULATION = re.compile(
-    r"\b(?:could|might|(?-i:may)|perhaps|possibly|expects?|expected to|predicts?|"
+    r"\b(?:could|might|(?-i:may)|would|perhaps|possibly|expects?|expected to|predicts?|"
     r"nearing an end|bottom(?:ed|ing)? out|price predictions?|next (?:week|month|year))\b",
     re.IGNORECASE,
 )
@@ -200,7 +201,14 @@ class ExtractiveComposer:
         """The move's sentence and up to MAX_CAUSES causes; `causes` receives them as data
         (quote, citation number, whether it is about the market rather than the asset)."""
         causes = [] if causes is None else causes
-        move = self._move_sentence(question, pool, passages, wanted, event, market_wide, moved)
+        # Only a question about a price move has a move to report ("why haven't the ETFs
+        # launched?" asks about news, not about a sentence where SOL fell 55%).
+        about_move = question.direction is not None or question.claimed_pct is not None
+        move = (
+            self._move_sentence(question, pool, passages, wanted, event, market_wide, moved)
+            if about_move or market_wide
+            else None
+        )
         if market_wide and not (move and _goes(move.text, question.direction)):
             # Standing in for an asset's move, the market's news must report the market
             # moving the same way that day: a crash story does not explain a rebound.
@@ -226,7 +234,8 @@ class ExtractiveComposer:
                 # "They're also..." names no one: quoted with the sentence before it (its
                 # antecedent, in the same paragraph), or not at all.
                 before = pool[at - 1] if at else None
-                if (
+                after_move = before is not None and before.text in used
+                if not after_move and (
                     before is None
                     or before.passage != sentence.passage
                     or before.paragraph != sentence.paragraph
@@ -234,10 +243,12 @@ class ExtractiveComposer:
                     or BARE_PRONOUN.match(before.text)
                 ):
                     continue
-                text = f"{before.text} {sentence.text}"
-                sentence = _Sentence(
-                    text, sentence.passage, frozenset(terms(text)), sentence.paragraph
-                )
+                if not after_move:  # (after the move's sentence, quoted just above, it reads)
+                    assert before is not None
+                    text = f"{before.text} {sentence.text}"
+                    sentence = _Sentence(
+                        text, sentence.passage, frozenset(terms(text)), sentence.paragraph
+                    )
             if not self._names_asset(question, sentence, passages, paragraph_assets):
                 continue
             if SPECULATION.search(sentence.text) or sentence.text.rstrip().endswith("?"):
@@ -246,7 +257,7 @@ class ExtractiveComposer:
                 continue  # the move's own sentence again, in other words
             named = set(self.assets.find(sentence.text))
             own = bool(named & set(question.assets))
-            if question.assets and named and not own and not named <= MARKET:
+            if (question.assets or market_wide) and named and not own and not named <= MARKET:
                 continue  # a sentence about another coin does not explain this one
             counts = {name: len(r.findall(sentence.text)) for name, r in _THEME_RES.items()}
             hits = sum(counts.values())
@@ -383,6 +394,19 @@ class ExtractiveComposer:
         undated = event is None or passage.article.published_at is None
         return undated or date_fit(event, passage.article) == 1.0
 
+    def _about_asset(self, text: str, symbol: str) -> str:
+        """The part of a sentence about `symbol`: from its first mention on, for 80
+        characters, when the sentence names other assets too ("SOL fell 6.8% as Bitcoin
+        (+1.2%) held")."""
+        if set(self.assets.find(text)) <= {symbol}:
+            return text
+        names = [symbol, self.assets.name(symbol)]
+        info = self.assets.assets.get(symbol)
+        names += list(info.aliases) if info else []
+        lowered = text.lower()
+        at = min((i for n in names if (i := lowered.find(n.lower())) >= 0), default=-1)
+        return text[at : at + 80] if at >= 0 else text
+
     def _move_sentence(
         self,
         question: Question,
@@ -406,8 +430,10 @@ class ExtractiveComposer:
             signed = SIGNED_CHANGE.search(sentence.text)
             if not (down or up or signed) or not FIGURE.search(sentence.text):
                 continue
-            if moved is not None and _direction(sentence.text) not in (None, moved):
-                continue  # the price data says the asset went the other way that day
+            if moved is not None and question.assets:
+                said = _direction(self._about_asset(sentence.text, question.assets[0]))
+                if said not in (None, moved):
+                    continue  # the price data says the asset went the other way that day
             mentioned = set(self.assets.find(sentence.text))
             if question.assets and not mentioned & set(question.assets):
                 continue

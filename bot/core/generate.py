@@ -264,8 +264,14 @@ class Generator:
             _citation(i, by_number[old], _citing(chosen.text, old))
             for i, old in enumerate(order, 1)
         )
+        # The model's sentences replace the quotes: the extractive causes no longer match.
         return replace(
-            extractive, answer=shown, citations=citations, path="generated", generation=record
+            extractive,
+            answer=shown,
+            citations=citations,
+            causes=(),
+            path="generated",
+            generation=record,
         )
 
     def _regenerate(

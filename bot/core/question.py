@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -73,7 +74,7 @@ _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
 # Days named against the clock: "today", "yesterday", "3 days ago", "last Friday", "on monday",
 # "this week", "last week", "over the weekend".
 _RELATIVE = re.compile(
-    r"\b(?:(today|tonight|this (?:morning|afternoon|evening)|lately|recently|right now)|"
+    r"\b(?:(today|tonight|this (?:morning|afternoon|evening)|lately|right now)|"
     r"(yesterday|last night)|"
     r"(\d{1,2}|an?|one|two|three|four|five|six|seven) days? ago|"
     r"(?:(last|this|past|on)\s+)?(" + "|".join(_WEEKDAYS) + r")|"
@@ -140,11 +141,15 @@ class Question:
     advice: bool = False  # asks for a call, a level or a prediction, not an explanation
 
 
+_WHATS_UP = re.compile(r"\bwhat'?s\s+up\b|\bsup\b", re.IGNORECASE)
+
+
 def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     """Parse a user's question; never raises on odd input. Relative days ("yesterday", "last
     Friday") are read against `today` (UTC today by default)."""
     today = today or datetime.now(UTC).date()
-    down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
+    plain = _WHATS_UP.sub(" ", text)  # "what's up with ETH?" claims no rise
+    down, up = DOWN_WORDS.search(plain), UP_WORDS.search(plain)
     direction: Literal["down", "up"] | None = None
     if down and not (up and up.start() < down.start()):
         direction = "down"
@@ -154,8 +159,7 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     kind: Literal["why", "fact"] = "why" if _WHY.search(text) else "fact"
     return Question(
         text=text,
-        assets=assets.find(text)
-        or _asked_about(text, assets, direction is not None or kind == "why"),
+        assets=assets.find(text) or _asked_about(text, assets, direction is not None),
         kind=kind,
         direction=direction,
         claimed_pct=percent_value(pct.group(1)) if pct else None,
@@ -166,21 +170,33 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     )
 
 
+# "why did link pump", "why is doge dumping": the subject of a question about a move.
+_MOVE_SUBJECT = re.compile(
+    r"\b(?:why|how come)\s+(?:did|is|are|was|were|has|have|does)\s+(?:the\s+)?"
+    r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b",
+    re.IGNORECASE,
+)
+# "and link?", "what about doge?": a follow-up swapping in one coin.
+_SWAPPED = re.compile(
+    r"\s*(?:and|what about|how about)\s+(\$?[A-Za-z][A-Za-z0-9]{1,19})\s*(?:[?!.,]|too\b|$)",
+    re.IGNORECASE,
+)
+
+
 def _asked_about(text: str, assets: AssetTable, about_a_move: bool) -> tuple[str, ...]:
     """An asset named by a word that in prose is usually something else ("link", "doge",
     "ada"): the subject of a question about a move ("why did link pump?"), or the one coin
     of a short follow-up ("and doge?")."""
-    subject = _SUBJECT.search(text)
+    subject = _MOVE_SUBJECT.search(text)
     if about_a_move and subject:
         symbol = assets.resolve(subject.group(1))
         if symbol:
             return (symbol,)
-    words = re.findall(r"\$?[a-z][a-z0-9]*", without_dates(text).lower())
-    if len(words) <= 5:
-        found = [assets.resolve(w) for w in words if w not in _FILLER]
-        symbols = [s for s in found if s]
-        if len(symbols) == 1:
-            return (symbols[0],)
+    swapped = _SWAPPED.match(without_dates(text))
+    if swapped and len(text) <= 60:
+        symbol = assets.resolve(swapped.group(1))
+        if symbol:
+            return (symbol,)
     return ()
 
 
@@ -291,7 +307,8 @@ def follow_up(
     carried: list[str] = []
     if not now.assets:
         carried += before.assets
-    if not now.assets and not before.assets and not bare_follow_up(text, assets):
+    short = len(text.split()) <= 8
+    if short and not now.assets and not before.assets and not bare_follow_up(text, assets):
         # No asset either side ("how long did do kwon get?" then "what were prosecutors
         # asking for?"): the earlier question's own topic words say what it is about.
         own = {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", without_dates(text))}
@@ -303,7 +320,7 @@ def follow_up(
             and w.lower() not in own
             and len(w) > 2
         ]
-        carried += list(dict.fromkeys(topic))[:4]
+        carried += list(dict.fromkeys(topic))[:3]
     if not now.dates and before.dates:
         first = before.dates[0]
         day = resolve_date(first, corpus_dates or [], today)
@@ -313,7 +330,8 @@ def follow_up(
                 unit = (shift.group(1) or shift.group(4)).lower()
                 way = (shift.group(2) or shift.group(3)).lower()
                 sign = 1 if way in ("after", "later", "next", "following") else -1
-                day += timedelta(days=sign * (7 if unit == "week" else 1))
+                with suppress(OverflowError):  # "the day after" 31 Dec 9999: not moved
+                    day += timedelta(days=sign * (7 if unit == "week" else 1))
             # The year only when the earlier question had one (or it was "yesterday").
             shown = f"{day:%-d %b %Y}" if first.year or day.year != today.year else f"{day:%-d %b}"
             week = _WEEK_WINDOW.search(earlier) and not _WEEK_WINDOW.search(text)

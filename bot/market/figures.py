@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from bot.core.assets import AssetTable
 from bot.errors import InputError, NotFoundError
 from bot.market.history import PriceHistory, Series
-from bot.market.premise import Premise, check, move_day, pct, trading_day
+from bot.market.premise import WEEK, Premise, check, move_day, pct, trading_day
 
 if TYPE_CHECKING:  # ccxt takes 0.6 s to import: only when live prices are configured
     from bot.market.live import Derivatives, LiveMarket, Ticker
@@ -196,7 +196,11 @@ class MarketData:
             return figures, None
         day = event_day or move_day(series, around, question.direction, question.claimed_pct)
         day = trading_day(series, day) or day  # a Saturday asked about means Friday's bars
-        named_day = event_day is not None and bool(getattr(question, "dates", ()))
+        named_day = (
+            event_day is not None
+            and bool(getattr(question, "dates", ()))
+            and not WEEK.search(question.text)
+        )
         premise = check(
             series, day, question.direction, question.claimed_pct, question.text, named_day
         )

@@ -22,7 +22,7 @@ ABSOLUTE_TOLERANCE = 1.5
 RELATIVE_TOLERANCE = 0.2
 FLAT = 0.1  # a net move under 0.1% has no direction
 DAY_COST = 1.0  # points of fit a day further from the story costs, when choosing the move's day
-_WEEK = re.compile(
+WEEK = re.compile(
     r"\b(this|last|past|the) week\b|\b7 ?d(ays)?\b|\bweekly\b|\blately\b|\brecently\b",
     re.IGNORECASE,
 )
@@ -115,7 +115,7 @@ def windows(
                 True,
             )
         )
-    if _WEEK.search(asked_for):
+    if WEEK.search(asked_for):
         return [w for w in found if w.label.startswith("week")] or found
     if _DAY.search(asked_for):
         return [w for w in found if w.start == w.end] or found

@@ -120,7 +120,7 @@ def test_words_that_start_like_a_month_are_not_dates(text: str, assets: AssetTab
 def test_a_follow_up_carries_the_assets_and_dates_it_leaves_out(
     assets: AssetTable, reply: str, earlier: str, expected: str
 ) -> None:
-    text = follow_up(reply, earlier, assets)
+    text = follow_up(reply, earlier, assets, date(2025, 12, 1))
 
     assert text == expected
     assert parse(text, assets).assets == parse(earlier, assets).assets
@@ -164,7 +164,7 @@ def test_a_follow_up_reads_a_date_without_a_year_in_the_year_of_the_news(
 def test_a_follow_up_naming_its_own_asset_keeps_it_and_drops_the_old_one(
     assets: AssetTable, reply: str
 ) -> None:
-    text = follow_up(reply, "why did ETH fall 14% on 4 Nov?", assets)
+    text = follow_up(reply, "why did ETH fall 14% on 4 Nov?", assets, date(2025, 12, 1))
 
     assert text == f"{reply} (4 Nov)"
     assert parse(text, assets).assets == ("BTC",)
@@ -337,3 +337,43 @@ def test_a_calendar_date_wins_over_a_relative_day(assets: AssetTable) -> None:
     question = parse("did ETH drop more on Nov 4 2025 than yesterday?", assets, TUESDAY)
 
     assert question.dates[0] == MonthDay(11, 4, 2025)
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [
+        ("why did link pump on oct 9?", "LINK"),
+        ("why is doge dumping", "DOGE"),
+        ("and ada?", "ADA"),
+        ("what about link? same thing?", "LINK"),
+    ],
+)
+def test_a_coin_named_by_a_common_word_is_read_where_only_the_coin_fits(
+    assets: AssetTable, text: str, symbol: str
+) -> None:
+    assert parse(text, assets).assets == (symbol,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the link between gold and rates?",
+        "is it a link?",
+        "what about near the top?",
+        "why did one exchange halt withdrawals?",
+        "Trump tariffs: why did stocks fall?",
+        "Gas fees spiked, why?",
+    ],
+)
+def test_a_common_word_stays_a_word(assets: AssetTable, text: str) -> None:
+    assert parse(text, assets).assets == ()
+
+
+def test_whats_up_with_a_coin_claims_no_rise(assets: AssetTable) -> None:
+    assert parse("what's up with ETH?", assets).direction is None
+
+
+def test_a_follow_up_at_the_end_of_the_calendar_does_not_crash(assets: AssetTable) -> None:
+    text = follow_up("and the day after?", "why did BTC fall on 9999-12-31?", assets)
+
+    assert text == "and the day after? (BTC, 31 Dec 9999)"
