@@ -89,7 +89,12 @@ class Services:
             text = follow_up(text, earlier, self.assets, today, self.retriever.dates)
         parsed = parse(text, self.assets, today)
         if bare:  # "and SOL?" after "why did ETH fall?" asks why SOL moved
-            parsed = replace(parsed, kind=parse(earlier, self.assets, today).kind)
+            before = parse(earlier, self.assets, today)
+            parsed = replace(parsed, kind=before.kind)
+            if parsed.assets != before.assets and parsed.direction is None:
+                # ... and says it fell too (the lead corrects that if it did not); "and the
+                # day after?" claims nothing of the next day.
+                parsed = replace(parsed, direction=before.direction)
         if parsed.advice:
             # Declined with the figures only: the price now, no move, no quote.
             figures, _ = self.market.for_answer(

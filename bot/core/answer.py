@@ -447,7 +447,13 @@ class ExtractiveComposer:
                 score += 0.5
             if question.claimed_pct is not None:
                 # The sentence reporting the very figure the user quoted is the move they mean.
-                stated = [percent_value(p) for p in PERCENT.findall(sentence.text)]
+                # (Its own figure: "BTC +1.7% ... SUI +4.6%" does not say BTC rose 4.6%.)
+                own = (
+                    self._about_asset(sentence.text, question.assets[0])
+                    if question.assets
+                    else sentence.text
+                )
+                stated = [percent_value(p) for p in PERCENT.findall(own)]
                 near = max(1.5, 0.2 * question.claimed_pct)  # premise.py's tolerance
                 if any(abs(p - question.claimed_pct) < 0.05 for p in stated):
                     score += 1.0
@@ -455,6 +461,10 @@ class ExtractiveComposer:
                     score += 0.6
             if (question.direction == "down" and down) or (question.direction == "up" and up):
                 score += 0.5
+            if event and article.published_at:
+                # The next day's report of a move is likelier about it than one days later.
+                late = (article.published_at.date() - event).days - 1
+                score -= 0.1 * max(late, 0)
             if best is None or score > best[0]:
                 best = (score, sentence)
         return best[1] if best else None
