@@ -423,3 +423,17 @@ def test_a_figure_asked_for_is_answered_with_its_own_sentence(seeded: Services) 
     quoted = statement.split(": ", 1)[1].removesuffix(" [1]")
     assert len(answer.citations) == 1
     assert len(re.findall(r"[.!?](?:\s|$)", quoted)) <= 1, quoted
+
+
+@pytest.mark.parametrize(
+    ("question", "ticker"),
+    [("did the SEC approve the zorbit (ZRB) ETF?", "ZRB"), ("what is $QUUXA used for?", "QUUXA")],
+)
+def test_a_ticker_nobody_knows_is_named_whatever_the_question_asks(
+    corpus: Services, question: str, ticker: str
+) -> None:
+    answer = corpus.ask(question)
+
+    assert answer.status == "no_sources"
+    assert f"I don't know an asset called {ticker}" in answer.answer
+    assert not answer.citations

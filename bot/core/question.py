@@ -109,6 +109,7 @@ _SUBJECT = re.compile(
     r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b",
     re.IGNORECASE,
 )
+_TICKER = re.compile(r"\(\$?([A-Z][A-Z0-9]{1,9})\)|(\$[A-Za-z][A-Za-z0-9]{1,9})\b")
 _COIN_LIKE = re.compile(r"\$\w+|[A-Z][A-Z0-9]{1,19}|(?i:\w+(?:coin|token|swap|inu|chain|dao))")
 # Capitals that are words, agencies or jargon, not assets.
 _NOT_ASSETS = frozenset(
@@ -215,6 +216,12 @@ def _unknown_asset(
     """The coin-like subject of a question about a move when the asset table does not know it
     (so the reply can name it instead of quoting another story)."""
     if direction is None:
+        # Written as a ticker ("the flarnix (FLRX) ETF", "$FLRX"), a name is an asset's
+        # whatever the question asks.
+        for pair in _TICKER.findall(text):
+            word = "".join(pair).lstrip("$")
+            if word.upper() not in _NOT_ASSETS and not assets.resolve(word):
+                return word
         return None
     match = _SUBJECT.search(text)
     if match is None:
