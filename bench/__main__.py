@@ -734,15 +734,27 @@ def scale(embeddings: Any, size: int) -> None:
     questions = [q["question"] for q in load_questions("dev") + load_questions("heldout")]
     services.ask("warm up")
     latencies: list[float] = []
+    stages: dict[str, list[float]] = {}
     for _ in range(2):
         for question in questions:
             started = time.perf_counter()
-            services.ask(question)
+            answer = services.ask(question)
             latencies.append((time.perf_counter() - started) * 1000)
+            for stage, ms in answer.timings_ms.items():
+                stages.setdefault(stage, []).append(ms)
     print(
         f"   warm per-question latency over {len(latencies)} asks: "
         f"p50 {pct(latencies, 50):.1f} ms, p95 {pct(latencies, 95):.1f} ms "
         "(target at 100k: p50 < 60, p95 < 150)"
+    )
+    print(
+        "   of it, p50 (p95) per stage: "
+        + ", ".join(
+            f"{stage} {pct(ms, 50):.1f} ({pct(ms, 95):.1f})"
+            for stage, ms in stages.items()
+            if stage != "total"
+        )
+        + " ms"
     )
     cold_start(data_dir, f"{size:,} chunks")
 

@@ -101,6 +101,22 @@ class _Sentence:
     paragraph: str = ""  # the paragraph of the chunk it comes from (a brief's one bullet)
 
 
+@dataclass(frozen=True)
+class _Features:
+    """A sentence's pattern matches, computed once per text."""
+
+    down: bool
+    up: bool
+    signed: bool
+    figure: bool
+    themes: tuple[tuple[str, int], ...]
+    causal: bool
+    named: bool
+    speculative: bool
+    pronoun: bool
+    question: bool
+
+
 class Templates:
     """Answer templates from prompts/, as LangChain PromptTemplates."""
 
@@ -122,6 +138,9 @@ class ExtractiveComposer:
     def __init__(self, templates: Templates, assets: AssetTable) -> None:
         self.templates = templates
         self.assets = assets
+        # A chunk's quotable sentences, by chunk id (its text never changes under its id).
+        self._chunk_sentences: dict[str, list[tuple[str, frozenset[str], str]]] = {}
+        self._sentence_features: dict[str, _Features] = {}
 
     def compose(
         self,
@@ -230,7 +249,7 @@ class ExtractiveComposer:
         for at, sentence in enumerate(pool):
             if sentence.text in used or sentence.passage not in explaining:
                 continue
-            if BARE_PRONOUN.match(sentence.text):
+            if self._features(sentence.text).pronoun:
                 # "They're also..." names no one: quoted with the sentence before it (its
                 # antecedent, in the same paragraph), or not at all.
                 before = pool[at - 1] if at else None
@@ -251,7 +270,8 @@ class ExtractiveComposer:
                     )
             if not self._names_asset(question, sentence, passages, paragraph_assets):
                 continue
-            if SPECULATION.search(sentence.text) or sentence.text.rstrip().endswith("?"):
+            features = self._features(sentence.text)
+            if features.speculative or features.question:
                 continue  # a forecast is not a cause, nor is a source's own question
             if move is not None and _overlap(sentence.terms, move.terms) > 0.6:
                 continue  # the move's own sentence again, in other words
@@ -259,9 +279,9 @@ class ExtractiveComposer:
             own = bool(named & set(question.assets))
             if (question.assets or market_wide) and named and not own and not named <= MARKET:
                 continue  # a sentence about another coin does not explain this one
-            counts = {name: len(r.findall(sentence.text)) for name, r in _THEME_RES.items()}
+            counts = dict(features.themes)
             hits = sum(counts.values())
-            causal = bool(CAUSAL.search(sentence.text))
+            causal = features.causal
             if not hits and not causal:
                 continue
             score = (
@@ -272,7 +292,7 @@ class ExtractiveComposer:
                 + 2.0 * self._relevance(sentence, wanted, passages)
                 + 0.4 * own
                 # A named actor or a figure: an event, not a summary of "several factors".
-                + 0.3 * bool(FIGURE.search(sentence.text) or _NAMED.search(sentence.text, 1))
+                + 0.3 * features.named
                 # The source that reports the move is the likeliest to explain it, in the
                 # words of the same story.
                 + 0.4 * (move is not None and sentence.passage == move.passage)
@@ -425,10 +445,10 @@ class ExtractiveComposer:
             article = passages[sentence.passage].article
             if event and article.published_at and date_fit(event, article) < 1.0:
                 continue
-            down, up = DOWN_WORDS.search(sentence.text), UP_WORDS.search(sentence.text)
+            features = self._features(sentence.text)
+            down, up = features.down, features.up
             # "BNB (+1.2%)", "SOL -6.8%": a signed change says which way on its own.
-            signed = SIGNED_CHANGE.search(sentence.text)
-            if not (down or up or signed) or not FIGURE.search(sentence.text):
+            if not (down or up or features.signed) or not features.figure:
                 continue
             if moved is not None and question.assets:
                 said = _direction(self._about_asset(sentence.text, question.assets[0]))
@@ -540,18 +560,55 @@ class ExtractiveComposer:
         pool: list[_Sentence] = []
         seen: set[str] = set()
         for index, passage in enumerate(passages):
-            # Markers a source wrote itself would read as ours (stored before ingestion
-            # removed them).
-            for paragraph in PARAGRAPH_BREAK.split(strip_markers(passage.chunk.text)):
-                for text in sentences(paragraph):
-                    key = text.lower()
-                    if len(text) < 25 or len(text) > 600 or key in seen or JUNK.search(text):
-                        continue
-                    if is_instruction(text):  # ingested text is data: never quote one
-                        continue
-                    seen.add(key)
-                    pool.append(_Sentence(text, index, frozenset(terms(text)), paragraph))
+            for text, words, paragraph in self._quotable(passage.chunk.id, passage.chunk.text):
+                key = text.lower()
+                if key in seen:
+                    continue
+                seen.add(key)
+                pool.append(_Sentence(text, index, words, paragraph))
         return pool
+
+    def _features(self, text: str) -> _Features:
+        """What the patterns say of a sentence (memoised: answers see the same sentences
+        again and again, and a long article has hundreds)."""
+        found = self._sentence_features.get(text)
+        if found is None:
+            found = _Features(
+                down=bool(DOWN_WORDS.search(text)),
+                up=bool(UP_WORDS.search(text)),
+                signed=bool(SIGNED_CHANGE.search(text)),
+                figure=bool(FIGURE.search(text)),
+                themes=tuple((name, len(r.findall(text))) for name, r in _THEME_RES.items()),
+                causal=bool(CAUSAL.search(text)),
+                named=bool(FIGURE.search(text) or _NAMED.search(text, 1)),
+                speculative=bool(SPECULATION.search(text)),
+                pronoun=bool(BARE_PRONOUN.match(text)),
+                question=text.rstrip().endswith("?"),
+            )
+            if len(self._sentence_features) > 100_000:
+                self._sentence_features.clear()
+            self._sentence_features[text] = found
+        return found
+
+    def _quotable(self, chunk_id: str, chunk: str) -> list[tuple[str, frozenset[str], str]]:
+        """A chunk's sentences that may be quoted, with their terms and paragraphs."""
+        found = self._chunk_sentences.get(chunk_id)
+        if found is not None:
+            return found
+        found = []
+        # Markers a source wrote itself would read as ours (stored before ingestion
+        # removed them).
+        for paragraph in PARAGRAPH_BREAK.split(strip_markers(chunk)):
+            for text in sentences(paragraph):
+                if len(text) < 25 or len(text) > 600 or JUNK.search(text):
+                    continue
+                if is_instruction(text):  # ingested text is data: never quote one
+                    continue
+                found.append((text, frozenset(terms(text)), paragraph))
+        if len(self._chunk_sentences) > 20_000:
+            self._chunk_sentences.clear()
+        self._chunk_sentences[chunk_id] = found
+        return found
 
     def _relevance(self, sentence: _Sentence, wanted: set[str], passages: list[Passage]) -> float:
         overlap = len(sentence.terms & wanted) / max(len(wanted), 1)

@@ -30,6 +30,7 @@ class AssetTable:
                 target[alias] = asset.symbol
         self._plain = plain
         self._strict = strict
+        self._found: dict[str, tuple[str, ...]] = {}
         # Matched against the lower-cased text: several times faster than IGNORECASE.
         self._plain_re = _alternation(plain, 0)
         # Ambiguous words count when written as a ticker (upper case) or cash-tagged ($link).
@@ -52,7 +53,18 @@ class AssetTable:
         return cls(assets)
 
     def find(self, text: str) -> tuple[str, ...]:
-        """Symbols mentioned in text, in order of first mention."""
+        """Symbols mentioned in text, in order of first mention (memoised for short texts:
+        an answer asks this of the same sentences again and again)."""
+        if len(text) > 2000:
+            return self._find(text)
+        found = self._found.get(text)
+        if found is None:
+            if len(self._found) > 100_000:
+                self._found.clear()
+            found = self._found[text] = self._find(text)
+        return found
+
+    def _find(self, text: str) -> tuple[str, ...]:
         found: dict[str, int] = {}
         lowered = text.lower()
         for regex, table, subject in (

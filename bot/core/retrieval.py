@@ -26,6 +26,7 @@ from bot.core.text import short_hash, strip_markers, tokens
 log = logging.getLogger(__name__)
 
 CANDIDATES = 40
+CONTEXT_AROUND = 4  # chunks either side of a ranked one that an answer may also quote
 SYNDICATED_SIMILARITY = 0.92
 PER_ARTICLE = 4
 # Words that say nothing about which story is meant.
@@ -258,16 +259,23 @@ class HybridRetriever:
         context = self._context(passages) if relevant else []
         return Retrieval(tuple(passages), relevant, reason, event, timings, tuple(context))
 
-    def _context(self, passages: list[Passage], articles: int = 3) -> list[Passage]:
-        """The chunks of the best `articles` articles that did not rank themselves."""
+    def _context(
+        self, passages: list[Passage], articles: int = 3, around: int = CONTEXT_AROUND
+    ) -> list[Passage]:
+        """The chunks of the best `articles` articles that did not rank themselves, within
+        `around` chunks of one that did (a long article's far end is another story, and
+        reading it costs every answer)."""
         have = {p.chunk.id for p in passages}
         best: dict[str, Passage] = {}
+        ranked: dict[str, set[int]] = {}
         for passage in passages:
             best.setdefault(passage.article.id, passage)
+            ranked.setdefault(passage.article.id, set()).add(passage.chunk.index)
         wanted = {
             f"{p.article.id}:{p.article.fingerprint[:8]}:{i}": p
             for p in list(best.values())[:articles]
             for i in range(p.article.n_chunks)
+            if any(abs(i - r) <= around for r in ranked[p.article.id])
         }
         wanted = {chunk_id: p for chunk_id, p in wanted.items() if chunk_id not in have}
         rows = self.store.chunk_rows(list(wanted), vectors=False)
