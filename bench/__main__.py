@@ -117,14 +117,11 @@ def main() -> None:
 
 
 def build(data_dir: Path, embeddings: Any, *, fresh: bool) -> Any:
-    from bot.services import build_services
-    from bot.settings import Settings
+    from bench.engine_answers import services_for
 
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    # Never the developer's .env, and never the network: the bench reads local files only.
-    settings = Settings(_env_file=None, data_dir=data_dir, offline=True, llm=None)
-    return build_services(settings, embeddings=embeddings)
+    return services_for(data_dir, embeddings)
 
 
 def quality_store(embeddings: Any) -> tuple[Any, float]:
@@ -287,7 +284,7 @@ def move_right(question: dict[str, Any], window: dict[str, Any] | None) -> float
 
 
 QUESTION_SETS = ("dev", "heldout", "briefs-dev", "briefs-heldout")
-# The answer engine before issue 11's rewrite (the last commit of issue 10), for comparison.
+# The answer engine before the move-first rewrite, for comparison.
 OLD_ENGINE = "d55ae03"
 
 
@@ -321,7 +318,7 @@ def quality(services: Any, embeddings: Any) -> None:
             print_quality(name, label, questions, rows, seed_id)
     print(
         "   (dev and briefs-dev were used for tuning; heldout and briefs-heldout never were;"
-        f" engine@{OLD_ENGINE} is the engine before issue 11)\n"
+        f" engine@{OLD_ENGINE} is the engine before the move-first rewrite)\n"
     )
 
 

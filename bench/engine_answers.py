@@ -54,21 +54,26 @@ def answer_all(services: Any, questions: list[dict[str, Any]]) -> list[dict[str,
     return rows
 
 
-def build_store(data_dir: Path, corpus: list[Path], key: str, embeddings: Any = None) -> Any:
-    """The services over `corpus` in `data_dir`, ingested once: reused while `key` (what
-    was ingested, and by which code) is unchanged."""
+def services_for(data_dir: Path, embeddings: Any = None) -> Any:
+    """Services on `data_dir`: never the developer's .env, and never the network (the bench
+    reads local files only)."""
     from bot.services import build_services
     from bot.settings import Settings
 
+    settings = Settings(_env_file=None, data_dir=data_dir, offline=True, llm=None)
+    if embeddings is None:  # (an older engine's build_services may not take one)
+        return build_services(settings)
+    return build_services(settings, embeddings=embeddings)
+
+
+def build_store(data_dir: Path, corpus: list[Path], key: str, embeddings: Any = None) -> Any:
+    """The services over `corpus` in `data_dir`, ingested once: reused while `key` (what
+    was ingested, and by which code) is unchanged."""
     stamp = data_dir / "bench-corpus-key"
     fresh = not (stamp.exists() and stamp.read_text() == key)
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    # Never the developer's .env, and never the network: the bench reads local files only.
-    settings = Settings(_env_file=None, data_dir=data_dir, offline=True, llm=None)
-    services = (
-        build_services(settings, embeddings=embeddings) if embeddings else build_services(settings)
-    )
+    services = services_for(data_dir, embeddings)
     if fresh:
         for path in corpus:
             started = time.perf_counter()

@@ -18,7 +18,14 @@ from bot.core.assets import AssetTable
 from bot.core.documents import Answer, Citation, Passage
 from bot.core.injection import is_instruction
 from bot.core.lexical import terms
-from bot.core.question import DOWN_WORDS, PERCENT, UP_WORDS, Question, percent_value
+from bot.core.question import (
+    DOWN_WORDS,
+    PERCENT,
+    UP_WORDS,
+    Question,
+    percent_value,
+    said_direction,
+)
 from bot.core.retrieval import GENERIC, Retrieval, date_fit
 from bot.core.text import sentences, strip_markers
 
@@ -228,7 +235,7 @@ class ExtractiveComposer:
             if about_move or market_wide
             else None
         )
-        if market_wide and not (move and _goes(move.text, question.direction)):
+        if market_wide and not (move and said_direction(move.text) == question.direction):
             # Standing in for an asset's move, the market's news must report the market
             # moving the same way that day: a crash story does not explain a rebound.
             return None
@@ -573,14 +580,15 @@ class ExtractiveComposer:
         again and again, and a long article has hundreds)."""
         found = self._sentence_features.get(text)
         if found is None:
+            figure = bool(FIGURE.search(text))
             found = _Features(
                 down=bool(DOWN_WORDS.search(text)),
                 up=bool(UP_WORDS.search(text)),
                 signed=bool(SIGNED_CHANGE.search(text)),
-                figure=bool(FIGURE.search(text)),
+                figure=figure,
                 themes=tuple((name, len(r.findall(text))) for name, r in _THEME_RES.items()),
                 causal=bool(CAUSAL.search(text)),
-                named=bool(FIGURE.search(text) or _NAMED.search(text, 1)),
+                named=figure or bool(_NAMED.search(text, 1)),
                 speculative=bool(SPECULATION.search(text)),
                 pronoun=bool(BARE_PRONOUN.match(text)),
                 question=text.rstrip().endswith("?"),
@@ -673,21 +681,7 @@ def _direction(text: str) -> Literal["down", "up"] | None:
     signed = SIGNED_CHANGE.search(text)
     if signed:
         return "up" if signed.group(0).startswith("+") else "down"
-    if _goes(text, "down"):
-        return "down"
-    return "up" if _goes(text, "up") else None
-
-
-def _goes(text: str, direction: str | None) -> bool:
-    """Whether a sentence reports a move `direction`'s way (and not the other way first)."""
-    down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
-    first_down = down.start() if down else None
-    first_up = up.start() if up else None
-    if direction == "down":
-        return first_down is not None and (first_up is None or first_down < first_up)
-    if direction == "up":
-        return first_up is not None and (first_down is None or first_up < first_down)
-    return False
+    return said_direction(text)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -104,11 +104,11 @@ ADVICE = re.compile(
 
 # The subject of "why did X crash", "why is $X pumping", "X down 20% today, why?": a word that
 # reads as a coin or a ticker (written in capitals, as a cashtag, or ending like a coin's name).
-_SUBJECT = re.compile(
-    r"(?:\b(?:why|how come)\s+(?:did|is|are|was|were|has|have|does)\s+(?:the\s+)?|^\s*)"
-    r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b",
-    re.IGNORECASE,
-)
+_WHY_DID = r"\b(?:why|how come)\s+(?:did|is|are|was|were|has|have|does)\s+(?:the\s+)?"
+_WORD = r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b"
+_SUBJECT = re.compile(rf"(?:{_WHY_DID}|^\s*){_WORD}", re.IGNORECASE)
+# "why did link pump", "why is doge dumping": only the subject a "why" names.
+_MOVE_SUBJECT = re.compile(_WHY_DID + _WORD, re.IGNORECASE)
 _TICKER = re.compile(r"\(\$?([A-Z][A-Z0-9]{1,9})\)|(\$[A-Za-z][A-Za-z0-9]{1,9})\b")
 _COIN_LIKE = re.compile(r"\$\w+|[A-Z][A-Z0-9]{1,19}|(?i:\w+(?:coin|token|swap|inu|chain|dao))")
 # Capitals that are words, agencies or jargon, not assets.
@@ -145,17 +145,19 @@ class Question:
 _WHATS_UP = re.compile(r"\bwhat'?s\s+up\b|\bsup\b", re.IGNORECASE)
 
 
+def said_direction(text: str) -> Literal["down", "up"] | None:
+    """The way a text says a price went: its first word of either kind ("fell", "pump")."""
+    down, up = DOWN_WORDS.search(text), UP_WORDS.search(text)
+    if down and not (up and up.start() < down.start()):
+        return "down"
+    return "up" if up else None
+
+
 def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     """Parse a user's question; never raises on odd input. Relative days ("yesterday", "last
     Friday") are read against `today` (UTC today by default)."""
     today = today or datetime.now(UTC).date()
-    plain = _WHATS_UP.sub(" ", text)  # "what's up with ETH?" claims no rise
-    down, up = DOWN_WORDS.search(plain), UP_WORDS.search(plain)
-    direction: Literal["down", "up"] | None = None
-    if down and not (up and up.start() < down.start()):
-        direction = "down"
-    elif up:
-        direction = "up"
+    direction = said_direction(_WHATS_UP.sub(" ", text))  # "what's up with ETH?" claims no rise
     pct = PERCENT.search(text)
     kind: Literal["why", "fact"] = "why" if _WHY.search(text) else "fact"
     return Question(
@@ -171,12 +173,6 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
     )
 
 
-# "why did link pump", "why is doge dumping": the subject of a question about a move.
-_MOVE_SUBJECT = re.compile(
-    r"\b(?:why|how come)\s+(?:did|is|are|was|were|has|have|does)\s+(?:the\s+)?"
-    r"(\$?[A-Za-z][A-Za-z0-9]{1,19})\b",
-    re.IGNORECASE,
-)
 # "and link?", "what about doge?": a follow-up swapping in one coin.
 _SWAPPED = re.compile(
     r"\s*(?:and|what about|how about)\s+(\$?[A-Za-z][A-Za-z0-9]{1,19})\s*(?:[?!.,]|too\b|$)",
