@@ -19,13 +19,18 @@ async def serve_discord(services: Services, settings: Settings) -> str | None:
     assert settings.discord_token is not None
     # discord.http logs request bodies at DEBUG: keep it at WARNING whatever the root level.
     logging.getLogger("discord.http").setLevel(logging.WARNING)
-    bot = make_bot(services, shards=settings.shards)
+    bot = make_bot(services, shards=settings.shards, message_content=settings.message_content)
     try:
         async with bot:
             await bot.start(settings.discord_token.get_secret_value())
     except discord.LoginFailure:
         return "Discord refused the token: check MARKETBOT_DISCORD_TOKEN (Bot tab of your app)."
     except discord.PrivilegedIntentsRequired:
+        if settings.message_content:
+            return (
+                "Discord refused the message-content intent: switch on Message Content Intent "
+                "on the Bot tab of your application, or unset MARKETBOT_MESSAGE_CONTENT."
+            )
         return (
             "Discord refused the intents the bot asked for: enable them on the Bot tab of "
             "your application."

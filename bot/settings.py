@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Discord role ids whose members may manage news in a server.",
     )
+    message_content: bool = Field(
+        default=False,
+        description=(
+            "Ask Discord for the privileged message-content intent, so replies to an answer "
+            "that do not ping the bot are read as follow-ups (switch the intent on in the "
+            "developer portal too, Bot tab)."
+        ),
+    )
     shards: int | None = Field(
         default=None,
         ge=1,

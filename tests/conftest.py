@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from bot.core import network
 from bot.core.embed import MiniLMEmbeddings
 from bot.services import Services, build_services
 from bot.settings import PROJECT_ROOT, Settings
+from tests.discord_fake import FakeDiscord, serving
 from tests.news_files import GOOD_FILES
 
 MakeServices = Callable[..., Services]
@@ -97,3 +98,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmbedding
     report = services.ingest(list(GOOD_FILES))
     assert not report.failed, [f.problems for f in report.files]
     return services
+
+
+@pytest.fixture
+async def discord_api() -> AsyncIterator[FakeDiscord]:
+    """Discord's REST API on 127.0.0.1, holding every request to Discord's own description:
+    a test fails if the bot sent anything Discord would refuse or show otherwise than meant."""
+    async with serving(FakeDiscord()) as fake:
+        yield fake
+    assert not fake.violations, "\n".join(fake.violations)

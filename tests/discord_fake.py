@@ -1,20 +1,38 @@
-"""A local stand-in for Discord's REST API on 127.0.0.1, recording what the bot sends.
+"""A local stand-in for Discord's REST API on 127.0.0.1, recording what the bot sends and
+holding it to Discord's rules.
 
 It answers the routes the bot uses with the response shapes of Discord's documentation
 (https://discord.com/developers/docs): the current user, interaction callbacks (with
 `with_response`), webhook follow-ups and edits, channel messages and their edits. discord.py is
 pointed at it through `Route.BASE`, so every request goes through discord.py's own HTTP code.
+
+Every request body is checked against the request schema of its endpoint in Discord's official
+OpenAPI description and the documented limits (tests/discord_spec.py), and every interaction
+against Discord's interaction rules: one callback per interaction, of a type its kind allows;
+no follow-up before the callback; after a deferred response, the first message edits
+`@original` (a follow-up in its place replaces the "thinking" message with the defer's
+visibility, whatever its own flags say). Anything Discord would refuse is answered with
+Discord's error and recorded in `violations`, which the `discord_api` fixture asserts empty
+after each test; so is any message that could ping someone. Messages reach the bot through
+`deliver`, which withholds their text as Discord does from a bot without the message-content
+intent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from discord.http import Route
+
+from tests.discord_spec import problems
 
 BOT_ID = "1100000000000000001"
 APP_ID = BOT_ID
@@ -22,6 +40,10 @@ GUILD_ID = "1200000000000000001"
 CHANNEL_ID = "1300000000000000001"
 USER_ID = "1400000000000000001"
 GOOD_TOKEN = "fake-token"
+EPHEMERAL = 64
+# Callback types each kind of interaction may answer with
+# (https://discord.com/developers/docs/interactions/receiving-and-responding).
+CALLBACKS = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5}}
 
 
 @dataclass
@@ -31,14 +53,35 @@ class Request:
     query: dict[str, str]
     json: Any
     at: float
+    public: bool | None = None  # for what shows a message: whether the channel sees it
+
+
+@dataclass
+class Interaction:
+    """One interaction the fake dispatched, and how the bot has answered it so far."""
+
+    id: str
+    token: str
+    kind: int
+    callback: int | None = None
+    ephemeral: bool = False
+    loading: bool = False  # a deferred response still showing "thinking"
+    original_id: str | None = None
+    deleted: bool = False
+
+
+def _error(message: str, code: int, status: int) -> web.Response:
+    return _json({"message": message, "code": code}, status=status)
 
 
 @dataclass
 class FakeDiscord:
-    """The recorded requests, and the server's address."""
+    """The recorded requests, the rules broken, and the server's address."""
 
     base: str = ""
     requests: list[Request] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    interactions: dict[str, Interaction] = field(default_factory=dict)
     callback_delay: float = 0.0
     _next_id: int = 1500000000000000000
 
@@ -53,6 +96,46 @@ class FakeDiscord:
                 return found[-1]
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {method} {fragment} within {timeout} s: {self.requests}")
+
+    async def answer_to(self, interaction_id: str, timeout: float = 30) -> Request:
+        """The first message the bot shows for an interaction after its callback: the edit
+        of `@original` (or, breaking the rules, a follow-up)."""
+        token = self.interactions[interaction_id].token
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for r in self.requests:
+                if (
+                    f"/{token}" in r.path
+                    and r.path.startswith("/webhooks/")
+                    and r.method
+                    in (
+                        "POST",
+                        "PATCH",
+                    )
+                ):
+                    return r
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no answer to {interaction_id} within {timeout} s: {self.requests}")
+
+    def shown_publicly(self) -> list[Request]:
+        """Every message the channel sees (or saw until it was deleted)."""
+        return [r for r in self.requests if r.public]
+
+    def interact(self, client: Any, payload: dict[str, Any]) -> None:
+        """Dispatch an INTERACTION_CREATE to the bot, as the gateway would."""
+        self.interactions[payload["id"]] = Interaction(
+            payload["id"], payload["token"], payload["type"]
+        )
+        client._connection.parse_interaction_create(payload)
+
+    def deliver(self, client: Any, payload: dict[str, Any]) -> None:
+        """Dispatch a MESSAGE_CREATE to the bot with what Discord would let it read: without
+        the message-content intent, a server message that does not mention the bot arrives
+        with its content, embeds, attachments and components empty
+        (https://support-dev.discord.com/hc/en-us/articles/4404772028055)."""
+        client._connection.parse_message_create(
+            as_delivered(payload, bool(client.intents.message_content))
+        )
 
     def message(self, body: dict[str, Any], channel_id: str = CHANNEL_ID) -> dict[str, Any]:
         self._next_id += 1
@@ -71,23 +154,39 @@ class FakeDiscord:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
         return app
 
+    def _refuse(self, rule: str, message: str, code: int, status: int) -> web.Response:
+        self.violations.append(rule)
+        return _error(message, code, status)
+
     async def _handle(self, request: web.Request) -> web.Response:
         body: Any = None
+        media = request.content_type
         if request.can_read_body:
             raw = await request.read()
-            if request.content_type == "application/json":
+            if media == "application/json":
                 body = json.loads(raw)
-            elif request.content_type.startswith("multipart/"):
+            elif media.startswith("multipart/"):
                 body = await _multipart(request, raw)
+                media = "multipart/form-data"
         path = "/" + request.match_info["tail"]
-        self.requests.append(
-            Request(
-                request.method, path, dict(request.query), body, asyncio.get_running_loop().time()
-            )
+        recorded = Request(
+            request.method, path, dict(request.query), body, asyncio.get_running_loop().time()
         )
+        self.requests.append(recorded)
         token_in_path = path.startswith(("/interactions/", "/webhooks/"))
         if not token_in_path and request.headers.get("Authorization") != f"Bot {GOOD_TOKEN}":
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        if path == "/gateway/bot":  # answered by the gateway fake, when there is one
+            return _error("404: Not Found", 0, 404)
+        found = problems(request.method, path, body, media=media)
+        if found:
+            self.violations += found
+            return _json(
+                {"message": "Invalid Form Body", "code": 50035, "errors": found}, status=400
+            )
+        pinging = _pings(path, body)
+        if pinging:
+            self.violations.append(f"{request.method} {path}: {pinging}")
         if path == "/users/@me":
             return _json(bot_user())
         if path == "/oauth2/applications/@me":
@@ -112,22 +211,7 @@ class FakeDiscord:
                 }
             )
         if path.startswith("/interactions/") and path.endswith("/callback"):
-            await asyncio.sleep(self.callback_delay)
-            interaction_id = path.split("/")[2]
-            kind = body.get("type") if isinstance(body, dict) else None
-            return _json(
-                {
-                    "interaction": {
-                        "id": interaction_id,
-                        "type": 2,
-                        "response_message_loading": kind == 5,
-                        "response_message_ephemeral": bool(
-                            (body or {}).get("data", {}).get("flags", 0) & 64
-                        ),
-                    },
-                    "resource": {"type": kind},
-                }
-            )
+            return await self._callback(path, body, recorded)
         if (
             path.startswith("/applications/")
             and path.endswith("/commands")
@@ -145,11 +229,13 @@ class FakeDiscord:
                 ]
             )
         if path.startswith("/webhooks/"):
-            return _json(self.message(body or {}))
+            return self._webhook(request.method, path, body or {}, recorded)
         if path.startswith("/channels/") and path.endswith("/messages"):
+            recorded.public = True
             return _json(self.message(body or {}, path.split("/")[2]))
         edit = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
         if edit and request.method == "PATCH":  # the edited message, under its own id
+            recorded.public = True
             edited = message_payload(
                 edit[2],
                 edit[1],
@@ -164,6 +250,168 @@ class FakeDiscord:
         if path.startswith("/channels/") and path.endswith("/typing"):
             return web.Response(status=204)
         return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    async def _callback(self, path: str, body: Any, recorded: Request) -> web.Response:
+        await asyncio.sleep(self.callback_delay)
+        _, _, interaction_id, token, _ = path.split("/")
+        interaction = self.interactions.get(interaction_id)
+        if interaction is None or interaction.token != token:
+            return self._refuse(
+                f"callback to unknown interaction {interaction_id}",
+                "Unknown interaction",
+                10062,
+                404,
+            )
+        kind = body.get("type") if isinstance(body, dict) else None
+        if interaction.callback is not None:
+            return self._refuse(
+                f"interaction {interaction_id} answered twice",
+                "Interaction has already been acknowledged.",
+                40060,
+                400,
+            )
+        if kind not in CALLBACKS.get(interaction.kind, set()):
+            return self._refuse(
+                f"interaction {interaction_id} (type {interaction.kind}) answered with "
+                f"callback type {kind}",
+                "Invalid interaction application command",
+                50035,
+                400,
+            )
+        data = (body or {}).get("data") or {}
+        interaction.callback = kind
+        interaction.ephemeral = bool((data.get("flags") or 0) & EPHEMERAL)
+        interaction.loading = kind == 5
+        if kind in (4, 5):
+            self._next_id += 1
+            interaction.original_id = str(self._next_id)
+        if kind in (4, 7):
+            recorded.public = not interaction.ephemeral
+        return _json(
+            {
+                "interaction": {
+                    "id": interaction_id,
+                    "type": interaction.kind,
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": interaction.ephemeral,
+                },
+                "resource": {"type": kind},
+            }
+        )
+
+    def _webhook(
+        self, method: str, path: str, body: dict[str, Any], recorded: Request
+    ) -> web.Response:
+        parts = path.split("/")  # "", "webhooks", app id, token, ["messages", id]
+        token = parts[3] if len(parts) > 3 else ""
+        interaction = next((i for i in self.interactions.values() if i.token == token), None)
+        if interaction is None or interaction.callback is None:
+            return self._refuse(
+                f"{method} {path} before the interaction was answered",
+                "Unknown Webhook",
+                10015,
+                404,
+            )
+        flags = body.get("flags") or 0
+        if len(parts) == 4 and method == "POST":  # a follow-up
+            if interaction.loading:
+                self.violations.append(
+                    f"interaction {interaction.id}: the first message after a deferred response "
+                    "was a follow-up, not an edit of @original"
+                )
+                if bool(flags & EPHEMERAL) != interaction.ephemeral:
+                    self.violations.append(
+                        f"interaction {interaction.id}: the follow-up's ephemeral flag is ignored "
+                        "after a deferred response: it is shown as "
+                        + ("private" if interaction.ephemeral else "public, to the whole channel")
+                    )
+                interaction.loading = False
+                recorded.public = not interaction.ephemeral
+                reply = self.message({**body, "flags": EPHEMERAL * interaction.ephemeral})
+                interaction.original_id = reply["id"]
+                return _json(reply)
+            recorded.public = not flags & EPHEMERAL
+            return _json(self.message(body))
+        message_id = parts[5] if len(parts) > 5 else ""
+        if message_id == "@original":
+            if interaction.deleted or interaction.original_id is None:
+                return self._refuse(
+                    f"{method} {path}: the original response is gone", "Unknown Message", 10008, 404
+                )
+            if method == "DELETE":
+                interaction.deleted, interaction.loading = True, False
+                return web.Response(status=204)
+            interaction.loading = False
+            if method == "PATCH":
+                recorded.public = not interaction.ephemeral
+            return _json(
+                {
+                    **self.message(body),
+                    "id": interaction.original_id,
+                    "flags": EPHEMERAL * interaction.ephemeral,
+                }
+            )
+        if method == "DELETE":
+            return web.Response(status=204)
+        if method == "PATCH":
+            recorded.public = not flags & EPHEMERAL
+        return _json({**self.message(body), "id": message_id})
+
+
+def _pings(path: str, body: Any) -> str | None:
+    """Why a message body could ping someone, if it could (our own rule, not Discord's)."""
+    if not isinstance(body, dict):
+        return None
+    message = body.get("data") if path.endswith("/callback") else body
+    if not isinstance(message, dict) or (
+        path.endswith("/callback") and body.get("type") not in (4, 7)
+    ):
+        return None
+    if not ({"content", "embeds", "components", "files"} & message.keys()):
+        return None
+    mentions = message.get("allowed_mentions")
+    if mentions is None:
+        return "a message without allowed_mentions pings whoever its text names"
+    if mentions.get("parse") or mentions.get("users") or mentions.get("roles"):
+        return f"allowed_mentions {mentions} lets it ping"
+    if mentions.get("replied_user"):
+        return "a reply that pings its author"
+    return None
+
+
+def as_delivered(payload: dict[str, Any], message_content: bool) -> dict[str, Any]:
+    """A MESSAGE_CREATE as a bot with or without the message-content intent receives it."""
+    delivered = copy.deepcopy(payload)
+    in_server = "guild_id" in delivered
+    for message in (delivered, delivered.get("referenced_message")):
+        if not isinstance(message, dict):
+            continue
+        readable = (
+            message_content
+            or not in_server  # a DM with the bot
+            or message.get("author", {}).get("id") == BOT_ID  # the bot's own
+            or any(user.get("id") == BOT_ID for user in message.get("mentions") or [])
+        )
+        if not readable:
+            message.update(content="", embeds=[], attachments=[], components=[])
+            message.pop("poll", None)
+    return delivered
+
+
+@asynccontextmanager
+async def serving(fake: FakeDiscord) -> AsyncIterator[FakeDiscord]:
+    """Serve FAKE on 127.0.0.1 and point discord.py's REST calls at it."""
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fake.base = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
+    saved, Route.BASE = Route.BASE, fake.base
+    try:
+        yield fake
+    finally:
+        Route.BASE = saved
+        await runner.cleanup()
 
 
 async def _multipart(request: web.Request, raw: bytes) -> dict[str, Any]:
@@ -235,7 +483,7 @@ def ask_interaction(
         "id": interaction_id,
         "application_id": APP_ID,
         "type": 2,
-        "token": "interaction-token",
+        "token": f"token-{interaction_id}",
         "version": 1,
         "app_permissions": "2248473465835073",
         "locale": "en-US",

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from discord.http import Route
 
 from bot.client import command_payloads, make_bot, sync_commands
 from bot.core.documents import Answer, Citation
@@ -39,23 +37,6 @@ from tests.snapshot import last_close
 
 
 @pytest.fixture
-async def discord_api() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    fake.base = f"http://127.0.0.1:{port}/api/v10"
-    saved, Route.BASE = Route.BASE, fake.base
-    try:
-        yield fake
-    finally:
-        Route.BASE = saved
-        await runner.cleanup()
-
-
-@pytest.fixture
 async def bot(discord_api: FakeDiscord, seeded: Services) -> AsyncIterator[object]:
     client = make_bot(seeded)
     await client.login(GOOD_TOKEN)  # GET /users/@me on the fake, then setup_hook
@@ -69,11 +50,11 @@ async def bot(discord_api: FakeDiscord, seeded: Services) -> AsyncIterator[objec
 async def test_ask_is_deferred_then_answered_with_a_cited_embed_that_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("why did ETH fall 14%?", user_id="1400000000000000011")
+    discord_api.interact(
+        bot, ask_interaction("why did ETH fall 14%?", user_id="1400000000000000011")
     )
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     [callback] = discord_api.made("POST", "/callback")
     assert callback.json["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
     assert callback.at < followup.at
@@ -87,16 +68,17 @@ async def test_ask_is_deferred_then_answered_with_a_cited_embed_that_pings_nobod
 
 
 async def test_ask_works_in_a_direct_message(bot: object, discord_api: FakeDiscord) -> None:
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+    discord_api.interact(
+        bot,
         ask_interaction(
             "why did BTC fall?",
             guild=False,
             interaction_id="1600000000000000002",
             user_id="1400000000000000012",
-        )
+        ),
     )
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     assert followup.json["embeds"][0]["description"]
 
 
@@ -111,22 +93,20 @@ async def test_a_slow_core_is_still_acknowledged_at_once(
 
     monkeypatch.setattr(Services, "ask", slow_ask)
     started = asyncio.get_running_loop().time()
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("why did ETH fall?", user_id="1400000000000000013")
-    )
+    discord_api.interact(bot, ask_interaction("why did ETH fall?", user_id="1400000000000000013"))
 
     callback = await discord_api.wait_for("POST", "/callback", timeout=10)
     assert callback.at - started < 1.0
-    followup = await discord_api.wait_for("POST", "/webhooks/", timeout=30)
+    followup = await discord_api.wait_for("PATCH", "/messages/@original", timeout=30)
     assert followup.at - started >= 4
 
 
 async def test_everyone_in_a_question_pings_nobody(bot: object, discord_api: FakeDiscord) -> None:
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("@everyone why did ETH fall 14%?", user_id="1400000000000000014")
+    discord_api.interact(
+        bot, ask_interaction("@everyone why did ETH fall 14%?", user_id="1400000000000000014")
     )
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     assert followup.json["allowed_mentions"] == {"parse": []}
     assert "@everyone" in followup.json["embeds"][0]["title"]  # shown, but pings no one
 
@@ -193,12 +173,13 @@ async def test_a_user_asking_too_fast_is_told_when_to_try_again(
     bot: object, discord_api: FakeDiscord
 ) -> None:
     for n in range(4):
-        bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
+        discord_api.interact(
+            bot,
             ask_interaction(
                 "why did ETH fall?",
                 interaction_id=f"16000000000000001{n}0",
                 user_id="1400000000000000015",
-            )
+            ),
         )
         await discord_api.wait_for("POST", f"/interactions/16000000000000001{n}0/")
 
@@ -211,12 +192,13 @@ async def test_a_user_asking_too_fast_is_told_when_to_try_again(
 async def test_price_answers_with_the_figure_its_source_and_time_and_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("ether", command="price", option="asset", user_id="1400000000000000016")
+    discord_api.interact(
+        bot,
+        ask_interaction("ether", command="price", option="asset", user_id="1400000000000000016"),
     )
 
     callback = await discord_api.wait_for("POST", "/callback")
-    sent = await discord_api.wait_for("POST", "/webhooks/")
+    sent = await discord_api.wait_for("PATCH", "/messages/@original")
     assert callback.json["type"] == 5  # deferred: live prices may take a moment
     [embed] = sent.json["embeds"]
     assert embed["title"] == "ETH price"
@@ -230,13 +212,20 @@ async def test_price_answers_with_the_figure_its_source_and_time_and_pings_nobod
 async def test_price_of_an_unknown_asset_says_which_tickers_work(
     bot: object, discord_api: FakeDiscord
 ) -> None:
-    bot._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        ask_interaction("@everyone", command="price", option="asset", user_id="1400000000000000018")
+    discord_api.interact(
+        bot,
+        ask_interaction(
+            "@everyone", command="price", option="asset", user_id="1400000000000000018"
+        ),
     )
 
-    sent = await discord_api.wait_for("POST", "/webhooks/")
-    assert "I don't know the asset" in sent.json["content"]
-    assert sent.json["allowed_mentions"]["parse"] == []
+    # Refused at once and privately: nothing was deferred, so the channel saw nothing.
+    [callback] = [(await discord_api.wait_for("POST", "/callback")).json]
+    assert callback["type"] == 4 and callback["data"]["flags"] & 64
+    assert "I don't know the asset" in callback["data"]["content"]
+    assert "try a ticker such as BTC" in callback["data"]["content"]
+    assert callback["data"]["allowed_mentions"]["parse"] == []
+    assert discord_api.shown_publicly() == []
 
 
 async def test_chart_sends_a_png_of_the_asset_with_a_captioned_source(
@@ -244,9 +233,9 @@ async def test_chart_sends_a_png_of_the_asset_with_a_captioned_source(
 ) -> None:
     payload = ask_interaction("eth", command="chart", option="asset", user_id="1400000000000000019")
     payload["data"]["options"].append({"name": "days", "type": 4, "value": 30})
-    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+    discord_api.interact(bot, payload)
 
-    sent = await discord_api.wait_for("POST", "/webhooks/")
+    sent = await discord_api.wait_for("PATCH", "/messages/@original")
     [image] = sent.json["files"]
     assert image["filename"] == "ETH.png"
     assert image["data"].startswith(b"\x89PNG\r\n\x1a\n")
@@ -263,7 +252,7 @@ async def test_price_suggests_assets_from_the_alias_table_as_the_user_types(
     payload = ask_interaction(typed, command="price", option="asset")
     payload["type"] = 4  # APPLICATION_COMMAND_AUTOCOMPLETE
     payload["data"]["options"][0]["focused"] = True
-    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+    discord_api.interact(bot, payload)
 
     callback = await discord_api.wait_for("POST", "/callback")
     assert callback.json["type"] == 8  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
@@ -276,7 +265,7 @@ async def test_price_suggests_assets_from_the_alias_table_as_the_user_types(
 async def test_a_direct_message_is_answered_as_a_reply_that_pings_nobody(
     bot: object, discord_api: FakeDiscord
 ) -> None:
-    bot._connection.parse_message_create(direct_message("@everyone why did ETH fall 14%?"))  # type: ignore[attr-defined]
+    discord_api.deliver(bot, direct_message("@everyone why did ETH fall 14%?"))
 
     reply = await discord_api.wait_for("POST", "/messages")
     assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
@@ -291,7 +280,7 @@ async def test_a_failure_while_answering_a_message_is_said_with_a_reference_not_
         raise RuntimeError("the store went away")
 
     monkeypatch.setattr(Services, "ask", broken)
-    bot._connection.parse_message_create(direct_message("why did ETH fall 14%?"))  # type: ignore[attr-defined]
+    discord_api.deliver(bot, direct_message("why did ETH fall 14%?"))
 
     reply = await discord_api.wait_for("POST", "/messages")
     assert reply.json["content"].startswith("Something went wrong on my side (reference ")
@@ -352,8 +341,8 @@ async def test_news_from_a_non_admin_is_refused_and_stores_nothing(
     admin_bot: tuple[object, Services], discord_api: FakeDiscord, guild: bool
 ) -> None:
     client, services = admin_bot
-    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        news_interaction("paste", ARTICLE, user_id="1400000000000000091", guild=guild)
+    discord_api.interact(
+        client, news_interaction("paste", ARTICLE, user_id="1400000000000000091", guild=guild)
     )
 
     callback = await discord_api.wait_for("POST", "/callback")
@@ -366,28 +355,29 @@ async def test_an_admin_role_in_a_server_can_paste_news_that_then_pings_nobody(
     admin_bot: tuple[object, Services], discord_api: FakeDiscord
 ) -> None:
     client, services = admin_bot
-    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        news_interaction("paste", ARTICLE, user_id="1400000000000000092", roles=(ROLE_ID,))
+    discord_api.interact(
+        client, news_interaction("paste", ARTICLE, user_id="1400000000000000092", roles=(ROLE_ID,))
     )
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
-    assert followup.json["flags"] & 64 and "1 new" in followup.json["content"]
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
+    assert followup.public is False and "1 new" in followup.json["content"]
     [article] = services.sources()
     assert article.ingested_by == "discord:1400000000000000092"
 
-    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
+    discord_api.interact(
+        client,
         ask_interaction(
             "why did dogecoin pump?",
             interaction_id="1600000000000000200",
             user_id="1400000000000000093",
-        )
+        ),
     )
     await asyncio.sleep(0)
     deadline = asyncio.get_running_loop().time() + 30
-    while len(discord_api.made("POST", "/webhooks/")) < 2:
+    while len(discord_api.made("PATCH", "/messages/@original")) < 2:
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)
-    answer = discord_api.made("POST", "/webhooks/")[-1].json
+    answer = discord_api.made("PATCH", "/messages/@original")[-1].json
     # Shown, but as text: a zero-width space breaks the mention, and nobody is pinged.
     description = answer["embeds"][0]["description"]
     assert "@\u200beveryone Dogecoin rose 12%" in description and "@everyone" not in description
@@ -398,11 +388,9 @@ async def test_a_listed_admin_may_manage_news_in_a_dm(
     admin_bot: tuple[object, Services], discord_api: FakeDiscord
 ) -> None:
     client, services = admin_bot
-    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        news_interaction("paste", ARTICLE, user_id=ADMIN_ID, guild=False)
-    )
+    discord_api.interact(client, news_interaction("paste", ARTICLE, user_id=ADMIN_ID, guild=False))
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     assert "1 new" in followup.json["content"]
     assert len(services.sources()) == 1
 
@@ -425,11 +413,11 @@ async def test_sources_lists_what_is_stored_privately_and_filters(
         payload["data"]["options"] = []
     else:
         payload["data"]["options"][0]["value"] = query
-    bot._connection.parse_interaction_create(payload)  # type: ignore[attr-defined]
+    discord_api.interact(bot, payload)
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     [embed] = followup.json["embeds"]
-    assert followup.json["flags"] & 64
+    assert followup.public is False
     assert embed["title"].startswith(expected)
     assert embed["footer"]["text"] == "Page 1 of 1"
     if expected.startswith("1"):
@@ -441,16 +429,14 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
 ) -> None:
     client, services = admin_bot
     services.ingest_text(ARTICLE["title"], ARTICLE["text"], ingested_by=f"discord:{ADMIN_ID}")
-    client._connection.parse_interaction_create(  # type: ignore[attr-defined]
-        news_interaction("status", {}, user_id=ADMIN_ID, guild=False)
-    )
+    discord_api.interact(client, news_interaction("status", {}, user_id=ADMIN_ID, guild=False))
 
-    followup = await discord_api.wait_for("POST", "/webhooks/")
+    followup = await discord_api.wait_for("PATCH", "/messages/@original")
     content = followup.json["content"]
     assert content.startswith("1 articles, 1 chunks")
     assert "0 flagged" in content
     # Who added the newest articles, and when; shown as a mention that pings nobody.
     assert f"UTC by <@{ADMIN_ID}>: {ARTICLE['title'][:32]}@\u200beveryone" in content
     assert followup.json["allowed_mentions"]["parse"] == []
-    assert "discord.py" in content and followup.json["flags"] & 64
+    assert "discord.py" in content and followup.public is False
     assert "Answers: extractive (no model configured)" in content

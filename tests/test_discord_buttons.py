@@ -19,10 +19,8 @@ from bot.core.feedback import AnswerLog
 from bot.core.question import follow_up
 from bot.render import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, TITLE_LIMIT
 from bot.services import Services
-from tests import test_discord
 from tests.discord_fake import (
     APP_ID,
-    BOT_ID,
     CHANNEL_ID,
     GOOD_TOKEN,
     GUILD_ID,
@@ -46,8 +44,6 @@ ASKER, OTHER = "1400000000000000031", "1400000000000000032"
 ANSWER_ID = re.compile(r"[0-9a-f]{12}")
 NO_PING = {"parse": []}
 NO_PING_REPLY = {"parse": [], "replied_user": False}
-
-discord_api = test_discord.discord_api  # the fake Discord API, shared as a fixture
 
 
 @pytest.fixture
@@ -96,10 +92,10 @@ async def ask(
     interaction_id: str = "1600000000000000301",
 ) -> Request:
     """/ask in the server; the follow-up carrying the answer."""
-    client._connection.parse_interaction_create(
-        ask_interaction(question, interaction_id=interaction_id, user_id=ASKER)
+    fake.interact(client, ask_interaction(question, interaction_id=interaction_id, user_id=ASKER))
+    return await fake.wait_for(
+        "PATCH", f"/webhooks/{APP_ID}/token-{interaction_id}/messages/@original"
     )
-    return await fake.wait_for("POST", f"/webhooks/{APP_ID}/interaction-token")
 
 
 async def click(
@@ -111,10 +107,13 @@ async def click(
     user_id: str = ASKER,
 ) -> Request:
     """A click on a button of `message`; the follow-up the bot sends for it."""
-    client._connection.parse_interaction_create(
-        component_interaction(custom_id, message, interaction_id=interaction_id, user_id=user_id)
+    fake.interact(
+        client,
+        component_interaction(custom_id, message, interaction_id=interaction_id, user_id=user_id),
     )
-    return await fake.wait_for("POST", f"/webhooks/{APP_ID}/token-{interaction_id}")
+    return await fake.wait_for(
+        "PATCH", f"/webhooks/{APP_ID}/token-{interaction_id}/messages/@original"
+    )
 
 
 def buttons(body: dict[str, Any]) -> list[list[tuple[str, str]]]:
@@ -175,7 +174,7 @@ async def test_sources_shows_privately_the_quote_behind_each_citation(
     assert callback.json["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
     assert callback.json["data"]["flags"] == 64  # ephemeral
     assert callback.at < followup.at
-    assert followup.json["flags"] & 64
+    assert followup.public is False
     assert followup.json["allowed_mentions"] == NO_PING
     [embed] = followup.json["embeds"]
     assert embed["title"] == f"Sources for: {QUESTION}"
@@ -210,10 +209,10 @@ async def test_feedback_is_stored_once_per_user_and_exported_with_the_answer(
     )
 
     assert first.json["content"] == "Thanks: recorded \u201chelpful\u201d for this answer."
-    assert first.json["flags"] & 64 and first.json["allowed_mentions"] == NO_PING
+    assert first.public is False and first.json["allowed_mentions"] == NO_PING
     callback = discord_api.made("POST", "/interactions/1610000000000000311/")[0]
     assert callback.json["type"] == 5 and callback.json["data"]["flags"] == 64
-    assert "already" in again.json["content"] and again.json["flags"] & 64
+    assert "already" in again.json["content"] and again.public is False
     assert other.json["content"].startswith("Thanks: recorded")
     assert figure.json["content"] == "Thanks: recorded \u201cwrong figure\u201d for this answer."
     [row] = services.answers.export()
@@ -269,7 +268,7 @@ async def test_an_answer_without_sources_has_no_buttons(
 
 async def dm_answer(client: Any, fake: FakeDiscord, question: str) -> dict[str, Any]:
     """Ask in a DM; the bot's answer message as the fake returned it."""
-    client._connection.parse_message_create(direct_message(question))
+    fake.deliver(client, direct_message(question))
     sent = await fake.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
     assert sent.json["components"]  # an answer with sources, so its buttons
     return returned_message(fake, sent)
@@ -298,8 +297,9 @@ async def test_a_dm_reply_to_an_answer_keeps_the_earlier_question_s_context(
     assert follow_up(reply, earlier, services.assets, None, services.retriever.dates) == title
     answer = await dm_answer(bot, discord_api, earlier)
 
-    bot._connection.parse_message_create(
-        reply_message(reply, answer, author=member_user(DM_USER), message_id="1910000000000000011")
+    discord_api.deliver(
+        bot,
+        reply_message(reply, answer, author=member_user(DM_USER), message_id="1910000000000000011"),
     )
 
     _, second = await requests_to(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 2)
@@ -316,8 +316,8 @@ async def test_a_reply_to_an_answer_without_buttons_takes_the_context_from_its_t
     answer = await dm_answer(bot, discord_api, QUESTION)
     answer["components"] = []  # an answer sent before the buttons, or no longer on record
 
-    bot._connection.parse_message_create(
-        reply_message("what about on 3 Nov?", answer, author=member_user(DM_USER))
+    discord_api.deliver(
+        bot, reply_message("what about on 3 Nov?", answer, author=member_user(DM_USER))
     )
 
     _, second = await requests_to(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 2)
@@ -333,8 +333,8 @@ async def test_a_follow_up_to_a_long_question_keeps_the_date_its_title_cut_off(
     answer = await dm_answer(bot, discord_api, long)
     assert "4 Nov" not in answer["embeds"][0]["title"]  # shortened to Discord's 256
 
-    bot._connection.parse_message_create(
-        reply_message("and what about BTC?", answer, author=member_user(DM_USER))
+    discord_api.deliver(
+        bot, reply_message("and what about BTC?", answer, author=member_user(DM_USER))
     )
 
     _, second = await requests_to(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 2)
@@ -344,10 +344,11 @@ async def test_a_follow_up_to_a_long_question_keeps_the_date_its_title_cut_off(
 async def test_everyone_in_a_follow_up_pings_nobody(bot: Any, discord_api: FakeDiscord) -> None:
     answer = await dm_answer(bot, discord_api, QUESTION)
 
-    bot._connection.parse_message_create(
+    discord_api.deliver(
+        bot,
         reply_message(
             "@everyone and what caused the liquidations?", answer, author=member_user(DM_USER)
-        )
+        ),
     )
 
     _, second = await requests_to(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 2)
@@ -356,29 +357,75 @@ async def test_everyone_in_a_follow_up_pings_nobody(bot: Any, discord_api: FakeD
     assert second.json["embeds"][0]["title"].endswith("(ETH)")
 
 
-@pytest.mark.parametrize("mention", [True, False], ids=["mentioning the bot", "content delivered"])
-async def test_a_server_reply_to_an_answer_is_a_follow_up(
-    bot: Any, discord_api: FakeDiscord, mention: bool
-) -> None:
-    sent = await ask(bot, discord_api)
-    answer = returned_message(discord_api, sent)
-    content = "and what caused the liquidations?"
-
-    bot._connection.parse_message_create(
-        reply_message(
-            f"<@{BOT_ID}> {content}" if mention else content,
-            answer,
-            author=member_user(OTHER, "other"),
-            guild_id=GUILD_ID,
-            mentions=[bot_user()] if mention else [],
-            message_id="1910000000000000021",
-        )
+def server_reply(content: str, answer: dict[str, Any], *, ping: bool, message_id: str) -> Any:
+    """A reply in the server to the bot's ANSWER; with the reply ping on, Discord lists the
+    bot among its mentions (which is what lets a bot without the intent read it)."""
+    return reply_message(
+        content,
+        answer,
+        author=member_user(OTHER, "other"),
+        guild_id=GUILD_ID,
+        mentions=[bot_user()] if ping else [],
+        message_id=message_id,
     )
 
-    reply = await discord_api.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+
+@pytest.mark.parametrize(
+    ("ping", "message_content"),
+    [(True, False), (False, True)],
+    ids=["pinging the bot", "not pinging, with MARKETBOT_MESSAGE_CONTENT"],
+)
+async def test_a_server_reply_to_an_answer_is_a_follow_up(
+    discord_api: FakeDiscord, services: Services, ping: bool, message_content: bool
+) -> None:
+    settings = services.settings.model_copy(update={"message_content": message_content})
+    async with logged_in(replace(services, settings=settings)) as client:
+        assert client.intents.message_content is message_content
+        sent = await ask(client, discord_api)
+        content = "and what caused the liquidations?"
+
+        discord_api.deliver(
+            client,
+            server_reply(
+                content,
+                returned_message(discord_api, sent),
+                ping=ping,
+                message_id="1910000000000000021",
+            ),
+        )
+        reply = await discord_api.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+
     assert int(reply.json["message_reference"]["message_id"]) == 1910000000000000021
     assert reply.json["embeds"][0]["title"] == f"{content} (ETH)"
     assert reply.json["allowed_mentions"] == NO_PING_REPLY
+
+
+async def test_without_the_intent_a_reply_that_does_not_ping_is_told_how_to_ask_once(
+    bot: Any, discord_api: FakeDiscord
+) -> None:
+    assert not bot.intents.message_content  # the default: Discord withholds the reply's text
+    answer = returned_message(discord_api, await ask(bot, discord_api))
+
+    for n in range(3):
+        discord_api.deliver(
+            bot,
+            server_reply(
+                "and what caused the liquidations?",
+                answer,
+                ping=False,
+                message_id=f"191000000000000011{n}",
+            ),
+        )
+    hint = await discord_api.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    # Then a DM the bot does answer: once its reply is sent, the replies above had their turn.
+    discord_api.deliver(bot, direct_message(QUESTION, "1910000000000000199"))
+    await discord_api.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
+
+    assert "mention me" in hint.json["content"] and "/ask" in hint.json["content"]
+    assert not hint.json.get("embeds")  # not an answer: the text was never read
+    assert int(hint.json["message_reference"]["message_id"]) == 1910000000000000110
+    assert hint.json["allowed_mentions"] == NO_PING_REPLY
+    assert len(discord_api.made("POST", f"/channels/{CHANNEL_ID}/messages")) == 1  # once
 
 
 async def test_a_server_reply_to_someone_else_that_does_not_mention_the_bot_is_ignored(
@@ -389,17 +436,18 @@ async def test_a_server_reply_to_someone_else_that_does_not_mention_the_bot_is_i
     )
     before = len(discord_api.requests)
 
-    bot._connection.parse_message_create(
+    discord_api.deliver(
+        bot,
         reply_message(
             "what about on 3 Nov?",
             someone,
             author=member_user(ASKER),
             guild_id=GUILD_ID,
             message_id="1910000000000000031",
-        )
+        ),
     )
     # Then a DM the bot does answer: once its reply is sent, the reply above has had its turn.
-    bot._connection.parse_message_create(direct_message(QUESTION, "1910000000000000032"))
+    discord_api.deliver(bot, direct_message(QUESTION, "1910000000000000032"))
     await discord_api.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
 
     sent = discord_api.requests[before:]

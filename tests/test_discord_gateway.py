@@ -25,6 +25,7 @@ from tests.discord_gateway_fake import FakeGateway, running
 async def discord_gateway() -> AsyncIterator[FakeGateway]:
     async with running(FakeGateway(identify_close_code=4014)) as fake:
         yield fake
+    assert not fake.violations, fake.violations
 
 
 @pytest.fixture
@@ -40,26 +41,35 @@ def built_bots(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return bots
 
 
+MESSAGE_CONTENT = 1 << 15  # the privileged intent's bit in IDENTIFY
+
+
+@pytest.mark.parametrize("message_content", [False, True], ids=["default", "message content"])
 async def test_refused_intents_give_one_clear_line_without_a_reconnect(
     discord_gateway: FakeGateway,
     built_bots: list[Any],
     seeded: Services,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    message_content: bool,
 ) -> None:
-    settings = settings_for(tmp_path, discord_token=GOOD_TOKEN)
+    settings = settings_for(tmp_path, discord_token=GOOD_TOKEN, message_content=message_content)
 
     with caplog.at_level(logging.DEBUG, logger="discord"):
         async with asyncio.timeout(30):
             message = await serve_discord(seeded, settings)
 
     assert message is not None
-    assert "intents" in message and "\n" not in message.strip()
+    assert "intent" in message and "\n" not in message.strip()
     [connection] = discord_gateway.connections  # closed with 4014, never reconnected
     assert connection.closed_with == 4014
     assert connection.ops == [1, 2]  # a heartbeat on HELLO, then one IDENTIFY
     assert connection.identify is not None and connection.identify["token"] == GOOD_TOKEN
     assert "shard" not in connection.identify
+    # The privileged intent is asked for only when MARKETBOT_MESSAGE_CONTENT is set, and the
+    # line then says which switch to flip.
+    assert bool(connection.identify["intents"] & MESSAGE_CONTENT) is message_content
+    assert ("MARKETBOT_MESSAGE_CONTENT" in message) is message_content
     [client] = built_bots
     assert not isinstance(client, commands.AutoShardedBot) and client.is_closed()
     assert not [r for r in caplog.records if r.exc_info]  # no traceback was logged

@@ -18,7 +18,6 @@ from bot.client import make_bot
 from bot.core.generate import NOTES
 from bot.exts.ask import EDIT_EVERY
 from bot.services import Services
-from tests import test_discord
 from tests.discord_fake import (
     GOOD_TOKEN,
     GUILD_ID,
@@ -36,8 +35,6 @@ from tests.test_generated_answers import (  # noqa: F401  (news is a fixture)
     news,
     with_model,
 )
-
-discord_api = test_discord.discord_api  # the fake Discord API, shared as a fixture
 
 PIECE = 0.12  # seconds between streamed words: a reply takes several seconds to arrive
 ORIGINAL = "/messages/@original"
@@ -172,7 +169,7 @@ async def test_ask_shows_the_answer_being_written_then_replaces_it_with_the_guar
     services = with_model(news, llm, tmp_path, llm_timeout=60)
     client = await start_bot(services)
 
-    client._connection.parse_interaction_create(ask_interaction(QUESTION))
+    discord_api.interact(client, ask_interaction(QUESTION))
     final = await until(discord_api, is_final)
     await asyncio.sleep(EDIT_EVERY + 0.2)  # time enough for a late edit to show up
 
@@ -225,16 +222,15 @@ async def test_ask_without_an_answering_model_sends_the_quoted_answer_with_a_not
         services = with_model(news, llm, tmp_path, llm_timeout=1, llm_retries=0)
     client = await start_bot(services)
 
-    client._connection.parse_interaction_create(ask_interaction(QUESTION))
+    discord_api.interact(client, ask_interaction(QUESTION))
     final = await until(discord_api, is_final)
 
     [callback] = discord_api.made("POST", "/callback")
     assert callback.json["type"] == 5 and callback.at < final.at
-    # Nothing was written, so nothing was shown before: the answer is a follow-up, as without
-    # a model.
+    # Nothing was written, so nothing was shown before: the answer is the one edit of the
+    # deferred response, as without a model.
     assert sent(discord_api) == [final]
-    assert final.method == "POST" and final.path.startswith("/webhooks/")
-    assert not final.path.endswith(ORIGINAL)
+    assert final.method == "PATCH" and final.path.endswith(ORIGINAL)
     [embed] = final.json["embeds"]
     assert NOTES["outage"] in embed["description"]
     assert "Quoted from the sources" in embed["footer"]["text"]
@@ -253,7 +249,7 @@ async def test_a_direct_message_is_answered_by_one_reply_edited_as_it_is_written
     services = with_model(news, llm, tmp_path, llm_timeout=60)
     client = await start_bot(services)
 
-    client._connection.parse_message_create(direct_message(QUESTION))
+    discord_api.deliver(client, direct_message(QUESTION))
     final = await until(discord_api, is_final)
 
     reply, *edits = sent(discord_api)
@@ -291,7 +287,7 @@ async def test_an_instruction_from_an_article_never_reaches_discord(
     llm.script = [Reply(reply, piece_delay=PIECE), Reply(reply)]
     client = await start_bot(with_model(news, llm, tmp_path, llm_timeout=60))
 
-    client._connection.parse_interaction_create(ask_interaction(QUESTION))
+    discord_api.interact(client, ask_interaction(QUESTION))
     final = await until(discord_api, is_final)
 
     assert any(is_progress(r) for r in sent(discord_api))  # it was shown as it was written

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,6 @@ import pytest
 from bot.client import make_bot
 from bot.feeds import FeedStore
 from bot.services import Services
-from tests import test_discord
 from tests.conftest import MakeServices
 from tests.discord_fake import (
     GOOD_TOKEN,
@@ -31,7 +31,6 @@ from tests.legacy_store import store_uncleaned
 
 ADMIN_ID = "1400000000000000290"
 ASKER = "1400000000000000291"
-discord_api = test_discord.discord_api
 
 SNOWFLAKE = "123456789012345678"
 MENTIONS = (
@@ -145,9 +144,9 @@ async def send(
 ) -> Request:
     """Dispatch an interaction under its own id and token; the follow-up the bot sends."""
     payload = {**payload, "id": interaction_id, "token": f"token-{interaction_id}"}
-    bot._connection.parse_interaction_create(payload)
+    fake.interact(bot, payload)
     return await fake.wait_for(
-        "POST", f"/webhooks/{payload['application_id']}/token-{interaction_id}"
+        "PATCH", f"/webhooks/{payload['application_id']}/token-{interaction_id}/messages/@original"
     )
 
 
@@ -256,13 +255,12 @@ async def test_an_error_message_repeating_what_was_typed_shows_it_as_text(
 ) -> None:
     typed = "[C](https://evil.example/p) @everyone"
 
-    refused = await send(
-        bot,
-        discord_api,
-        ask_interaction(typed, command="price", option="asset", user_id=ASKER),
-        "1620000000009",
-    )
+    payload = ask_interaction(typed, command="price", option="asset", user_id=ASKER)
+    discord_api.interact(bot, {**payload, "id": "1620000000009", "token": "token-1620000000009"})
+    refused = await discord_api.wait_for("POST", "/interactions/1620000000009/")
 
-    assert "I don't know the asset" in refused.json["content"]
-    assert "C" in refused.json["content"]
-    assert_harmless([refused])
+    # Refused before anything was shown: a private reply, as text.
+    assert refused.json["type"] == 4 and refused.json["data"]["flags"] & 64
+    assert "I don't know the asset" in refused.json["data"]["content"]
+    assert "C" in refused.json["data"]["content"]
+    assert_harmless([replace(refused, json=refused.json["data"])])

@@ -13,13 +13,11 @@ import pytest
 from bot.client import make_bot
 from bot.render import link_or_text
 from bot.services import Services
-from tests import test_discord
 from tests.conftest import MakeServices
 from tests.discord_fake import GOOD_TOKEN, FakeDiscord, ask_interaction, news_interaction
 from tests.feeds.feed_server import FeedServer
 
 ADMIN_ID = "1400000000000000190"
-discord_api = test_discord.discord_api
 
 
 @pytest.fixture
@@ -63,12 +61,12 @@ async def test_an_admin_adds_an_article_by_url(
 ) -> None:
     client, services = newsroom
     url = site.url("/articles/solana-halt.html")
-    client._connection.parse_interaction_create(
-        news_interaction("add", {"url": url}, user_id=ADMIN_ID, guild=False)
+    discord_api.interact(
+        client, news_interaction("add", {"url": url}, user_id=ADMIN_ID, guild=False)
     )
 
     callback = await discord_api.wait_for("POST", "/callback")
-    reply = await discord_api.wait_for("POST", "/webhooks/")
+    reply = await discord_api.wait_for("PATCH", "/messages/@original")
     assert callback.json["type"] == 5 and callback.json["data"]["flags"] & 64
     assert reply.json["content"].startswith("1 found, 1 new")
     [article] = services.sources()
@@ -81,15 +79,16 @@ async def test_a_loopback_url_is_refused_with_the_reason_by_default(
     services = make_services("strict", admin_user_ids=[int(ADMIN_ID)])
     client = await logged_in(services)
     try:
-        client._connection.parse_interaction_create(
+        discord_api.interact(
+            client,
             news_interaction(
                 "add",
                 {"url": site.url("/articles/solana-halt.html")},
                 user_id=ADMIN_ID,
                 guild=False,
-            )
+            ),
         )
-        reply = await discord_api.wait_for("POST", "/webhooks/")
+        reply = await discord_api.wait_for("PATCH", "/messages/@original")
     finally:
         await client.close()
 
@@ -104,21 +103,27 @@ async def test_feeds_are_added_listed_and_removed_by_an_admin(
     client, services = newsroom
     feed = site.url("/full.rss")
 
-    client._connection.parse_interaction_create(feeds_interaction("add", {"url": feed}, ADMIN_ID))
-    added = await discord_api.wait_for("POST", "/webhooks/")
+    discord_api.interact(client, feeds_interaction("add", {"url": feed}, ADMIN_ID))
+    added = await discord_api.wait_for("PATCH", "/messages/@original")
     stored = len(services.sources())
-    client._connection.parse_interaction_create(
-        {**feeds_interaction("list", {}, ADMIN_ID), "id": "1610000000000000002", "token": "t2"}
+    discord_api.interact(
+        client,
+        {**feeds_interaction("list", {}, ADMIN_ID), "id": "1610000000000000002", "token": "t2"},
     )
-    listed = await discord_api.wait_for("POST", "/webhooks/1100000000000000001/t2")
-    client._connection.parse_interaction_create(
+    listed = await discord_api.wait_for(
+        "PATCH", "/webhooks/1100000000000000001/t2/messages/@original"
+    )
+    discord_api.interact(
+        client,
         {
             **feeds_interaction("remove", {"url": feed}, ADMIN_ID),
             "id": "1610000000000000003",
             "token": "t3",
-        }
+        },
     )
-    removed = await discord_api.wait_for("POST", "/webhooks/1100000000000000001/t3")
+    removed = await discord_api.wait_for(
+        "PATCH", "/webhooks/1100000000000000001/t3/messages/@original"
+    )
 
     assert added.json["content"].startswith("Added ") and f"{stored} new" in added.json["content"]
     assert stored >= 2
@@ -134,8 +139,8 @@ async def test_a_non_admin_cannot_add_a_feed(
     newsroom: tuple[Any, Services], discord_api: FakeDiscord, site: FeedServer
 ) -> None:
     client, services = newsroom
-    client._connection.parse_interaction_create(
-        feeds_interaction("add", {"url": site.url("/full.rss")}, "1400000000000000191")
+    discord_api.interact(
+        client, feeds_interaction("add", {"url": site.url("/full.rss")}, "1400000000000000191")
     )
 
     callback = await discord_api.wait_for("POST", "/callback")

@@ -14,18 +14,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.client import AnyBot, services_of
 from bot.core.documents import Answer
 from bot.core.feedback import FEEDBACK
 from bot.exts import payer_of, place_of
-from bot.exts.errors import user_message
+from bot.exts.errors import defer, user_message
+from bot.exts.limits import Limited
 from bot.render import answer_embed, progress_embed, quotes_embed, sources_embed
 
 log = logging.getLogger(__name__)
 
 NONE = discord.AllowedMentions.none()
-# Cooldowns: 3 questions per user per 30 s, 20 per server per 60 s.
-USER_RATE, USER_PER = 3, 30.0
-GUILD_RATE, GUILD_PER = 20, 60.0
+# Without the message-content intent, a reply to an answer that does not ping the bot arrives
+# empty: its author is told how to ask, at most this often (seconds).
+HINT_EVERY = 600.0
+HINT = (
+    "I can only read replies that mention me: keep the @ mention on when you reply to an "
+    "answer, or ask with /ask."
+)
 # A generated answer being written is shown by editing one message at most this often (s);
 # Discord allows about five edits per five seconds per channel.
 EDIT_EVERY = 1.5
@@ -54,19 +60,16 @@ class SourcesButton(
         return cls(match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        log_ = interaction.client.services.answers  # type: ignore[attr-defined]
-        answer = await asyncio.to_thread(log_.get, self.answer_id)
+        await defer(interaction, ephemeral=True)
+        answers = services_of(interaction.client).answers
+        answer = await asyncio.to_thread(answers.get, self.answer_id)
         if answer is None:
-            await interaction.followup.send(
-                "I no longer have the sources of this answer; ask again for a fresh one.",
-                ephemeral=True,
+            await interaction.edit_original_response(
+                content="I no longer have the sources of this answer; ask again for a fresh one.",
                 allowed_mentions=NONE,
             )
             return
-        await interaction.followup.send(
-            embed=quotes_embed(answer), ephemeral=True, allowed_mentions=NONE
-        )
+        await interaction.edit_original_response(embed=quotes_embed(answer), allowed_mentions=NONE)
 
 
 class FeedbackButton(
@@ -96,12 +99,12 @@ class FeedbackButton(
         return cls(match["kind"], match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        log_ = interaction.client.services.answers  # type: ignore[attr-defined]
+        await defer(interaction, ephemeral=True)
+        answers = services_of(interaction.client).answers
         label = FEEDBACK.get(self.kind, self.kind).lower()
         try:
             new = await asyncio.to_thread(
-                log_.add_feedback, self.answer_id, interaction.user.id, self.kind
+                answers.add_feedback, self.answer_id, interaction.user.id, self.kind
             )
         except (KeyError, ValueError):
             reply = "I no longer have this answer on record, so I could not store that."
@@ -111,7 +114,7 @@ class FeedbackButton(
                 if new
                 else f"You already marked this answer \u201c{label}\u201d."
             )
-        await interaction.followup.send(reply, ephemeral=True, allowed_mentions=NONE)
+        await interaction.edit_original_response(content=reply, allowed_mentions=NONE)
 
 
 def answer_view(answer_id: str) -> discord.ui.View:
@@ -180,14 +183,14 @@ class LiveEdits:
 class Ask(commands.Cog):
     """Questions about market moves, answered from cited news."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: AnyBot) -> None:
         self.bot = bot
 
     async def reply_parts(self, answer: Answer, place: str) -> dict[str, Any]:
         """The embed, and for an answer with sources the buttons under it."""
         parts: dict[str, Any] = {"embed": answer_embed(answer), "allowed_mentions": NONE}
         if answer.citations:
-            answers = self.bot.services.answers  # type: ignore[attr-defined]
+            answers = self.bot.services.answers
             parts["view"] = answer_view(await asyncio.to_thread(answers.record, answer, place))
         return parts
 
@@ -195,22 +198,14 @@ class Ask(commands.Cog):
     @app_commands.describe(question="What to explain, e.g. why did ETH fall 14%?")
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    @app_commands.checks.cooldown(USER_RATE, USER_PER, key=lambda i: i.user.id)
-    @app_commands.checks.cooldown(GUILD_RATE, GUILD_PER, key=lambda i: i.guild_id or i.user.id)
     async def ask(
         self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500]
     ) -> None:
         """Explain a market move with cited sources."""
+        self.bot.limits.take("ask", interaction.user.id, interaction.guild_id)
         # Acknowledge first: answering can take longer than Discord's 3-second window.
-        await interaction.response.defer(thinking=True)
-        services = self.bot.services  # type: ignore[attr-defined]
-        payer = payer_of(interaction.guild_id, interaction.user.id)
-        if services.generator is None:
-            answer = await asyncio.to_thread(services.ask, question, place=payer)
-            await interaction.followup.send(
-                **await self.reply_parts(answer, place_of(interaction.guild_id))
-            )
-            return
+        await defer(interaction, ephemeral=False)
+        services = self.bot.services
         live = LiveEdits(
             lambda text: interaction.edit_original_response(
                 embed=progress_embed(question, text), allowed_mentions=NONE
@@ -218,15 +213,18 @@ class Ask(commands.Cog):
         )
         try:
             answer = await asyncio.to_thread(
-                services.ask, question, place=payer, on_text=live.update
+                services.ask,
+                question,
+                place=payer_of(interaction.guild_id, interaction.user.id),
+                on_text=live.update if services.generator is not None else None,
             )
         finally:
-            shown = await live.finish()
-        parts = await self.reply_parts(answer, place_of(interaction.guild_id))
-        if shown:  # the guard's final version replaces the answer as it was being written
-            await interaction.edit_original_response(**parts)
-        else:
-            await interaction.followup.send(**parts)
+            await live.finish()
+        # The first message after the defer: the answer, or the guard's final version of the
+        # answer shown while it was written.
+        await interaction.edit_original_response(
+            **await self.reply_parts(answer, place_of(interaction.guild_id))
+        )
 
     @app_commands.command(name="sources")
     @app_commands.describe(
@@ -242,11 +240,10 @@ class Ask(commands.Cog):
         page: app_commands.Range[int, 1, 1000] = 1,
     ) -> None:
         """What marketbot knows about, newest first."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        services = self.bot.services  # type: ignore[attr-defined]
-        articles = await asyncio.to_thread(services.sources, query)
-        await interaction.followup.send(
-            embed=sources_embed(articles, page, query), ephemeral=True, allowed_mentions=NONE
+        await defer(interaction, ephemeral=True)
+        articles = await asyncio.to_thread(self.bot.services.sources, query)
+        await interaction.edit_original_response(
+            embed=sources_embed(articles, page, query), allowed_mentions=NONE
         )
 
     @commands.Cog.listener()
@@ -257,15 +254,32 @@ class Ask(commands.Cog):
         if message.author.bot or me is None:
             return
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
-        if not question:  # a mention alone, or a message whose text Discord withheld
-            return
         addressed = message.guild is None or me in message.mentions
         # Replies carry the message they answer; fetch it only when the bot is addressed.
         earlier = await self.earlier_question(message, fetch=addressed)
         if not addressed and earlier is None:
             return
-        services = self.bot.services  # type: ignore[attr-defined]
+        if not question:  # a mention alone, or a reply whose text Discord withheld
+            if (
+                not addressed
+                and not self.bot.intents.message_content
+                and self.bot.limits.once("hint", message.author.id, HINT_EVERY)
+            ):
+                await message.reply(HINT, mention_author=False, allowed_mentions=NONE)
+            return
         guild_id = message.guild.id if message.guild else None
+        try:
+            self.bot.limits.take("ask", message.author.id, guild_id)
+        except Limited as limited:
+            if self.bot.limits.once("limited", message.author.id):
+                await message.reply(limited.message(), mention_author=False, allowed_mentions=NONE)
+            return
+        await self.answer_message(message, question, earlier, guild_id)
+
+    async def answer_message(
+        self, message: discord.Message, question: str, earlier: str | None, guild_id: int | None
+    ) -> None:
+        services = self.bot.services
         written: list[discord.Message] = []  # the reply showing a generated answer being written
 
         async def show(text: str) -> None:
@@ -321,13 +335,13 @@ class Ask(commands.Cog):
             for item in getattr(row, "children", ()):
                 found = re.fullmatch(r"mb:src:([0-9a-f]{12})", getattr(item, "custom_id", "") or "")
                 if found:
-                    answers = self.bot.services.answers  # type: ignore[attr-defined]
+                    answers = self.bot.services.answers
                     stored = await asyncio.to_thread(answers.get, found.group(1))
                     if stored is not None:
                         return str(stored.question)
         return replied.embeds[0].title
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: AnyBot) -> None:
     bot.add_dynamic_items(SourcesButton, FeedbackButton)
     await bot.add_cog(Ask(bot))

@@ -9,6 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.client import AnyBot
+from bot.exts.errors import defer
 from bot.market.history import parse_day
 from bot.render import CONTENT_LIMIT, escape_markdown, price_embed, shorten
 
@@ -18,8 +20,14 @@ NONE = discord.AllowedMentions.none()
 class Market(commands.Cog):
     """Prices and charts."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: AnyBot) -> None:
         self.bot = bot
+
+    def _symbol(self, interaction: discord.Interaction, kind: str, asset: str) -> str:
+        """The asset's ticker, once the user is within their limit; a bad asset is refused
+        privately before anything is shown to the channel."""
+        self.bot.limits.take(kind, interaction.user.id, interaction.guild_id)
+        return self.bot.services.market.symbol(asset)
 
     @app_commands.command(name="price")
     @app_commands.describe(asset="A ticker or name, e.g. ETH or ethereum")
@@ -29,10 +37,10 @@ class Market(commands.Cog):
         self, interaction: discord.Interaction, asset: app_commands.Range[str, 1, 40]
     ) -> None:
         """The current price and 24h change of an asset, with the exchange and time."""
-        await interaction.response.defer(thinking=True)
-        services = self.bot.services  # type: ignore[attr-defined]
-        figures = await asyncio.to_thread(services.price, asset)
-        await interaction.followup.send(embed=price_embed(figures), allowed_mentions=NONE)
+        symbol = self._symbol(interaction, "price", asset)
+        await defer(interaction, ephemeral=False)  # live prices may take a moment
+        figures = await asyncio.to_thread(self.bot.services.price, symbol)
+        await interaction.edit_original_response(embed=price_embed(figures), allowed_mentions=NONE)
 
     @app_commands.command(name="chart")
     @app_commands.describe(
@@ -51,13 +59,13 @@ class Market(commands.Cog):
     ) -> None:
         """A price chart of an asset, with the news about it marked."""
         day = parse_day(around) if around else None  # a bad day is refused before deferring
-        await interaction.response.defer(thinking=True)
-        services = self.bot.services  # type: ignore[attr-defined]
-        png, caption = await asyncio.to_thread(services.chart, asset, days, day)
+        symbol = self._symbol(interaction, "chart", asset)
+        await defer(interaction, ephemeral=False)
+        png, caption = await asyncio.to_thread(self.bot.services.chart, symbol, days, day)
         # The caption names the articles marked on the chart: their titles are text.
-        await interaction.followup.send(
-            shorten(escape_markdown(caption, markers=True), CONTENT_LIMIT),
-            file=discord.File(io.BytesIO(png), filename=f"{services.market.symbol(asset)}.png"),
+        await interaction.edit_original_response(
+            content=shorten(escape_markdown(caption, markers=True), CONTENT_LIMIT),
+            attachments=[discord.File(io.BytesIO(png), filename=f"{symbol}.png")],
             allowed_mentions=NONE,
         )
 
@@ -67,12 +75,11 @@ class Market(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Tickers and names from the asset alias table, best match first."""
-        assets = self.bot.services.assets  # type: ignore[attr-defined]
         return [
             app_commands.Choice(name=f"{a.symbol} - {a.name}"[:100], value=a.symbol)
-            for a in assets.suggest(current)
+            for a in self.bot.services.assets.suggest(current)
         ]
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: AnyBot) -> None:
     await bot.add_cog(Market(bot))
