@@ -83,6 +83,7 @@ class FakeDiscord:
     violations: list[str] = field(default_factory=list)
     interactions: dict[str, Interaction] = field(default_factory=dict)
     callback_delay: float = 0.0
+    attachments: dict[str, bytes] = field(default_factory=dict)  # served under /attachments/
     _next_id: int = 1500000000000000000
 
     def made(self, method: str, fragment: str) -> list[Request]:
@@ -152,7 +153,19 @@ class FakeDiscord:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        app.router.add_get("/attachments/{name}", self._attachment)  # Discord's CDN
         return app
+
+    def attachment_url(self, name: str, data: bytes) -> str:
+        """Serve DATA as an uploaded file is served by Discord's CDN; its URL."""
+        self.attachments[name] = data
+        return self.base.removesuffix("/api/v10") + f"/attachments/{name}"
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.attachments.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _refuse(self, rule: str, message: str, code: int, status: int) -> web.Response:
         self.violations.append(rule)

@@ -440,3 +440,63 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
     assert followup.json["allowed_mentions"]["parse"] == []
     assert "discord.py" in content and followup.public is False
     assert "Answers: extractive (no model configured)" in content
+
+
+def upload_interaction(url: str, size: int, *, user_id: str, interaction_id: str) -> Any:
+    """/news upload with a file attached: the option holds the attachment's id, and the
+    attachment itself comes in `resolved`, as Discord sends it."""
+    payload = news_interaction(
+        "upload", {}, user_id=user_id, guild=False, interaction_id=interaction_id
+    )
+    payload["data"]["options"][0]["options"] = [
+        {"name": "attachment", "type": 11, "value": "1990000000000000001"}
+    ]
+    payload["data"]["resolved"] = {
+        "attachments": {
+            "1990000000000000001": {
+                "id": "1990000000000000001",
+                "filename": "news.json",
+                "size": size,
+                "url": url,
+                "proxy_url": url,
+                "content_type": "application/json",
+            }
+        }
+    }
+    return payload
+
+
+async def test_an_admin_uploads_a_news_file_as_an_attachment(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord
+) -> None:
+    client, services = admin_bot
+    data = json.dumps([{**ARTICLE, "published_at": "2025-11-04T12:00:00Z"}]).encode()
+    url = discord_api.attachment_url("news.json", data)
+
+    discord_api.interact(
+        client,
+        upload_interaction(url, len(data), user_id=ADMIN_ID, interaction_id="1610000000000000601"),
+    )
+
+    reply = await discord_api.answer_to("1610000000000000601")
+    assert reply.method == "PATCH" and reply.public is False
+    assert reply.json["content"].startswith("1 found, 1 new")
+    [article] = services.sources()
+    assert article.ingested_by == f"discord:{ADMIN_ID}"
+
+
+async def test_an_oversized_attachment_is_refused_before_it_is_read(
+    admin_bot: tuple[object, Services], discord_api: FakeDiscord
+) -> None:
+    client, services = admin_bot
+    url = discord_api.attachment_url("big.json", b"[]")
+
+    discord_api.interact(
+        client,
+        upload_interaction(url, 9 << 20, user_id=ADMIN_ID, interaction_id="1610000000000000602"),
+    )
+
+    refused = await discord_api.wait_for("POST", "/interactions/1610000000000000602/")
+    assert refused.json["type"] == 4 and refused.json["data"]["flags"] & 64
+    assert refused.json["data"]["content"] == "That file is 9 MB; the limit is 8 MB."
+    assert services.sources() == []

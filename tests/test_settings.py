@@ -39,3 +39,16 @@ def test_a_malformed_variable_is_refused_at_start_with_its_reason(
 
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("value", "asked"), [("1", True), ("true", True), ("0", False)])
+def test_message_content_is_an_option_that_asks_discord_for_the_intent(
+    monkeypatch: pytest.MonkeyPatch, value: str, asked: bool
+) -> None:
+    from bot.client import make_bot
+
+    monkeypatch.setenv("MARKETBOT_MESSAGE_CONTENT", value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert settings.message_content is asked
+    assert make_bot(None, message_content=settings.message_content).intents.message_content is asked

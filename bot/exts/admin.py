@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 NONE = discord.AllowedMentions.none()
 MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024
+READ_SECONDS = 60.0  # to fetch an attachment from Discord's CDN
 T = TypeVar("T")
 
 
@@ -114,7 +115,8 @@ class News(commands.GroupCog, group_name="news"):
     ) -> None:
         """Every /news command: acknowledge privately, do the work off the event loop, and
         put what it did in place of the "thinking" message (errors: bot.exts.errors)."""
-        await defer(interaction, ephemeral=True)
+        if not interaction.response.is_done():
+            await defer(interaction, ephemeral=True)
         result = await asyncio.to_thread(work)
         await interaction.edit_original_response(
             content=shorten(say(result), CONTENT_LIMIT), allowed_mentions=NONE
@@ -147,7 +149,12 @@ class News(commands.GroupCog, group_name="news"):
                 f"That file is {attachment.size >> 20} MB; the limit is "
                 f"{MAX_ATTACHMENT_BYTES >> 20} MB."
             )
-        data = await attachment.read()
+        await defer(interaction, ephemeral=True)  # reading the file may take a while
+        try:
+            async with asyncio.timeout(READ_SECONDS):
+                data = await attachment.read()
+        except (TimeoutError, discord.HTTPException) as error:
+            raise UserError("I could not read that file from Discord; please try again.") from error
         ingest = self.bot.services.ingest_upload
         work = functools.partial(
             ingest, data, attachment.filename, ingested_by=self._by(interaction)
