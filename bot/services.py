@@ -216,18 +216,24 @@ class Services:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
         return self.market.price(word, self.settings.live_timeout)
 
+    def chart_symbol(self, word: str, days: int = 7, around: date | None = None) -> str:
+        """The asset a chart would show, or the InputError the chart would raise: cheap, so
+        a bad request is refused before anything is shown."""
+        symbol = self.market.symbol(word)
+        if not 1 <= days <= 365:
+            raise InputError("Charts cover 1 to 365 days.")
+        if around is not None and not EARLIEST <= around <= utcnow().date():
+            raise InputError(f"Charts cover {EARLIEST:%-d %b %Y} to today.")
+        return symbol
+
     def chart(self, word: str, days: int = 7, around: date | None = None) -> tuple[bytes, str]:
         """A PNG of an asset's price over `days` days, ending today or centred on `around` (an
         event's day), with the stored articles about it marked; and a caption. With no data
         for the window, the last days of the history instead, said so in the caption."""
         from bot.market.chart import Mark, render_chart  # matplotlib loads only when charting
 
-        symbol = self.market.symbol(word)
-        if not 1 <= days <= 365:
-            raise InputError("Charts cover 1 to 365 days.")
+        symbol = self.chart_symbol(word, days, around)
         today = utcnow().date()
-        if around is not None and not EARLIEST <= around <= today:
-            raise InputError(f"Charts cover {EARLIEST:%-d %b %Y} to today.")
         last = today if around is None else min(today, around + timedelta(days=days // 2))
         series = self.market.daily(
             symbol, last - timedelta(days=days - 1), last, self.settings.live_timeout

@@ -9,13 +9,16 @@ pointed at it through `Route.BASE`, so every request goes through discord.py's o
 Every request body is checked against the request schema of its endpoint in Discord's official
 OpenAPI description and the documented limits (tests/discord_spec.py), and every interaction
 against Discord's interaction rules: one callback per interaction, of a type its kind allows;
-no follow-up before the callback; after a deferred response, the first message edits
-`@original` (a follow-up in its place replaces the "thinking" message with the defer's
-visibility, whatever its own flags say). Anything Discord would refuse is answered with
-Discord's error and recorded in `violations`, which the `discord_api` fixture asserts empty
-after each test; so is any message that could ping someone. Messages reach the bot through
-`deliver`, which withholds their text as Discord does from a bot without the message-content
-intent.
+no follow-up before the callback; a follow-up that takes the place of a deferred response's
+"thinking" message keeps the defer's visibility, whatever its own flags say (Discord takes it,
+and shows a "private" error to the whole channel). Anything Discord would refuse is answered
+with Discord's error and recorded in `violations`, which the `discord_api` fixture asserts
+empty after each test. Two of our own rules are recorded there too, though Discord accepts
+both: the first message after a defer must edit `@original` (Discord's documented way), and
+no message may be able to ping anyone. Not enforced: the 3-second deadline for a callback and
+the 15-minute life of a token (a loaded test machine would make them flaky). Messages reach
+the bot through `deliver`, which withholds their text as Discord does from a bot without the
+message-content intent.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Interaction:
     loading: bool = False  # a deferred response still showing "thinking"
     original_id: str | None = None
     deleted: bool = False
+    private_ids: set[str] = field(default_factory=set)  # follow-ups sent ephemeral
 
 
 def _error(message: str, code: int, status: int) -> web.Response:
@@ -344,7 +348,10 @@ class FakeDiscord:
                 interaction.original_id = reply["id"]
                 return _json(reply)
             recorded.public = not flags & EPHEMERAL
-            return _json(self.message(body))
+            sent = self.message(body)
+            if flags & EPHEMERAL:
+                interaction.private_ids.add(sent["id"])
+            return _json(sent)
         message_id = parts[5] if len(parts) > 5 else ""
         if message_id == "@original":
             if interaction.deleted or interaction.original_id is None:
@@ -366,8 +373,8 @@ class FakeDiscord:
             )
         if method == "DELETE":
             return web.Response(status=204)
-        if method == "PATCH":
-            recorded.public = not flags & EPHEMERAL
+        if method == "PATCH":  # a follow-up's visibility was set when it was sent
+            recorded.public = message_id not in interaction.private_ids
         return _json({**self.message(body), "id": message_id})
 
 

@@ -16,7 +16,6 @@ from tests.conftest import MakeServices
 from tests.discord_fake import GOOD_TOKEN, FakeDiscord
 from tests.feeds.feed_server import FeedServer
 from tests.news_files import FIXTURES
-from tests.test_discord import discord_api  # noqa: F401  (the local Discord API fixture)
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_a_feed_poll_and_uploads_at_once_store_every_article_once(
 
 
 async def test_the_bot_polls_its_feeds_in_the_background(
-    discord_api: FakeDiscord,  # noqa: F811
+    discord_api: FakeDiscord,
     make_services: MakeServices,
     server: FeedServer,
 ) -> None:

@@ -453,3 +453,25 @@ async def test_a_server_reply_to_someone_else_that_does_not_mention_the_bot_is_i
     sent = discord_api.requests[before:]
     assert not [r for r in sent if CHANNEL_ID in r.path or "/webhooks/" in r.path], sent
     assert all(DM_CHANNEL in r.path for r in sent)
+
+
+async def test_a_button_that_fails_tells_the_clicker_privately(
+    bot: Any, discord_api: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = await ask(bot, discord_api)
+    answer_id = answer_id_of(sent.json)
+
+    def broken(self: AnswerLog, answer_id: str) -> Any:
+        raise RuntimeError("the answer log went away")
+
+    monkeypatch.setattr(AnswerLog, "get", broken)
+    told = await click(
+        bot,
+        discord_api,
+        f"mb:src:{answer_id}",
+        returned_message(discord_api, sent),
+        "1610000000000000391",
+    )
+
+    assert told.json["content"].startswith("Something went wrong on my side (reference ")
+    assert told.public is False and "went away" not in json.dumps(told.json)

@@ -18,7 +18,7 @@ from bot.client import AnyBot, services_of
 from bot.core.documents import Answer
 from bot.core.feedback import FEEDBACK
 from bot.exts import payer_of, place_of
-from bot.exts.errors import defer, user_message
+from bot.exts.errors import defer, on_app_command_error, user_message
 from bot.exts.limits import Limited
 from bot.render import answer_embed, progress_embed, quotes_embed, sources_embed
 
@@ -60,6 +60,12 @@ class SourcesButton(
         return cls(match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.show(interaction)
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await on_app_command_error(interaction, error)
+
+    async def show(self, interaction: discord.Interaction) -> None:
         await defer(interaction, ephemeral=True)
         answers = services_of(interaction.client).answers
         answer = await asyncio.to_thread(answers.get, self.answer_id)
@@ -99,6 +105,12 @@ class FeedbackButton(
         return cls(match["kind"], match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.record(interaction)
+        except Exception as error:  # a button's errors bypass the command tree's handler
+            await on_app_command_error(interaction, error)
+
+    async def record(self, interaction: discord.Interaction) -> None:
         await defer(interaction, ephemeral=True)
         answers = services_of(interaction.client).answers
         label = FEEDBACK.get(self.kind, self.kind).lower()
@@ -180,6 +192,17 @@ class LiveEdits:
         return self.edits > 0
 
 
+async def reply_to(message: discord.Message, **parts: Any) -> discord.Message:
+    """Reply to MESSAGE, pinging nobody; if it was deleted meanwhile, the reply is sent
+    without the reference rather than lost."""
+    parts.setdefault("allowed_mentions", NONE)
+    return await message.channel.send(
+        reference=message.to_reference(fail_if_not_exists=False),
+        mention_author=False,
+        **parts,
+    )
+
+
 class Ask(commands.Cog):
     """Questions about market moves, answered from cited news."""
 
@@ -253,8 +276,18 @@ class Ask(commands.Cog):
         me = self.bot.user
         if message.author.bot or me is None:
             return
+        try:
+            await self.take_message(message, me)
+        except discord.HTTPException as error:  # the reply could not be sent (no permission,
+            # Discord down): nothing more can be said there
+            log.warning("could not reply to message %s: %r", message.id, error)
+
+    async def take_message(self, message: discord.Message, me: discord.ClientUser) -> None:
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         addressed = message.guild is None or me in message.mentions
+        guild_id = message.guild.id if message.guild else None
+        if addressed and question and not await self.within_limit(message, guild_id):
+            return  # counted before any work: the replied-to message is not even fetched
         # Replies carry the message they answer; fetch it only when the bot is addressed.
         earlier = await self.earlier_question(message, fetch=addressed)
         if not addressed and earlier is None:
@@ -265,16 +298,21 @@ class Ask(commands.Cog):
                 and not self.bot.intents.message_content
                 and self.bot.limits.once("hint", message.author.id, HINT_EVERY)
             ):
-                await message.reply(HINT, mention_author=False, allowed_mentions=NONE)
+                await reply_to(message, content=HINT)
             return
-        guild_id = message.guild.id if message.guild else None
+        if not addressed and not await self.within_limit(message, guild_id):
+            return
+        await self.answer_message(message, question, earlier, guild_id)
+
+    async def within_limit(self, message: discord.Message, guild_id: int | None) -> bool:
+        """Count a question; over the limit, say so (once a minute) and answer nothing."""
         try:
             self.bot.limits.take("ask", message.author.id, guild_id)
         except Limited as limited:
             if self.bot.limits.once("limited", message.author.id):
-                await message.reply(limited.message(), mention_author=False, allowed_mentions=NONE)
-            return
-        await self.answer_message(message, question, earlier, guild_id)
+                await reply_to(message, content=limited.message())
+            return False
+        return True
 
     async def answer_message(
         self, message: discord.Message, question: str, earlier: str | None, guild_id: int | None
@@ -287,9 +325,7 @@ class Ask(commands.Cog):
             if written:
                 await written[0].edit(embed=embed, allowed_mentions=NONE)
             else:
-                written.append(
-                    await message.reply(embed=embed, mention_author=False, allowed_mentions=NONE)
-                )
+                written.append(await reply_to(message, embed=embed))
 
         live = LiveEdits(show)
         try:
@@ -308,13 +344,13 @@ class Ask(commands.Cog):
             if written:
                 await written[0].edit(content=text, embed=None, allowed_mentions=NONE)
             else:
-                await message.reply(text, allowed_mentions=NONE, mention_author=False)
+                await reply_to(message, content=text)
             return
         await live.finish()
         if written:  # the guard's final version replaces the answer as it was being written
             await written[0].edit(**parts)
         else:
-            await message.reply(mention_author=False, **parts)
+            await reply_to(message, **parts)
 
     async def earlier_question(self, message: discord.Message, *, fetch: bool) -> str | None:
         """The question of the bot's answer this message replies to, if it is one."""

@@ -4,7 +4,6 @@ a public "thinking" message is deleted and the message goes to the user alone.""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 
@@ -17,6 +16,7 @@ from bot.render import escape_markdown
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
+PUBLIC_NOTICE = "I couldn't answer that one; I've told the asker why."
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -62,15 +62,20 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
             content=message, embeds=[], attachments=[], view=None, allowed_mentions=NONE
         )
         return
-    with contextlib.suppress(discord.NotFound):  # already gone (deleted by someone)
+    try:
         await interaction.delete_original_response()
+    except discord.NotFound:  # already gone (deleted by someone)
+        pass
+    except discord.HTTPException:  # still there: the channel sees a notice, never the details
+        await interaction.edit_original_response(
+            content=PUBLIC_NOTICE, embeds=[], attachments=[], view=None, allowed_mentions=NONE
+        )
     interaction.extras["public_defer"] = False
     await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
 
 
-async def on_app_command_error(
-    interaction: discord.Interaction, error: app_commands.AppCommandError
-) -> None:
+async def on_app_command_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Tell the user about ERROR (a command's, or a button's), privately."""
     try:
         await tell_privately(interaction, user_message(error))
     except discord.HTTPException as failed:  # the interaction expired, or Discord is down

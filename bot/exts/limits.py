@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ RATES: dict[str, tuple[Rate, Rate]] = {
     "price": (Rate(5, 30.0), Rate(30, 60.0)),  # exchange calls
 }
 NOTICE_EVERY = 60.0  # a user told to slow down is not told again within this many seconds
-MAX_KEYS = 50_000  # windows kept; the oldest are dropped past this
+MAX_KEYS = 10_000  # windows kept (a few MB); past this the idle, then the oldest, go
 
 
 class Limited(app_commands.CheckFailure):
@@ -49,28 +48,34 @@ class Windows:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._hits: dict[object, deque[float]] = {}
+        self._hits: dict[object, list[float]] = {}
+        self._longest = 0.0  # the longest period asked about: a window idle that long is empty
 
     def wait(self, key: object, rate: Rate) -> float:
         """Seconds until KEY may be hit again under RATE (0: now)."""
+        self._longest = max(self._longest, rate.per)
         hits = self._hits.get(key)
         if hits is None:
             return 0.0
         now = self.clock()
-        while hits and hits[0] <= now - rate.per:
-            hits.popleft()
+        hits[:] = [t for t in hits if t > now - rate.per]
         return 0.0 if len(hits) < rate.times else hits[0] + rate.per - now
 
     def hit(self, key: object) -> None:
         if key not in self._hits and len(self._hits) >= MAX_KEYS:
             self._sweep()
-        self._hits.setdefault(key, deque()).append(self.clock())
+        self._hits.setdefault(key, []).append(self.clock())
 
     def _sweep(self) -> None:
-        """Drop the windows with the oldest last hit: a quarter of them, at least the idle."""
-        by_last = sorted(self._hits, key=lambda k: self._hits[k][-1] if self._hits[k] else 0.0)
-        for key in by_last[: max(1, len(by_last) // 4)]:
+        """Drop the windows idle for longer than any period (they hold nothing that counts);
+        if that frees too little, the quarter with the oldest last hit."""
+        idle = self.clock() - self._longest
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= idle]:
             del self._hits[key]
+        if len(self._hits) >= MAX_KEYS * 3 // 4:
+            by_last = sorted(self._hits, key=lambda k: self._hits[k][-1])
+            for key in by_last[: len(by_last) // 4]:
+                del self._hits[key]
 
 
 class Limits:

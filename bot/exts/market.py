@@ -23,11 +23,8 @@ class Market(commands.Cog):
     def __init__(self, bot: AnyBot) -> None:
         self.bot = bot
 
-    def _symbol(self, interaction: discord.Interaction, kind: str, asset: str) -> str:
-        """The asset's ticker, once the user is within their limit; a bad asset is refused
-        privately before anything is shown to the channel."""
+    def _within_limit(self, interaction: discord.Interaction, kind: str) -> None:
         self.bot.limits.take(kind, interaction.user.id, interaction.guild_id)
-        return self.bot.services.market.symbol(asset)
 
     @app_commands.command(name="price")
     @app_commands.describe(asset="A ticker or name, e.g. ETH or ethereum")
@@ -37,7 +34,10 @@ class Market(commands.Cog):
         self, interaction: discord.Interaction, asset: app_commands.Range[str, 1, 40]
     ) -> None:
         """The current price and 24h change of an asset, with the exchange and time."""
-        symbol = self._symbol(interaction, "price", asset)
+        # A bad asset is refused privately before anything is shown to the channel, and
+        # without using up the user's budget.
+        symbol = self.bot.services.market.symbol(asset)
+        self._within_limit(interaction, "price")
         await defer(interaction, ephemeral=False)  # live prices may take a moment
         figures = await asyncio.to_thread(self.bot.services.price, symbol)
         await interaction.edit_original_response(embed=price_embed(figures), allowed_mentions=NONE)
@@ -58,8 +58,9 @@ class Market(commands.Cog):
         around: app_commands.Range[str, 10, 10] | None = None,
     ) -> None:
         """A price chart of an asset, with the news about it marked."""
-        day = parse_day(around) if around else None  # a bad day is refused before deferring
-        symbol = self._symbol(interaction, "chart", asset)
+        day = parse_day(around) if around else None
+        symbol = self.bot.services.chart_symbol(asset, days, day)  # refused before deferring
+        self._within_limit(interaction, "chart")
         await defer(interaction, ephemeral=False)
         png, caption = await asyncio.to_thread(self.bot.services.chart, symbol, days, day)
         # The caption names the articles marked on the chart: their titles are text.
