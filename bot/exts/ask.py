@@ -286,17 +286,15 @@ class Ask(commands.Cog):
         question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         addressed = message.guild is None or me in message.mentions
         guild_id = message.guild.id if message.guild else None
-        if addressed and question and not await self.within_limit(message, guild_id):
-            return  # counted before any work: the replied-to message is not even fetched
+        if addressed and (not question or not await self.within_limit(message, guild_id)):
+            return  # a mention alone; or over the limit, counted before any work
         # Replies carry the message they answer; fetch it only when the bot is addressed.
         earlier = await self.earlier_question(message, fetch=addressed)
         if not addressed and earlier is None:
             return
-        if not question:  # a mention alone, or a reply whose text Discord withheld
-            if (
-                not addressed
-                and not self.bot.intents.message_content
-                and self.bot.limits.once("hint", message.author.id, HINT_EVERY)
+        if not question:  # a reply whose text Discord withheld (or with none, an image)
+            if not self.bot.intents.message_content and self.bot.limits.once(
+                "hint", message.author.id, HINT_EVERY
             ):
                 await reply_to(message, content=HINT)
             return
