@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +33,7 @@ _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ers", "ed", "es",
 @lru_cache(maxsize=500_000)
 def stem(word: str) -> str:
     """A light suffix stripper: liquidated, liquidation and liquidations share "liquid"."""
-    if word[0].isdigit():
+    if word[0].isdigit() or not word.isascii():  # the suffixes are English ones
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -46,112 +47,213 @@ def terms(text: str) -> list[str]:
     return [stem(t) for t in tokens(text) if t not in STOPWORDS]
 
 
-class LexicalIndex:
-    """BM25 (k1=1.2, b=0.75) over flat postings: a query adds one precomputed slice per term.
+# Part of every saved index's signature: a saved index made by other tokenizing code is stale.
+LEXICAL_VERSION = "2"
+K1, B = 1.2, 0.75
+MAX_SEGMENTS = 16  # past this, or a quarter of the positions deleted, the index is compacted
 
-    Postings are stored as three arrays (term offsets, document positions, BM25 weights), so
-    the index builds with numpy and saves to and loads from one .npz file.
-    """
 
-    def __init__(
-        self,
-        ids: list[str],
-        vocabulary: list[str],
-        offsets: np.ndarray,
-        docs: np.ndarray,
-        weights: np.ndarray,
-    ) -> None:
-        self.ids = ids
-        self.size = len(ids)
-        self._term = {term: i for i, term in enumerate(vocabulary)}
-        self._vocabulary = vocabulary
-        self._offsets = offsets
-        self._docs = docs
-        self._weights = weights
-        self._position = {doc_id: i for i, doc_id in enumerate(ids)}
+@dataclass(frozen=True)
+class _Segment:
+    """Postings of some documents, flat and sorted by term: for term row t, the slice
+    offsets[t]:offsets[t+1] of `docs` (global positions) and `tf` (term frequencies)."""
+
+    vocabulary: dict[str, int]
+    offsets: np.ndarray
+    docs: np.ndarray
+    tf: np.ndarray
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        t = self.vocabulary.get(term)
+        if t is None:
+            return None
+        lo, hi = self.offsets[t], self.offsets[t + 1]
+        return self.docs[lo:hi], self.tf[lo:hi]
 
     @classmethod
-    def build(
-        cls, docs: Iterable[tuple[str, str]], k1: float = 1.2, b: float = 0.75
-    ) -> LexicalIndex:
-        ids: list[str] = []
+    def of(cls, rows: list[list[str]], base: int) -> _Segment:
+        """The segment of documents at positions base, base+1, ... with these terms."""
         vocabulary: dict[str, int] = {}
-        term_ids: list[np.ndarray] = []
-        lengths: list[int] = []
-        for doc_id, text in docs:
-            ids.append(doc_id)
-            row = [vocabulary.setdefault(t, len(vocabulary)) for t in terms(text)]
-            term_ids.append(np.asarray(row, dtype=np.int64))
-            lengths.append(len(row))
-        n = len(ids)
-        if not n or not vocabulary:
+        term_ids = [
+            np.asarray([vocabulary.setdefault(t, len(vocabulary)) for t in row], dtype=np.int64)
+            for row in rows
+        ]
+        return cls.from_ids(vocabulary, term_ids, base)
+
+    @classmethod
+    def from_ids(
+        cls, vocabulary: dict[str, int], term_ids: list[np.ndarray], base: int
+    ) -> _Segment:
+        n = len(term_ids)
+        lengths = [len(row) for row in term_ids]
+        if not n or not sum(lengths):
             empty = np.zeros(0, dtype=np.int32)
             offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-            return cls(ids, list(vocabulary), offsets, empty, empty.astype(np.float32))
-        length = np.asarray(lengths, dtype=np.float32)
+            return cls(vocabulary, offsets, empty, empty.astype(np.float32))
         doc_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
         # One key per (term, document): unique() counts term frequencies, sorted by term.
         keys, tf = np.unique(np.concatenate(term_ids) * n + doc_of, return_counts=True)
-        term, doc = keys // n, (keys % n).astype(np.int32)
+        term, doc = keys // n, keys % n
         df = np.bincount(term, minlength=len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))[term]
-        norm = k1 * (1 - b + b * length[doc] / float(length.mean()))
-        weights = (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
-        return cls(ids, list(vocabulary), offsets, doc, weights)
+        return cls(vocabulary, offsets, (doc + base).astype(np.int32), tf.astype(np.float32))
+
+
+class LexicalIndex:
+    """BM25 (k1=1.2, b=0.75) over flat postings, kept up to date without rebuilding.
+
+    Documents live at positions; a change appends a segment with the new documents' postings
+    and marks the removed ones' positions dead, so adding a few articles to 100k chunks costs
+    what tokenizing those articles costs. The BM25 weights are computed per query from the
+    live documents' statistics, so scores are exactly those of an index built afresh over
+    the same documents. Many segments or many dead positions are compacted into one (array
+    work only: nothing is tokenized again). The index saves to and loads from one .npz file.
+    """
+
+    def __init__(
+        self, ids: list[str], lengths: np.ndarray, alive: np.ndarray, segments: list[_Segment]
+    ) -> None:
+        self.ids = ids
+        self._lengths = lengths
+        self._alive = alive
+        self._segments = segments
+        self.size = int(alive.sum())  # live documents
+        self._position = {doc_id: i for i, doc_id in enumerate(ids) if alive[i]}
+        live = lengths[alive]
+        average = float(live.mean()) if live.size else 1.0
+        self._norm = (K1 * (1 - B + B * lengths / (average or 1.0))).astype(np.float32)
+
+    @classmethod
+    def build(cls, docs: Iterable[tuple[str, str]]) -> LexicalIndex:
+        ids: list[str] = []
+        rows: list[list[str]] = []
+        for doc_id, text in docs:
+            ids.append(doc_id)
+            rows.append(terms(text))
+        lengths = np.asarray([len(r) for r in rows], dtype=np.float32)
+        return cls(ids, lengths, np.ones(len(ids), dtype=bool), [_Segment.of(rows, 0)])
+
+    def updated(self, removed: Iterable[str], added: Iterable[tuple[str, str]]) -> LexicalIndex:
+        """A new index without the documents REMOVED and with those ADDED (an id both removed
+        and added is replaced); this one is left as it was, for searches under way."""
+        alive = self._alive.copy()
+        for doc_id in removed:
+            position = self._position.get(doc_id)
+            if position is not None:
+                alive[position] = False
+        new = [(d, t) for d, t in added]
+        for doc_id, _ in new:  # added again: the older copy goes
+            position = self._position.get(doc_id)
+            if position is not None:
+                alive[position] = False
+        rows = [terms(text) for _, text in new]
+        base = len(self.ids)
+        ids = self.ids + [d for d, _ in new]
+        lengths = np.concatenate([self._lengths, np.asarray([len(r) for r in rows], np.float32)])
+        alive = np.concatenate([alive, np.ones(len(new), dtype=bool)])
+        segments = [*self._segments, _Segment.of(rows, base)] if new else list(self._segments)
+        index = LexicalIndex(ids, lengths, alive, segments)
+        dead = len(ids) - index.size
+        if len(segments) > MAX_SEGMENTS or dead > max(64, len(ids) // 4):
+            index = index.compacted()
+        return index
+
+    def compacted(self) -> LexicalIndex:
+        """The same documents in one segment, dead positions dropped."""
+        keep = np.flatnonzero(self._alive)
+        remap = np.full(len(self.ids), -1, dtype=np.int64)
+        remap[keep] = np.arange(keep.size)
+        vocabulary: dict[str, int] = {}
+        terms_, docs, tfs = [], [], []
+        for segment in self._segments:
+            words = list(segment.vocabulary)
+            union = np.asarray([vocabulary.setdefault(w, len(vocabulary)) for w in words], np.int64)
+            per_row = np.diff(segment.offsets)
+            term_of = np.repeat(union, per_row) if union.size else np.zeros(0, np.int64)
+            mine = remap[segment.docs]
+            live = mine >= 0
+            terms_.append(term_of[live])
+            docs.append(mine[live])
+            tfs.append(segment.tf[live])
+        term = np.concatenate(terms_) if terms_ else np.zeros(0, np.int64)
+        doc = np.concatenate(docs) if docs else np.zeros(0, np.int64)
+        tf = np.concatenate(tfs) if tfs else np.zeros(0, np.float32)
+        order = np.lexsort((doc, term))
+        df = np.bincount(term, minlength=len(vocabulary))
+        offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        segment = _Segment(vocabulary, offsets, doc[order].astype(np.int32), tf[order])
+        return LexicalIndex(
+            [self.ids[i] for i in keep],
+            self._lengths[keep],
+            np.ones(keep.size, dtype=bool),
+            [segment],
+        )
 
     def save(self, path: Path, signature: str) -> None:
         """Write the index to an .npz file, tagged with the corpus signature it was built for."""
+        index = (
+            self if len(self._segments) == 1 and self.size == len(self.ids) else self.compacted()
+        )
+        [segment] = index._segments
         # A name of its own per writer: two processes rebuilding at once never share a file.
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
         np.savez(
             tmp,
-            ids=np.asarray(self.ids, dtype=str),
-            vocabulary=np.asarray(self._vocabulary, dtype=str),
-            offsets=self._offsets,
-            docs=self._docs,
-            weights=self._weights,
-            signature=np.asarray(signature),
+            ids=np.asarray(index.ids, dtype=str),
+            lengths=index._lengths,
+            vocabulary=np.asarray(list(segment.vocabulary), dtype=str),
+            offsets=segment.offsets,
+            docs=segment.docs,
+            tf=segment.tf,
+            signature=np.asarray(f"{LEXICAL_VERSION}:{signature}"),
         )
         tmp.replace(path)  # atomic: a reader never sees half a file
 
     @classmethod
     def load(cls, path: Path, signature: str) -> LexicalIndex | None:
-        """The saved index, or None when there is none or it was built for another corpus."""
+        """The saved index, or None when there is none or it was built for another corpus
+        (or by other tokenizing code)."""
         try:
             with np.load(path) as data:
-                if str(data["signature"]) != signature:
+                if str(data["signature"]) != f"{LEXICAL_VERSION}:{signature}":
                     return None
-                return cls(
-                    data["ids"].tolist(),
-                    data["vocabulary"].tolist(),
-                    data["offsets"],
-                    data["docs"],
-                    data["weights"],
-                )
+                ids = data["ids"].tolist()
+                vocabulary = {w: i for i, w in enumerate(data["vocabulary"].tolist())}
+                segment = _Segment(vocabulary, data["offsets"], data["docs"], data["tf"])
+                return cls(ids, data["lengths"], np.ones(len(ids), dtype=bool), [segment])
         except Exception:  # damaged or foreign file: rebuilding is always correct
             log.warning("ignoring unreadable %s; rebuilding the index", path)
             return None
 
     def df(self, term: str) -> int:
-        """How many documents contain a (stemmed) term."""
-        t = self._term.get(term)
-        return 0 if t is None else int(self._offsets[t + 1] - self._offsets[t])
+        """How many live documents contain a (stemmed) term."""
+        count = 0
+        for segment in self._segments:
+            found = segment.postings(term)
+            if found is not None:
+                count += int(np.count_nonzero(self._alive[found[0]]))
+        return count
 
     def scores(self, query: str) -> np.ndarray:
-        total = np.zeros(self.size, dtype=np.float32)
+        total = np.zeros(len(self.ids), dtype=np.float32)
+        n = self.size
         for term in set(terms(query)):
-            t = self._term.get(term)
-            if t is not None:
-                lo, hi = self._offsets[t], self._offsets[t + 1]
-                total[self._docs[lo:hi]] += self._weights[lo:hi]
+            found = [p for s in self._segments if (p := s.postings(term)) is not None]
+            df = sum(int(np.count_nonzero(self._alive[docs])) for docs, _ in found)
+            if not df:
+                continue
+            idf = np.float32(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            for docs, tf in found:
+                total[docs] += idf * tf * (K1 + 1) / (tf + self._norm[docs])
+        if n < len(self.ids):
+            total[~self._alive] = 0
         return total
 
     def top(self, total: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k best (doc id, score) pairs with a positive score, from `scores()`."""
         if not self.size:
             return []
-        k = min(k, self.size)
+        k = min(k, len(self.ids))
         best = np.argpartition(-total, k - 1)[:k]
         best = best[np.argsort(-total[best])]
         return [(self.ids[i], float(total[i])) for i in best if total[i] > 0]

@@ -98,6 +98,7 @@ class HybridRetriever:
         self.assets = assets
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
         # Replaced whole on reload; a search reads it once, so it never mixes two versions.
         self._corpus = _Corpus({}, LexicalIndex.build([]), [])
         self._chunk_assets: dict[str, frozenset[str]] = {}
@@ -130,7 +131,14 @@ class HybridRetriever:
             articles = {a.id: a for a in self.store.article_records()}
             signature = corpus_signature(articles.values())
             path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
-            lexical = LexicalIndex.load(path, signature) if path and path.exists() else None
+            lexical = self._updated(articles)
+            if lexical is not None:
+                if path:  # saved off the question's path; a restart before it rebuilds
+                    threading.Thread(
+                        target=self._save, args=(lexical, path, signature), daemon=True
+                    ).start()
+            elif path and path.exists():
+                lexical = LexicalIndex.load(path, signature)
             if lexical is None:
                 lexical = LexicalIndex.build(
                     (chunk_id, f"{articles[article_id].title}\n{text}")
@@ -151,6 +159,39 @@ class HybridRetriever:
                 lexical.size,
                 time.perf_counter() - started,
             )
+
+    def _updated(self, articles: dict[str, Article]) -> LexicalIndex | None:
+        """The loaded index brought up to ARTICLES by reading only the chunks of the articles
+        added or changed since, or None when there is nothing loaded to update (or so much
+        changed that reading everything is as quick)."""
+        loaded = self._corpus.articles
+        if not loaded:
+            return None
+
+        def version(article: Article | None) -> tuple[str, int, str] | None:
+            return (
+                None if article is None else (article.fingerprint, article.n_chunks, article.title)
+            )
+
+        changed = [i for i, a in articles.items() if version(loaded.get(i)) != version(a)]
+        gone = {i for i in loaded if i not in articles}
+        if len(changed) + len(gone) > max(200, len(articles) // 5):
+            return None
+        stale = gone | {i for i in changed if i in loaded}
+        removed = [c for c in self._corpus.lexical.ids if c.split(":", 1)[0] in stale]
+        added = [
+            (chunk_id, f"{articles[article_id].title}\n{text}")
+            for chunk_id, article_id, text in self.store.chunks_of(changed)
+            if is_current(chunk_id, articles.get(article_id))
+        ]
+        return self._corpus.lexical.updated(removed, added)
+
+    def _save(self, lexical: LexicalIndex, path: Path, signature: str) -> None:
+        with self._save_lock:  # one writer at a time in this process; files are atomic
+            try:
+                lexical.save(path, signature)
+            except OSError as error:  # a full disk costs a rebuild at the next start, no more
+                log.warning("could not save the lexical index: %r", error)
 
     def coverage(self) -> dict[str, str]:
         """What the corpus covers, for replies that found nothing; kept until it changes."""

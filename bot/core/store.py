@@ -278,6 +278,23 @@ class ChromaStore:
                 yield chunk_id, str(metas[i]["article_id"]), docs[i]
             offset += len(page["ids"])
 
+    def chunks_of(self, article_ids: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article id, text) of the stored chunks of these articles, stale or not,
+        as `iter_chunks` gives them, reading only those articles' chunks."""
+        for start in range(0, len(article_ids), 100):
+            batch = list(article_ids[start : start + 100])
+            where = {"article_id": {"$in": batch}}
+            offset = 0
+            while True:
+                page = self._page("chunks", where, True, offset)
+                if not page["ids"]:
+                    break
+                metas = page["metadatas"] or []
+                docs = page["documents"] or []
+                for i, chunk_id in enumerate(page["ids"]):
+                    yield chunk_id, str(metas[i]["article_id"]), docs[i]
+                offset += len(page["ids"])
+
     @_reconnecting
     def chunk_count(self) -> int:
         return self.chunks.count()

@@ -332,9 +332,38 @@ def _is_number(text: str) -> bool:
     return True
 
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
+# Accents on Latin, Greek and Cyrillic letters (after NFKD): folded away, so "Régulation"
+# matches "regulation"; marks of other scripts (Japanese voicing, Indic vowels) are letters'
+# own and stay.
+_ACCENTS = re.compile(r"(?<=[\u0000-\u052f])[\u0300-\u036f]+")
+# Scripts written without spaces between words: a run of them is cut into overlapping pairs
+# of characters, the usual unit of search for Chinese and Japanese (a single one stays).
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case word tokens for lexical search; figures such as 3,100 or 2.5 stay whole."""
-    return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
+    """Lower-case word tokens for lexical search, in any script; figures such as 3,100 or
+    2.5 stay whole, accents are folded, Chinese and Japanese become character pairs."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    if folded.isascii():
+        return _ASCII_TOKEN.findall(folded)
+    folded = unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFKD", folded)))
+    found: list[str] = []
+    for word in _TOKEN.findall(folded):
+        if not _UNSPACED.search(word):
+            found.append(word)
+            continue
+        at = 0
+        for run in _UNSPACED.finditer(word):
+            if run.start() > at:
+                found.append(word[at : run.start()])
+            chars = run.group()
+            found += (
+                [chars] if len(chars) == 1 else [chars[i : i + 2] for i in range(len(chars) - 1)]
+            )
+            at = run.end()
+        if at < len(word):
+            found.append(word[at:])
+    return found
