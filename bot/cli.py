@@ -112,13 +112,7 @@ def ingest(
     services = _services()
     report = IngestReport()
     for url in urls:
-        try:
-            fetched = services.ingest_url(
-                url, ingested_by="cli", allow_private=allow_private or None
-            )
-        except UserError as error:
-            _complain(str(error))
-            raise typer.Exit(2) from error
+        fetched = services.ingest_url(url, ingested_by="cli", allow_private=allow_private or None)
         report.files += fetched.files
         report.chunks += fetched.chunks
         report.seconds += fetched.seconds
@@ -234,11 +228,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command()
 def forget(article_id: Annotated[str, typer.Argument(help="The id `sources` shows.")]) -> None:
     """Remove an article and all its chunks."""
-    try:
-        article = _services().forget(article_id)
-    except UserError as error:
-        _complain(str(error))
-        raise typer.Exit(2) from error
+    article = _services().forget(article_id)
     _say(f"Forgot {article.id}: {article.title}")
 
 
@@ -263,9 +253,6 @@ def price(
     market = _market(settings)
     try:
         figures = market.price(asset, settings.live_timeout)
-    except UserError as error:
-        _complain(str(error))
-        raise typer.Exit(2) from error
     finally:
         if market.live is not None:
             market.live.close()
@@ -289,11 +276,7 @@ def chart(
     from bot.market.history import parse_day
 
     services = _services()
-    try:
-        png, caption = services.chart(asset, days, parse_day(around) if around else None)
-    except UserError as error:
-        _complain(str(error))
-        raise typer.Exit(2) from error
+    png, caption = services.chart(asset, days, parse_day(around) if around else None)
     path = out_path or Path(f"{services.market.symbol(asset)}-{days}d.png")
     path.write_bytes(png)
     _say(caption)  # it names the articles marked on the chart
@@ -345,11 +328,6 @@ def _feed_store() -> Any:
     return FeedStore.in_dir(_settings().data_dir)
 
 
-def _fail(error: UserError) -> typer.Exit:
-    _complain(str(error))
-    return typer.Exit(2)
-
-
 def _poll_line(report: Any) -> str:
     from bot.feeds import MAX_ENTRIES
 
@@ -372,14 +350,9 @@ def feeds_add(
     allow_private: AllowPrivate = False,
 ) -> None:
     """Add a feed: it is fetched once (refused unless it is a feed), stored and ingested."""
-    try:
-        if _feed_store().get(url) is not None:  # refused before the model loads
-            raise UserError(f"{url.strip()} is already being polled; `feeds list` shows it.")
-        feed, report = _services().add_feed(
-            url, added_by="cli", allow_private=allow_private or None
-        )
-    except UserError as error:
-        raise _fail(error) from error
+    if _feed_store().get(url) is not None:  # refused before the model loads
+        raise UserError(f"{url.strip()} is already being polled; `feeds list` shows it.")
+    feed, report = _services().add_feed(url, added_by="cli", allow_private=allow_private or None)
     _say(f"Added {feed.url} ({feed.title or 'untitled'})")
     _say(_poll_line(report))
     for problem in report.problems:
@@ -391,10 +364,7 @@ def feeds_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The feeds, with when each was last read and its last error."""
-    try:
-        feeds = _feed_store().list()
-    except UserError as error:
-        raise _fail(error) from error
+    feeds = _feed_store().list()
     rows = [
         {
             "url": f.url,
@@ -435,10 +405,7 @@ def feeds_remove(
     url: Annotated[str, typer.Argument(help="The address `feeds list` shows.")],
 ) -> None:
     """Stop polling a feed; the articles it brought stay."""
-    try:
-        feed = _feed_store().remove(url)
-    except UserError as error:
-        raise _fail(error) from error
+    feed = _feed_store().remove(url)
     _say(f"Removed {feed.url}; its articles stay (`forget` removes one).")
 
 
@@ -451,10 +418,7 @@ def feeds_poll(
     exits 1 when a feed failed."""
     from bot.feeds import FeedError
 
-    try:
-        results = _services().poll_feeds(force, allow_private=allow_private or None)
-    except UserError as error:
-        raise _fail(error) from error
+    results = _services().poll_feeds(force, allow_private=allow_private or None)
     if not results:
         print("No feed is due; --force polls them all.")
     for feed, outcome in results:

@@ -3,24 +3,41 @@ files replaced whole."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from bot.errors import UserError
+
+WRITER_WAIT = 900.0  # seconds a writer waits for another (a large ingestion takes minutes)
+
+
+class Busy(UserError):
+    """Another process held a lock for longer than this one would wait."""
+
 
 @contextmanager
-def exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `lock_path` (across processes) for the block."""
+def exclusive(lock_path: Path, timeout: float = WRITER_WAIT) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (across processes; the kernel releases it if the
+    holder dies) for the block; raise Busy after `timeout` seconds of waiting, so one stuck
+    writer cannot stall every other for ever."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(lock_path, timeout=timeout, thread_local=False, preserve_lock_file=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise Busy(
+            f"Another process has been writing for over {timeout:g} s ({lock_path.name} in "
+            "the data dir); try again when it has finished."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -23,6 +23,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.core.budget import CallBudget
 from bot.core.documents import Answer, Article, Citation, Passage
@@ -324,28 +325,39 @@ class Generator:
         """One answer from the model: retried with back-off while nothing was streamed and the
         failure may pass (no reply, a timeout, HTTP 429 or 5xx); each try costs budget."""
         chain = prompt | self.model | StrOutputParser()
-        for attempt in range(self.settings.llm_retries + 1):
-            if not self.budget.take(place):
-                raise BudgetSpent
-            record["calls"] += 1
-            started = time.monotonic()
-            pieces: list[str] = []
-            try:
+        streamed = False  # a failure after text was shown is not retried: it would show twice
+
+        def may_pass(error: BaseException) -> bool:
+            return not streamed and _transient(error)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.llm_retries + 1),
+            wait=wait_exponential(multiplier=BACKOFF, min=BACKOFF),
+            retry=retry_if_exception(may_pass),
+            before_sleep=lambda state: log.info(
+                "model call failed (%s), retrying",
+                type(state.outcome.exception()).__name__ if state.outcome else "?",
+            ),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                if not self.budget.take(place):
+                    raise BudgetSpent
+                record["calls"] += 1
+                started = time.monotonic()
                 if progress is None:
-                    return chain.invoke(values)
+                    return str(chain.invoke(values))
+                pieces: list[str] = []
                 for piece in chain.stream(values):
                     pieces.append(piece)
+                    streamed = True
                     progress.feed("".join(pieces))
                     if time.monotonic() - started > self.settings.llm_timeout:
                         raise TimeoutError(
                             f"the answer took over {self.settings.llm_timeout:g} s to stream"
                         )
                 return "".join(pieces)
-            except Exception as error:
-                if pieces or attempt == self.settings.llm_retries or not _transient(error):
-                    raise
-                log.info("model call failed (%s), retrying", type(error).__name__)
-                time.sleep(BACKOFF * 2**attempt)
         raise AssertionError("unreachable")
 
     def _describe(self, error: BaseException) -> str:
@@ -389,10 +401,22 @@ class _GuardedProgress:
 _MARKER_COMING = re.compile(r"[.!?]\s*(?:\[\d*\]?\s*)+$")
 
 
+# Providers' errors for a call that got no answer (their SDKs' names; httpx's underneath).
+_NO_ANSWER = frozenset(
+    {"APIConnectionError", "APITimeoutError", "TransportError", "TimeoutException"}
+)
+
+
 def _transient(error: BaseException) -> bool:
-    """A failure worth retrying: no HTTP status (timeouts, refused connections), 429 or 5xx."""
+    """A failure worth retrying: the call got no answer (a timeout, a refused or dropped
+    connection), or HTTP 429 or 5xx. Anything else (a 400, a bug such as a KeyError, a spent
+    budget) would fail the same way again."""
     status = getattr(error, "status_code", None)
-    return not isinstance(status, int) or status == 429 or status >= 500
+    if isinstance(status, int):
+        return status == 429 or status >= 500
+    if isinstance(error, TimeoutError | ConnectionError):
+        return True
+    return any(kind.__name__ in _NO_ANSWER for kind in type(error).__mro__)
 
 
 def _citing(text: str, n: int) -> list[str]:
