@@ -26,6 +26,7 @@ from bot.core.text import short_hash, strip_markers, tokens
 log = logging.getLogger(__name__)
 
 CANDIDATES = 40
+CLOCK_MARGIN = 600.0  # seconds other hosts' clocks may be behind: their recent writes are re-read
 CONTEXT_AROUND = 4  # chunks either side of a ranked one that an answer may also quote
 SYNDICATED_SIMILARITY = 0.92
 PER_ARTICLE = 4
@@ -109,6 +110,7 @@ class HybridRetriever:
         self.refresh_seconds = refresh_seconds
         self._revision: str | None = None
         self._checked_at = 0.0
+        self._read_at: float | None = None  # wall clock when the article records were read
 
     def invalidate(self) -> None:
         """The store changed: rebuild the in-memory views before the next search."""
@@ -128,7 +130,11 @@ class HybridRetriever:
             # Read before the corpus: a write landing during the load shows as a new revision.
             self._revision = self.store.revision()
             self._checked_at = now
-            articles = {a.id: a for a in self.store.article_records()}
+            read_at = time.time()
+            articles = self._changed_articles()
+            if articles is None:
+                articles = {a.id: a for a in self.store.article_records()}
+            self._read_at = read_at
             signature = corpus_signature(articles.values())
             path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
             lexical = self._updated(articles)
@@ -159,6 +165,17 @@ class HybridRetriever:
                 lexical.size,
                 time.perf_counter() - started,
             )
+
+    def _changed_articles(self) -> dict[str, Article] | None:
+        """The loaded articles brought up to date from the records changed since they were
+        read (a clock margin covers other hosts'), or None when nothing is loaded yet."""
+        loaded = self._corpus.articles
+        if not loaded or self._read_at is None:
+            return None
+        complete, hidden = self.store.changes_since(self._read_at - CLOCK_MARGIN, set(loaded))
+        articles = {i: a for i, a in loaded.items() if i not in hidden}
+        articles.update((a.id, a) for a in complete)
+        return articles
 
     def _updated(self, articles: dict[str, Article]) -> LexicalIndex | None:
         """The loaded index brought up to ARTICLES by reading only the chunks of the articles

@@ -19,6 +19,7 @@ import functools
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence, Set
@@ -208,6 +209,46 @@ class ChromaStore:
             for i, article_id in enumerate(ids):
                 yield _article(article_id, metas[i], docs[i] if docs else "")
             offset += len(ids)
+
+    def changes_since(self, since: float, known: Set[str]) -> tuple[list[Article], set[str]]:
+        """What changed since SINCE (a time.time() of any host, give or take its clock) for
+        a reader that holds the complete articles KNOWN: the complete records written since,
+        or not in KNOWN, and the ids of KNOWN articles hidden or gone. Reads every id (cheap:
+        no metadata) but only the changed records' metadata."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self._ids_page(offset)
+            if not page:
+                break
+            ids.update(page)
+            offset += len(page)
+        metas: dict[str, Any] = {}
+        offset = 0
+        while True:
+            changed = self._page("articles", {"changed_ts": {"$gte": since}}, False, offset)
+            if not changed["ids"]:
+                break
+            metas.update(zip(changed["ids"], changed["metadatas"] or [], strict=True))
+            offset += len(changed["ids"])
+        unseen = sorted(ids - known - metas.keys())  # pending ones, or a skewed clock's
+        for start in range(0, len(unseen), PAGE):
+            page = self._by_ids(unseen[start : start + PAGE])
+            metas.update(zip(page["ids"], page["metadatas"] or [], strict=True))
+        complete = [
+            _article(i, meta, None) for i, meta in metas.items() if meta.get("state") == "complete"
+        ]
+        hidden = {i for i in known if i not in ids}
+        hidden |= {i for i, m in metas.items() if m.get("state") != "complete" and i in known}
+        return complete, hidden
+
+    @_reconnecting
+    def _ids_page(self, offset: int) -> list[str]:
+        return list(self.articles.get(include=[], limit=PAGE * 5, offset=offset)["ids"])
+
+    @_reconnecting
+    def _by_ids(self, ids: list[str]) -> Any:
+        return self.articles.get(ids=ids, include=["metadatas"])
 
     @_reconnecting
     def _page(self, which: str, where: Any, with_text: bool, offset: int) -> Any:
@@ -461,8 +502,10 @@ class ChromaStore:
         """Remove articles: hidden first, then their chunks, then their records."""
         if not article_ids:
             return
+        now = time.time()
         self.articles.update(
-            ids=list(article_ids), metadatas=[{"state": "pending"} for _ in article_ids]
+            ids=list(article_ids),
+            metadatas=[{"state": "pending", "changed_ts": now} for _ in article_ids],
         )
         self._bump_revision()
         self.delete_chunks(article_ids)
@@ -498,6 +541,9 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "longest": max(article.longest, len(article.body)),
         # Every story at one link, whatever tracking parameters its URL carried.
         "url_key": canonical_url(article.url) if article.url else "",
+        # When the record last changed what readers see (wall clock, this host's): readers
+        # ask for the records changed since they last looked instead of reading them all.
+        "changed_ts": time.time(),
     }
 
 
