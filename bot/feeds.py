@@ -281,9 +281,6 @@ class FeedHost(Protocol):
 
     def fetcher(self, allow_private: bool | None = None) -> SafeFetcher: ...
 
-    @property
-    def retriever(self) -> Any: ...
-
 
 @dataclass
 class PollReport:
@@ -513,7 +510,6 @@ def _ingest(host: FeedHost, fetcher: SafeFetcher, feed: Feed, parsed: Any) -> Po
             result.documents.append(document)
     if result.documents:
         ingest = host.ingestor.ingest_results([result], ingested_by=f"feed:{feed.url}")
-        host.retriever.invalidate()
     else:
         ingest = IngestReport([FileReport(result.origin, result.format, problems=result.problems)])
     return PollReport(feed, "read", ingest, already_stored=already, skipped=skipped)

@@ -275,7 +275,6 @@ class Services:
         report = self.ingestor.ingest_paths(
             paths, ingested_by=ingested_by, outlet=outlet, progress=progress
         )
-        self.retriever.invalidate()
         return report
 
     def fetcher(self, allow_private: bool | None = None) -> SafeFetcher:
@@ -297,7 +296,6 @@ class Services:
         fetched = self.fetcher(allow_private).fetch(url)
         result = load_page(fetched.body, fetched.url, fetched.charset)
         report = self.ingestor.ingest_results([result], ingested_by=ingested_by)
-        self.retriever.invalidate()
         return report
 
     def feeds(self) -> list[Feed]:
@@ -324,7 +322,6 @@ class Services:
     def ingest_upload(self, data: bytes, filename: str, *, ingested_by: str) -> IngestReport:
         """Ingest a file's bytes (a Discord attachment), detected by content like any file."""
         report = self.ingestor.ingest_results([load_bytes(data, filename)], ingested_by=ingested_by)
-        self.retriever.invalidate()
         return report
 
     def ingest_text(self, title: str, text: str, *, ingested_by: str) -> IngestReport:
@@ -336,7 +333,6 @@ class Services:
         report = self.ingestor.ingest_results(
             [LoadResult("pasted text", "text", [document])], ingested_by=ingested_by
         )
-        self.retriever.invalidate()
         return report
 
     def sources(self, query: str | None = None) -> list[Article]:
@@ -358,7 +354,6 @@ class Services:
             )
         with self.ingestor.locked():
             self.store.forget([article.id])
-        self.retriever.invalidate()
         return article
 
     def seed(self) -> IngestReport | None:

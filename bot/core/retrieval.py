@@ -111,9 +111,11 @@ class HybridRetriever:
         self._revision: str | None = None
         self._checked_at = 0.0
         self._read_at: float | None = None  # wall clock when the article records were read
+        store.on_change(self.invalidate)  # this process's writes: seen at the next search
 
     def invalidate(self) -> None:
-        """The store changed: rebuild the in-memory views before the next search."""
+        """The store changed: bring the in-memory views up to date before the next search
+        (called by the store on every write this process makes)."""
         self._stale = True
 
     def load(self) -> None:

@@ -164,6 +164,7 @@ class ChromaStore:
         self.prefix = prefix
         self._rows: OrderedDict[str, tuple[str, np.ndarray]] = OrderedDict()
         self._rows_lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
         self._reopening = threading.Lock()
         function: Any = ChromaEmbeddingAdapter(embeddings)
         self._function = function
@@ -415,8 +416,15 @@ class ChromaStore:
     def _set_shared_metadata(self, **values: str) -> None:
         self.articles.modify(metadata={**self._shared_metadata(), **values})
 
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call LISTENER whenever this process changes what readers see (other processes'
+        changes show in `revision`)."""
+        self._listeners.append(listener)
+
     def _bump_revision(self) -> None:
         self._set_shared_metadata(revision=uuid.uuid4().hex)
+        for listener in self._listeners:
+            listener()
 
     # -- writing ---------------------------------------------------------------------------
 

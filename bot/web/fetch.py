@@ -489,9 +489,46 @@ class SafeFetcher:
                         f"Refused {printable(host[:100])}: it resolves to {address}, {why}. "
                         "Set MARKETBOT_ALLOW_PRIVATE_URLS=1 (or --allow-private) to allow it."
                     )
-        address = addresses[0]
+        # Every address is tried in turn (all checked above): a host whose first address is
+        # down is still reached at the next, within the one deadline.
+        refused_at: list[str] = []
+        for address in addresses:
+            request = self._pinned(url, target, address, headers, exchange)
+            if exchange.expired:  # given up on while resolving: never connect after that
+                raise FetchError(f"{exchange.host} did not answer within {self.timeout:g} s.")
+            try:
+                response = transport.handle_request(request)
+            except httpx.ConnectError:
+                if exchange.expired:
+                    break
+                refused_at.append(address)
+                continue
+            except httpx.TimeoutException:
+                raise FetchError(
+                    f"{exchange.host} did not answer within {self.timeout:g} s."
+                ) from None
+            except httpx.HTTPError as error:
+                if exchange.expired:  # its socket was shut down at the deadline
+                    raise FetchError(
+                        f"{exchange.host} did not answer within {self.timeout:g} s."
+                    ) from None
+                raise FetchError(
+                    f"Could not fetch from {exchange.host}: {type(error).__name__}."
+                ) from None
+            response.request = request
+            return response
+        if exchange.expired:
+            raise FetchError(f"{exchange.host} did not answer within {self.timeout:g} s.")
+        raise FetchError(
+            f"Could not connect to {exchange.host} (tried {', '.join(refused_at[:4])})."
+        )
+
+    def _pinned(
+        self, url: str, target: Target, address: str, headers: dict[str, str], exchange: _Exchange
+    ) -> httpx.Request:
+        """The request for TARGET sent to ADDRESS, naming the host in Host and SNI."""
         netloc = f"[{address}]" if ":" in address else address
-        name = _host_header(host)
+        name = _host_header(target.host)
         pinned = urlunsplit(
             (
                 target.scheme,
@@ -502,7 +539,7 @@ class SafeFetcher:
             )
         )
         try:
-            request = httpx.Request(
+            return httpx.Request(
                 "GET",
                 pinned,
                 headers={
@@ -517,22 +554,6 @@ class SafeFetcher:
             )
         except httpx.InvalidURL:  # a control character in the path, say
             raise FetchError(f"{url[:100]!r} is not a valid URL.") from None
-        if exchange.expired:  # given up on while resolving: never connect after that
-            raise FetchError(f"{exchange.host} did not answer within {self.timeout:g} s.")
-        try:
-            response = transport.handle_request(request)
-        except httpx.TimeoutException:
-            raise FetchError(f"{exchange.host} did not answer within {self.timeout:g} s.") from None
-        except httpx.HTTPError as error:
-            if exchange.expired:  # its socket was shut down at the deadline
-                raise FetchError(
-                    f"{exchange.host} did not answer within {self.timeout:g} s."
-                ) from None
-            raise FetchError(
-                f"Could not fetch from {exchange.host}: {type(error).__name__}."
-            ) from None
-        response.request = request
-        return response
 
     def _trusted(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])

@@ -7,7 +7,9 @@ import ipaddress
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
+import httpx
 import pytest
 
 from bot.errors import InputError
@@ -534,3 +536,37 @@ def test_a_compressed_body_is_refused_before_it_is_unpacked() -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["identity"]
+
+
+class _Unreachable(httpx.HTTPTransport):
+    """The real transport, except that connecting to DOWN fails as a refused connection
+    would, without a packet sent there."""
+
+    down = "192.0.2.1"  # TEST-NET-1: documentation only, never connected to
+    tried: ClassVar[list[str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _Unreachable.tried.append(request.url.host)
+        if request.url.host == self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return super().handle_request(request)
+
+
+def test_a_host_whose_first_address_is_down_is_reached_at_the_next(
+    site: LocalSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.web.fetch.httpx.HTTPTransport", _Unreachable)
+    _Unreachable.tried = []
+    resolver = Resolver(news_example=[_Unreachable.down, "127.0.0.1"])
+    fetcher = SafeFetcher(allowed_networks=["192.0.2.0/24", *LOCAL_ONLY], resolver=resolver)
+
+    fetched = fetcher.fetch(site.url("/article", "news.example"))
+    only_down = SafeFetcher(
+        allowed_networks=["192.0.2.0/24"], resolver=Resolver(news_example=[_Unreachable.down])
+    )
+    message = refused(only_down, site.url("/article", "news.example"))
+
+    assert ARTICLE_TITLE.encode() in fetched.body
+    assert _Unreachable.tried[:2] == [_Unreachable.down, "127.0.0.1"]
+    assert [r.host for r in site.requests] == [f"news.example:{site.port}"]
+    assert message == "Could not connect to news.example (tried 192.0.2.1)."
