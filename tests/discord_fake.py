@@ -36,6 +36,7 @@ from aiohttp import web
 from discord.http import Route
 
 from tests.discord_spec import problems
+from tests.loopback import on_loopback
 
 BOT_ID = "1100000000000000001"
 APP_ID = BOT_ID
@@ -421,17 +422,13 @@ def as_delivered(payload: dict[str, Any], message_content: bool) -> dict[str, An
 @asynccontextmanager
 async def serving(fake: FakeDiscord) -> AsyncIterator[FakeDiscord]:
     """Serve FAKE on 127.0.0.1 and point discord.py's REST calls at it."""
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.base = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
-    saved, Route.BASE = Route.BASE, fake.base
-    try:
-        yield fake
-    finally:
-        Route.BASE = saved
-        await runner.cleanup()
+    async with on_loopback(fake.app()) as port:
+        fake.base = f"http://127.0.0.1:{port}/api/v10"
+        saved, Route.BASE = Route.BASE, fake.base
+        try:
+            yield fake
+        finally:
+            Route.BASE = saved
 
 
 async def _multipart(request: web.Request, raw: bytes) -> dict[str, Any]:
@@ -745,13 +742,41 @@ def reply_message(
     }
     payload["referenced_message"] = replied
     if guild_id is not None:
-        payload["guild_id"] = guild_id
+        payload.update(guild_id=guild_id, member=server_member())
         payload["message_reference"]["guild_id"] = guild_id
-        payload["member"] = {
-            "roles": [],
-            "joined_at": "2025-01-01T00:00:00+00:00",
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-        }
     return payload
+
+
+def server_member() -> dict[str, Any]:
+    """The `member` of a server message's author, as MESSAGE_CREATE carries it."""
+    return {
+        "roles": [],
+        "joined_at": "2025-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
+
+
+def mention_message(content: str, message_id: str, user_id: str = USER_ID) -> dict[str, Any]:
+    """A MESSAGE_CREATE in the server's channel that mentions the bot."""
+    payload = message_payload(
+        message_id, CHANNEL_ID, member_user(user_id), f"<@{BOT_ID}> {content}"
+    )
+    payload.update(guild_id=GUILD_ID, mentions=[bot_user()], member=server_member())
+    return payload
+
+
+@asynccontextmanager
+async def logged_in(services: Any, **options: Any) -> AsyncIterator[Any]:
+    """A bot on SERVICES logged in to the fake (which runs setup_hook), in its server."""
+    from bot.client import make_bot
+
+    client = make_bot(services, **options)
+    await client.login(GOOD_TOKEN)
+    client._connection.application_id = int(APP_ID)
+    client._connection.parse_guild_create(guild_create())
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -26,9 +26,8 @@ from typing import Any
 import yarl
 from aiohttp import WSMsgType, web
 from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
-from tests.discord_fake import FakeDiscord, _json
+from tests.discord_fake import FakeDiscord, _json, serving
 
 HELLO = {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}
 HEARTBEAT_ACK = {"op": 11}
@@ -177,18 +176,13 @@ async def _send(ws: web.WebSocketResponse, encode: Encoder, payload: dict[str, A
 @asynccontextmanager
 async def running(fake: FakeGateway) -> AsyncIterator[FakeGateway]:
     """Serve FAKE on 127.0.0.1 and point discord.py's REST and gateway URLs at it."""
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    fake.base = f"http://127.0.0.1:{port}/api/v10"
-    fake.gateway_url = f"ws://127.0.0.1:{port}/"
-    saved_base, saved_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    Route.BASE = fake.base
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-    try:
-        yield fake
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved_base, saved_gateway
-        await runner.cleanup()
+    async with serving(fake):
+        fake.gateway_url = fake.base.replace("http://", "ws://").removesuffix("api/v10")
+        saved, DiscordWebSocket.DEFAULT_GATEWAY = (
+            DiscordWebSocket.DEFAULT_GATEWAY,
+            yarl.URL(fake.gateway_url),
+        )
+        try:
+            yield fake
+        finally:
+            DiscordWebSocket.DEFAULT_GATEWAY = saved

@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import on_loopback
+
 MODEL = "gpt-4o-mini-2024-07-18"
 
 
@@ -156,15 +158,9 @@ def _error(status: int, message: str, code: str) -> web.Response:
 
 @asynccontextmanager
 async def serving(fake: FakeLLM) -> AsyncIterator[FakeLLM]:
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    try:
+    async with on_loopback(fake.app()) as port:
+        fake.base_url = f"http://127.0.0.1:{port}/v1"
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 class InThread:

@@ -7,14 +7,12 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.client import make_bot
 from bot.core.feedback import AnswerLog
 from bot.core.question import follow_up
 from bot.render import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, TITLE_LIMIT
@@ -22,7 +20,6 @@ from bot.services import Services
 from tests.discord_fake import (
     APP_ID,
     CHANNEL_ID,
-    GOOD_TOKEN,
     GUILD_ID,
     FakeDiscord,
     Request,
@@ -30,7 +27,7 @@ from tests.discord_fake import (
     bot_user,
     component_interaction,
     direct_message,
-    guild_create,
+    logged_in,
     member_user,
     message_payload,
     reply_message,
@@ -53,19 +50,6 @@ def services(corpus: Services, tmp_path: Path) -> Iterator[Services]:
     own = replace(corpus, answers=AnswerLog(tmp_path / "answers.sqlite3"))
     yield own
     own.answers.close()
-
-
-@asynccontextmanager
-async def logged_in(services: Services) -> AsyncIterator[Any]:
-    """A bot logged in to the fake (which runs setup_hook), and a member of its server."""
-    client = make_bot(services)
-    await client.login(GOOD_TOKEN)
-    client._connection.application_id = int(APP_ID)
-    client._connection.parse_guild_create(guild_create())
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

@@ -11,22 +11,21 @@ from typing import Any
 
 import pytest
 
-from bot.client import command_payloads, make_bot
+from bot.client import command_payloads
 from bot.core.documents import Answer
 from bot.errors import InputError, NotFoundError
 from bot.services import Services
 from tests.discord_fake import (
     APP_ID,
-    BOT_ID,
     CHANNEL_ID,
-    GOOD_TOKEN,
     GUILD_ID,
     FakeDiscord,
     Request,
     ask_interaction,
     bot_user,
-    guild_create,
+    logged_in,
     member_user,
+    mention_message,
     message_payload,
     reply_message,
     returned_message,
@@ -39,30 +38,12 @@ NO_PING_REPLY = {"parse": [], "replied_user": False}
 
 @pytest.fixture
 async def bot(discord_api: FakeDiscord, seeded: Services) -> AsyncIterator[Any]:
-    client = make_bot(seeded)
-    await client.login(GOOD_TOKEN)
-    client._connection.application_id = int(APP_ID)
-    client._connection.parse_guild_create(guild_create())
-    try:
+    async with logged_in(seeded) as client:
         yield client
-    finally:
-        await client.close()
 
 
 def mention(content: str, message_id: str, user_id: str = ASKER) -> dict[str, Any]:
-    """A server message that mentions the bot."""
-    payload = message_payload(
-        message_id, CHANNEL_ID, member_user(user_id), f"<@{BOT_ID}> {content}"
-    )
-    payload.update(guild_id=GUILD_ID, mentions=[bot_user()])
-    payload["member"] = {
-        "roles": [],
-        "joined_at": "2025-01-01T00:00:00+00:00",
-        "deaf": False,
-        "mute": False,
-        "flags": 0,
-    }
-    return payload
+    return mention_message(content, message_id, user_id)
 
 
 def dm(content: str, message_id: str, user_id: str = ASKER) -> dict[str, Any]:

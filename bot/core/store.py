@@ -309,9 +309,20 @@ class ChromaStore:
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article id, text) of every stored chunk, page by page, stale or not:
         callers keep those `is_current` for the article they belong to."""
+        return self._chunk_pages(None)
+
+    def chunks_of(self, article_ids: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article id, text) of the stored chunks of these articles, stale or not,
+        as `iter_chunks` gives them, reading only those articles' chunks."""
+        for start in range(0, len(article_ids), 100):
+            yield from self._chunk_pages(
+                {"article_id": {"$in": list(article_ids[start : start + 100])}}
+            )
+
+    def _chunk_pages(self, where: Any) -> Iterator[tuple[str, str, str]]:
         offset = 0
         while True:
-            page = self._page("chunks", None, True, offset)
+            page = self._page("chunks", where, True, offset)
             if not page["ids"]:
                 return
             metas = page["metadatas"] or []
@@ -319,23 +330,6 @@ class ChromaStore:
             for i, chunk_id in enumerate(page["ids"]):
                 yield chunk_id, str(metas[i]["article_id"]), docs[i]
             offset += len(page["ids"])
-
-    def chunks_of(self, article_ids: Sequence[str]) -> Iterator[tuple[str, str, str]]:
-        """(chunk id, article id, text) of the stored chunks of these articles, stale or not,
-        as `iter_chunks` gives them, reading only those articles' chunks."""
-        for start in range(0, len(article_ids), 100):
-            batch = list(article_ids[start : start + 100])
-            where = {"article_id": {"$in": batch}}
-            offset = 0
-            while True:
-                page = self._page("chunks", where, True, offset)
-                if not page["ids"]:
-                    break
-                metas = page["metadatas"] or []
-                docs = page["documents"] or []
-                for i, chunk_id in enumerate(page["ids"]):
-                    yield chunk_id, str(metas[i]["article_id"]), docs[i]
-                offset += len(page["ids"])
 
     @_reconnecting
     def chunk_count(self) -> int:

@@ -37,6 +37,17 @@ HINT = (
 EDIT_EVERY = 1.5
 
 
+async def privately(
+    interaction: discord.Interaction, work: Callable[[discord.Interaction], Awaitable[None]]
+) -> None:
+    """Run a button's WORK; its errors, which bypass the command tree's handler, are told to
+    the clicker alone as a command's are."""
+    try:
+        await work(interaction)
+    except Exception as error:
+        await on_app_command_error(interaction, error)
+
+
 class SourcesButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mb:src:(?P<id>[0-9a-f]{12})"
 ):
@@ -60,10 +71,7 @@ class SourcesButton(
         return cls(match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.show(interaction)
-        except Exception as error:  # a button's errors bypass the command tree's handler
-            await on_app_command_error(interaction, error)
+        await privately(interaction, self.show)
 
     async def show(self, interaction: discord.Interaction) -> None:
         await defer(interaction, ephemeral=True)
@@ -105,10 +113,7 @@ class FeedbackButton(
         return cls(match["kind"], match["id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.record(interaction)
-        except Exception as error:  # a button's errors bypass the command tree's handler
-            await on_app_command_error(interaction, error)
+        await privately(interaction, self.record)
 
     async def record(self, interaction: discord.Interaction) -> None:
         await defer(interaction, ephemeral=True)
