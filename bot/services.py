@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from bot.core.text import strip_unsafe
 from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
 from bot.market.figures import EARLIEST, MarketData
-from bot.market.history import PriceHistory, Series
+from bot.market.history import PriceHistory
 from bot.market.premise import lead, main_window, sentence
 from bot.settings import Settings
 from bot.web.fetch import SafeFetcher
@@ -228,41 +228,19 @@ class Services:
 
     def chart(self, word: str, days: int = 7, around: date | None = None) -> tuple[bytes, str]:
         """A PNG of an asset's price over `days` days, ending today or centred on `around` (an
-        event's day), with the stored articles about it marked; and a caption. With no data
-        for the window, the last days of the history instead, said so in the caption."""
-        from bot.market.chart import Mark, render_chart  # matplotlib loads only when charting
+        event's day), with the stored articles about it marked; and a caption."""
+        from bot.market.chart import chart  # matplotlib loads only when charting
 
         symbol = self.chart_symbol(word, days, around)
-        today = utcnow().date()
-        last = today if around is None else min(today, around + timedelta(days=days // 2))
-        series = self.market.daily(
-            symbol, last - timedelta(days=days - 1), last, self.settings.live_timeout
+        return chart(
+            self.market,
+            symbol,
+            days,
+            around,
+            self.retriever.articles.values(),
+            today=utcnow().date(),
+            timeout=self.settings.live_timeout,
         )
-        note = ""
-        if not series.bars:
-            stored = self.market.history.get(symbol)
-            if stored is None or not stored.bars:
-                raise NotFoundError(f"I have no price history for {symbol}.")
-            series = Series(symbol, stored.bars[-days:], stored.source)
-            note = " (no data for the days asked: the last days of the history)"
-        first, last = series.bars[0].day, series.bars[-1].day
-        articles = sorted(
-            (
-                a
-                for a in self.retriever.articles.values()
-                if symbol in a.assets and a.published_at and first <= a.published_at.date() <= last
-            ),
-            key=lambda a: a.published_at or a.ingested_at,
-        )[:9]
-        marks = [Mark(a.published_at, a.title) for a in articles if a.published_at]
-        png = render_chart(series, marks)
-        lines = [f"{symbol}, {first:%-d %b} to {last:%-d %b %Y}{note}. Source: {series.source}."]
-        lines += [
-            f"[{n}] {a.title} ({a.outlet or 'outlet unknown'}, {a.published_at:%Y-%m-%d})"
-            for n, a in enumerate(articles, 1)
-            if a.published_at
-        ]
-        return png, "\n".join(lines)
 
     def ingest(
         self,

@@ -4,9 +4,10 @@ that explains the move marked on the time axis."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -15,7 +16,12 @@ matplotlib.use("Agg")  # no display, and safe off the main thread
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
+from bot.core.documents import Article
+from bot.errors import NotFoundError
 from bot.market.history import Series
+
+if TYPE_CHECKING:
+    from bot.market.figures import MarketData
 
 WIDTH, HEIGHT, DPI = 1000, 500, 100
 
@@ -78,3 +84,47 @@ def render_chart(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+MAX_MARKS = 9
+
+
+def chart(
+    market: MarketData,
+    symbol: str,
+    days: int,
+    around: date | None,
+    articles: Iterable[Article],
+    *,
+    today: date,
+    timeout: float,
+) -> tuple[bytes, str]:
+    """The chart of SYMBOL over DAYS days, ending today or centred on AROUND (an event's day),
+    with the stored articles about it marked, and its caption naming them. With no data for
+    the window, the last days of the history instead, said so in the caption."""
+    last = today if around is None else min(today, around + timedelta(days=days // 2))
+    series = market.daily(symbol, last - timedelta(days=days - 1), last, timeout)
+    note = ""
+    if not series.bars:
+        stored = market.history.get(symbol)
+        if stored is None or not stored.bars:
+            raise NotFoundError(f"I have no price history for {symbol}.")
+        series = Series(symbol, stored.bars[-days:], stored.source)
+        note = " (no data for the days asked: the last days of the history)"
+    first, last = series.bars[0].day, series.bars[-1].day
+    marked = sorted(
+        (
+            a
+            for a in articles
+            if symbol in a.assets and a.published_at and first <= a.published_at.date() <= last
+        ),
+        key=lambda a: a.published_at or a.ingested_at,
+    )[:MAX_MARKS]
+    png = render_chart(series, [Mark(a.published_at, a.title) for a in marked if a.published_at])
+    lines = [f"{symbol}, {first:%-d %b} to {last:%-d %b %Y}{note}. Source: {series.source}."]
+    lines += [
+        f"[{n}] {a.title} ({a.outlet or 'outlet unknown'}, {a.published_at:%Y-%m-%d})"
+        for n, a in enumerate(marked, 1)
+        if a.published_at
+    ]
+    return png, "\n".join(lines)
