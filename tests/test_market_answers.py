@@ -110,7 +110,12 @@ def test_a_console_chart_with_an_odd_day_count_keeps_the_session(seeded: Service
     output = io.StringIO()
     run_console(seeded, io.StringIO("/chart ETH \u00b2\n/help\n"), Console(file=output, width=200))
 
-    assert "/quit" in output.getvalue()  # /help still ran after the odd line
+    lines = output.getvalue().splitlines()
+    # The odd line is refused in one line that names what was typed, as text...
+    assert "I don't know the asset 'ETH \u00b2': try a ticker such as BTC, ETH or SPY." in lines
+    assert not any("Traceback" in line for line in lines)
+    # ...and the session goes on: /help, the next line, printed its whole list.
+    assert lines[-1].strip().startswith("/quit") and "Commands:" in lines
 
 
 def test_tiny_prices_are_written_out_not_in_scientific_notation() -> None:

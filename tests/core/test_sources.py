@@ -251,7 +251,7 @@ def test_format_is_detected_from_content_not_from_the_file_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "why"),
+    ("content", "why", "problem"),
     [
         (
             json.dumps(
@@ -264,6 +264,7 @@ def test_format_is_detected_from_content_not_from_the_file_name() -> None:
                 ]
             ),
             "unrepresentable timestamp",
+            None,
         ),
         (
             json.dumps(
@@ -276,15 +277,28 @@ def test_format_is_detected_from_content_not_from_the_file_name() -> None:
                 ]
             ),
             "date before year 1 in UTC",
+            None,
         ),
-        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        ("---\ntitle: " + "[" * 5_000 + "\n---\nbody", "front matter nested too deeply"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply", "nested more than 64 levels deep"),
+        (
+            "---\ntitle: " + "[" * 5_000 + "\n---\nbody",
+            "front matter nested too deeply",
+            "front matter refused: it is nested more than 10 levels deep",
+        ),
     ],
 )
-def test_odd_files_are_reported_or_read_never_raise(content: str, why: str) -> None:
+def test_odd_files_are_reported_or_read_never_raise(
+    content: str, why: str, problem: str | None
+) -> None:
     result = load_bytes(content.encode(), "odd.json")
 
-    assert result.documents or result.problems, why
+    if problem is None:  # read, without the date nobody can represent
+        [document] = result.documents
+        assert document.metadata.get("published_at") is None, why
+        assert result.problems == [], why
+    else:  # refused, saying why
+        assert result.documents == [], why
+        assert any(problem in p for p in result.problems), (why, result.problems)
 
 
 def test_a_utf16_file_with_an_odd_byte_count_is_read() -> None:

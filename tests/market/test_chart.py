@@ -45,11 +45,31 @@ def test_a_chart_is_a_png_of_the_requested_size(eth: Series, width: int, height:
     assert len(data) > 10_000  # a drawn chart, not an empty canvas
 
 
-def test_marks_change_the_picture(eth: Series) -> None:
-    plain = render_chart(eth)
-    marked = render_chart(eth, [Mark(datetime(2025, 11, 5, tzinfo=UTC), "news")])
+def test_a_mark_is_drawn_at_its_day_and_changes_nothing_else(eth: Series) -> None:
+    import io
 
-    assert plain != marked
+    import numpy as np
+    from matplotlib.image import imread
+
+    def pixels(data: bytes) -> np.ndarray:
+        return np.asarray(imread(io.BytesIO(data), format="png"))
+
+    first, last = eth.bars[0].day, eth.bars[-1].day
+    day = eth.bars[len(eth.bars) // 2].day
+    plain = pixels(render_chart(eth))
+    marked = pixels(
+        render_chart(eth, [Mark(datetime(day.year, day.month, day.day, tzinfo=UTC), "news")])
+    )
+
+    changed = np.flatnonzero(np.abs(marked - plain).sum(axis=(0, 2)) > 0)  # columns
+    assert changed.size  # something was drawn
+    # Within the plot, the change is a narrow band (the line and its label) where the day
+    # falls between the first and last bars: not a redrawn chart.
+    plot = changed[(changed > plain.shape[1] * 0.08) & (changed < plain.shape[1] * 0.97)]
+    assert plot.size and plot.max() - plot.min() < plain.shape[1] * 0.2
+    share = (day - first).days / (last - first).days
+    middle = (plot.min() + plot.max()) / 2 / plain.shape[1]
+    assert abs(middle - share) < 0.2, (middle, share)
 
 
 def test_an_empty_series_is_refused(tmp_path: Path) -> None:
