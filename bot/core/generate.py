@@ -412,7 +412,12 @@ def _transient(error: BaseException) -> bool:
     connection), or HTTP 429 or 5xx. Anything else (a 400, a bug such as a KeyError, a spent
     budget) would fail the same way again."""
     status = getattr(error, "status_code", None)
-    if isinstance(status, int):
+    if not isinstance(status, int):  # httpx's HTTPStatusError, some SDKs' `code`
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            status = getattr(error, "code", None)
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status < 600:
         return status == 429 or status >= 500
     if isinstance(error, TimeoutError | ConnectionError):
         return True

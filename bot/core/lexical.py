@@ -48,7 +48,7 @@ def terms(text: str) -> list[str]:
 
 
 # Part of every saved index's signature: a saved index made by other tokenizing code is stale.
-LEXICAL_VERSION = "2"
+LEXICAL_VERSION = "3"
 K1, B = 1.2, 0.75
 MAX_SEGMENTS = 16  # past this, or a quarter of the positions deleted, the index is compacted
 

@@ -100,6 +100,8 @@ class HybridRetriever:
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()
+        self._pending_save: tuple[LexicalIndex, Path, str] | None = None
+        self._saver: threading.Thread | None = None
         # Replaced whole on reload; a search reads it once, so it never mixes two versions.
         self._corpus = _Corpus({}, LexicalIndex.build([]), [])
         self._chunk_assets: dict[str, frozenset[str]] = {}
@@ -128,45 +130,52 @@ class HybridRetriever:
                     self._stale = True
             if not self._stale:
                 return
-            started = time.perf_counter()
-            # Read before the corpus: a write landing during the load shows as a new revision.
-            self._revision = self.store.revision()
-            self._checked_at = now
-            read_at = time.time()
-            articles = self._changed_articles()
-            if articles is None:
-                articles = {a.id: a for a in self.store.article_records()}
-            self._read_at = read_at
-            signature = corpus_signature(articles.values())
-            path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
-            lexical = self._updated(articles)
-            if lexical is not None:
-                if path:  # saved off the question's path; a restart before it rebuilds
-                    threading.Thread(
-                        target=self._save, args=(lexical, path, signature), daemon=True
-                    ).start()
-            elif path and path.exists():
-                lexical = LexicalIndex.load(path, signature)
-            if lexical is None:
-                lexical = LexicalIndex.build(
-                    (chunk_id, f"{articles[article_id].title}\n{text}")
-                    for chunk_id, article_id, text in self.store.iter_chunks()
-                    # pending articles and unfinished or replaced versions stay invisible
-                    if is_current(chunk_id, articles.get(article_id))
-                )
-                if path:
-                    lexical.save(path, signature)
-            dates = [a.published_at.date() for a in articles.values() if a.published_at]
-            self._corpus = _Corpus(articles, lexical, dates)
-            self._chunk_assets = {}
-            self._coverage = None
+            # Cleared before reading: a write landing meanwhile marks it stale again.
             self._stale = False
-            log.info(
-                "retriever loaded %d articles, %d chunks in %.1f s",
-                len(articles),
-                lexical.size,
-                time.perf_counter() - started,
+            try:
+                self._reload(now)
+            except BaseException:
+                self._stale = True
+                raise
+
+    def _reload(self, now: float) -> None:
+        """Bring the in-memory views up to the store (under the lock)."""
+        started = time.perf_counter()
+        # Read before the corpus: a write landing during the load shows as a new revision.
+        self._revision = self.store.revision()
+        self._checked_at = now
+        read_at = time.time()
+        articles = self._changed_articles()
+        if articles is None:
+            articles = {a.id: a for a in self.store.article_records()}
+        signature = corpus_signature(articles.values())
+        path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
+        lexical = self._updated(articles)
+        if lexical is not None:
+            if path:  # saved off the question's path; a restart before it rebuilds
+                self._save_later(lexical, path, signature)
+        elif path and path.exists():
+            lexical = LexicalIndex.load(path, signature)
+        if lexical is None:
+            lexical = LexicalIndex.build(
+                (chunk_id, f"{articles[article_id].title}\n{text}")
+                for chunk_id, article_id, text in self.store.iter_chunks()
+                # pending articles and unfinished or replaced versions stay invisible
+                if is_current(chunk_id, articles.get(article_id))
             )
+            if path:
+                lexical.save(path, signature)
+        dates = [a.published_at.date() for a in articles.values() if a.published_at]
+        self._corpus = _Corpus(articles, lexical, dates)
+        self._read_at = read_at  # with the corpus: a failed reload looks again from before
+        self._chunk_assets = {}
+        self._coverage = None
+        log.info(
+            "retriever loaded %d articles, %d chunks in %.1f s",
+            len(articles),
+            lexical.size,
+            time.perf_counter() - started,
+        )
 
     def _changed_articles(self) -> dict[str, Article] | None:
         """The loaded articles brought up to date from the records changed since they were
@@ -205,8 +214,23 @@ class HybridRetriever:
         ]
         return self._corpus.lexical.updated(removed, added)
 
-    def _save(self, lexical: LexicalIndex, path: Path, signature: str) -> None:
-        with self._save_lock:  # one writer at a time in this process; files are atomic
+    def _save_later(self, lexical: LexicalIndex, path: Path, signature: str) -> None:
+        """Save in one background thread, the newest index only: a burst of writes queues
+        one save, not one per write."""
+        with self._save_lock:
+            self._pending_save = (lexical, path, signature)
+            if self._saver is None:
+                self._saver = threading.Thread(target=self._save_newest, daemon=True)
+                self._saver.start()
+
+    def _save_newest(self) -> None:
+        while True:
+            with self._save_lock:
+                job, self._pending_save = self._pending_save, None
+                if job is None:
+                    self._saver = None
+                    return
+            lexical, path, signature = job
             try:
                 lexical.save(path, signature)
             except OSError as error:  # a full disk costs a rebuild at the next start, no more

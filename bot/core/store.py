@@ -232,14 +232,16 @@ class ChromaStore:
                 break
             metas.update(zip(changed["ids"], changed["metadatas"] or [], strict=True))
             offset += len(changed["ids"])
-        unseen = sorted(ids - known - metas.keys())  # pending ones, or a skewed clock's
+        # Pending ones, a skewed clock's, and known ones the id pages missed (a delete during
+        # the paging shifts the offsets): read by id, so none is hidden by mistake.
+        unseen = sorted((ids - known - metas.keys()) | (set(known) - ids - metas.keys()))
         for start in range(0, len(unseen), PAGE):
             page = self._by_ids(unseen[start : start + PAGE])
             metas.update(zip(page["ids"], page["metadatas"] or [], strict=True))
         complete = [
             _article(i, meta, None) for i, meta in metas.items() if meta.get("state") == "complete"
         ]
-        hidden = {i for i in known if i not in ids}
+        hidden = {i for i in known if i not in metas and i not in ids}
         hidden |= {i for i, m in metas.items() if m.get("state") != "complete" and i in known}
         return complete, hidden
 

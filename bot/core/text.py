@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import regex
 from dateutil import parser as dateutil_parser
 
 # Characters that must never reach a terminal or a Discord message as they are: C0 and C1
@@ -333,11 +334,13 @@ def _is_number(text: str) -> bool:
 
 
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*")
-# Accents on Latin, Greek and Cyrillic letters (after NFKD): folded away, so "Régulation"
-# matches "regulation"; marks of other scripts (Japanese voicing, Indic vowels) are letters'
-# own and stay.
-_ACCENTS = re.compile(r"(?<=[\u0000-\u052f])[\u0300-\u036f]+")
+# A word: letters and digits of any script, with the combining marks inside it (Devanagari
+# and Thai vowel signs are part of their words).
+_TOKEN = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*(?:[.,][0-9]+)*")
+# Accents on Latin and Greek letters (after NFKD): folded away, so "Régulation" matches
+# "regulation"; Cyrillic keeps its breve (й is a letter of its own), and marks of other
+# scripts (Japanese voicing, Indic vowels) are their letters' own and stay.
+_ACCENTS = re.compile(r"(?<=[\u0000-\u03ff])[\u0300-\u036f]+")
 # Scripts written without spaces between words: a run of them is cut into overlapping pairs
 # of characters, the usual unit of search for Chinese and Japanese (a single one stays).
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")

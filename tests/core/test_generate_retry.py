@@ -14,6 +14,13 @@ class Status(Exception):
         self.status_code = status_code
 
 
+class Coded(Exception):
+    """An SDK error that carries the HTTP status as `code` (google-genai's shape)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
 REQUEST = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
 
 
@@ -29,6 +36,13 @@ REQUEST = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
         (Status(503), True),
         (Status(400), False),
         (Status(401), False),
+        (httpx.HTTPStatusError("bad gateway", request=REQUEST, response=httpx.Response(502)), True),
+        (
+            httpx.HTTPStatusError("bad request", request=REQUEST, response=httpx.Response(400)),
+            False,
+        ),
+        (Coded(503), True),
+        (Coded(404), False),
         (KeyError("choices"), False),  # a bug, or a reply of an unexpected shape
         (ValueError("bad template"), False),
         (BudgetSpent(), False),

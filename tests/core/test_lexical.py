@@ -222,6 +222,9 @@ def test_words_beyond_ascii_are_whole_and_found() -> None:
     from bot.core.text import tokens
 
     assert tokens("Régulation") == ["regulation"]  # not "r" and "gulat"
+    assert tokens("हिन्दी समाचार") == ["हिन्दी", "समाचार"]  # vowel signs stay in their words
+    assert tokens("ไทยแลนด์") == ["ไทยแลนด์"]
+    assert tokens("мой") == ["мой"]  # й is a letter, not и with an accent
     assert "漏洞" in tokens(HEADLINES[1][1])  # "vulnerability", a pair of characters
     index = LexicalIndex.build(HEADLINES)
 
