@@ -103,6 +103,16 @@ class FakeDiscord:
             await asyncio.sleep(0.02)
         raise AssertionError(f"no {method} {fragment} within {timeout} s: {self.requests}")
 
+    async def wait_for_count(
+        self, method: str, fragment: str, count: int, timeout: float = 60
+    ) -> list[Request]:
+        """Every matching request, once at least `count` have been made."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.made(method, fragment)) < count:
+            assert asyncio.get_running_loop().time() < deadline, self.requests
+            await asyncio.sleep(0.02)
+        return self.made(method, fragment)
+
     async def answer_to(self, interaction_id: str, timeout: float = 30) -> Request:
         """The first message the bot shows for an interaction after its callback: the edit
         of `@original` (or, breaking the rules, a follow-up)."""

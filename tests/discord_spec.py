@@ -10,7 +10,6 @@ sent as JSON integers, and a message's content is limited to 2000 characters.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -50,7 +49,7 @@ def _spec() -> dict[str, Any]:
     schemas = spec["components"]["schemas"]
     snowflake = schemas["SnowflakeType"]
     schemas["SnowflakeType"] = {"anyOf": [snowflake, {"type": "integer", "minimum": 0}]}
-    return dict(spec)
+    return spec
 
 
 @functools.cache
@@ -83,9 +82,11 @@ def _validator(template: str, method: str, media: str) -> Draft202012Validator |
     content = (operation.get("requestBody") or {}).get("content") or {}
     if media not in content:
         return None
-    schema = copy.deepcopy(content[media]["schema"])
-    # References are to the spec's own components: resolve them inside the spec document.
-    schema = json.loads(json.dumps(schema).replace('"#/components/', f'"{SPEC_URI}#/components/'))
+    # References are to the spec's own components: resolve them inside the spec document
+    # (the JSON round trip also leaves the cached spec untouched).
+    schema = json.loads(
+        json.dumps(content[media]["schema"]).replace('"#/components/', f'"{SPEC_URI}#/components/')
+    )
     return Draft202012Validator(schema, registry=_registry())
 
 

@@ -3,7 +3,6 @@ the local fake of Discord's REST API: what the bot sends is asserted as the JSON
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -62,11 +61,7 @@ async def requests_to(
     fake: FakeDiscord, method: str, fragment: str, count: int, timeout: float = 30
 ) -> list[Request]:
     """The first `count` requests matching, once that many have been made."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len(fake.made(method, fragment)) < count:
-        assert asyncio.get_running_loop().time() < deadline, fake.requests
-        await asyncio.sleep(0.02)
-    return fake.made(method, fragment)[:count]
+    return (await fake.wait_for_count(method, fragment, count, timeout))[:count]
 
 
 async def ask(

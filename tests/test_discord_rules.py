@@ -20,7 +20,6 @@ from tests.discord_fake import (
     CHANNEL_ID,
     GUILD_ID,
     FakeDiscord,
-    Request,
     ask_interaction,
     bot_user,
     logged_in,
@@ -57,16 +56,6 @@ def command(name: str, option: str, value: Any, interaction_id: str, **extra: An
     for key, more in extra.items():
         payload["data"]["options"].append({"name": key, "type": 4, "value": more})
     return payload
-
-
-async def until_count(fake: FakeDiscord, method: str, fragment: str, count: int) -> list[Request]:
-    import asyncio
-
-    deadline = asyncio.get_running_loop().time() + 60
-    while len(fake.made(method, fragment)) < count:
-        assert asyncio.get_running_loop().time() < deadline, fake.requests
-        await asyncio.sleep(0.02)
-    return fake.made(method, fragment)
 
 
 @pytest.mark.parametrize("which", ["ask", "price", "chart"])
@@ -116,7 +105,7 @@ async def test_every_way_of_asking_shares_one_limit_per_user(
     )
     answer = await discord_api.answer_to("1600000000000000511")
     discord_api.deliver(bot, mention("why did BTC fall?", "1920000000000000511"))
-    await until_count(discord_api, "POST", f"/channels/{CHANNEL_ID}/messages", 1)
+    await discord_api.wait_for_count("POST", f"/channels/{CHANNEL_ID}/messages", 1)
     discord_api.deliver(
         bot,
         reply_message(
@@ -128,12 +117,12 @@ async def test_every_way_of_asking_shares_one_limit_per_user(
             message_id="1920000000000000512",
         ),
     )
-    answered = await until_count(discord_api, "POST", f"/channels/{CHANNEL_ID}/messages", 2)
+    answered = await discord_api.wait_for_count("POST", f"/channels/{CHANNEL_ID}/messages", 2)
     assert all(r.json.get("embeds") for r in answered)  # all three were answered
 
     # The fourth, by DM, and the fifth, by /ask, are over the limit.
     discord_api.deliver(bot, dm("why did SOL fall?", "1920000000000000513"))
-    [notice] = await until_count(discord_api, "POST", f"/channels/{DM_CHANNEL}/messages", 1)
+    [notice] = await discord_api.wait_for_count("POST", f"/channels/{DM_CHANNEL}/messages", 1)
     discord_api.interact(
         bot, command("ask", "question", "why did ETH fall?", "1600000000000000512")
     )
@@ -155,12 +144,12 @@ async def test_messages_over_the_limit_get_one_notice_then_silence(
     make = dm if way == "dm" else mention
     for n in range(6):
         discord_api.deliver(bot, make("why did ETH fall?", f"192000000000000052{n}"))
-    sent = await until_count(discord_api, "POST", f"/channels/{channel}/messages", 4)
+    sent = await discord_api.wait_for_count("POST", f"/channels/{channel}/messages", 4)
     # Another user's question: once it is answered, the six above have had their turn.
     discord_api.deliver(
         bot, make("why did ETH fall?", "1920000000000000529", user_id="1400000000000000599")
     )
-    await until_count(discord_api, "POST", f"/channels/{channel}/messages", 5)
+    await discord_api.wait_for_count("POST", f"/channels/{channel}/messages", 5)
 
     sent = discord_api.made("POST", f"/channels/{channel}/messages")
     notices = [r for r in sent if "try again in" in (r.json.get("content") or "")]
@@ -182,7 +171,7 @@ async def test_chart_renders_are_limited_per_user(bot: Any, discord_api: FakeDis
     assert [c["type"] for c in callbacks] == [5, 5, 4]
     assert callbacks[2]["data"]["flags"] & 64
     assert callbacks[2]["data"]["content"].startswith("Slow down a little: try again in ")
-    charts = await until_count(discord_api, "PATCH", "/messages/@original", 2)
+    charts = await discord_api.wait_for_count("PATCH", "/messages/@original", 2)
     assert all(r.json["files"][0]["filename"] == "ETH.png" for r in charts)
 
 
@@ -191,7 +180,7 @@ async def test_a_mention_is_answered_without_an_error_in_the_log(
 ) -> None:
     with caplog.at_level(logging.DEBUG):
         discord_api.deliver(bot, mention("why did ETH fall 14%?", "1920000000000000541"))
-        [reply] = await until_count(discord_api, "POST", f"/channels/{CHANNEL_ID}/messages", 1)
+        [reply] = await discord_api.wait_for_count("POST", f"/channels/{CHANNEL_ID}/messages", 1)
 
     assert reply.json["embeds"][0]["description"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
