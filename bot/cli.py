@@ -324,15 +324,23 @@ AllowPrivate = Annotated[
 
 def _feed_store() -> Any:
     from bot.feeds import FeedStore
+    from bot.services import state_for
 
-    return FeedStore.in_dir(_settings().data_dir)
+    return FeedStore(state_for(_settings()))
 
 
 def _poll_line(report: Any) -> str:
-    from bot.feeds import MAX_ENTRIES
+    from bot.feeds.parse import MAX_ENTRIES
 
     if report.status == "not modified":
         return f"{report.feed.url}: not modified, nothing new"
+    if report.status == "polled elsewhere":
+        return f"{report.feed.url}: another bot process is polling it now"
+    if report.status == "not due":
+        return (
+            f"{report.feed.url}: read a moment ago by another process; "
+            f"next poll {report.feed.next_poll}"
+        )
     skipped = (
         f"; {report.skipped} older items not read (only the newest {MAX_ENTRIES} are)"
         if report.skipped
@@ -436,8 +444,9 @@ def feeds_poll(
 def feedback() -> None:
     """Answers people rated with the buttons under them, as JSON lines (evaluation data)."""
     from bot.core.feedback import AnswerLog
+    from bot.services import state_for
 
-    answers = AnswerLog(_settings().data_dir / "answers.sqlite3")
+    answers = AnswerLog(state_for(_settings()))
     for row in answers.export():
         sys.stdout.write(_json(row) + "\n")
 

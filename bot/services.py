@@ -23,6 +23,7 @@ from bot.core.chroma_server import Lease
 from bot.core.documents import Answer, Article, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
+from bot.core.files import WRITER_WAIT
 from bot.core.generate import Generator, figures_text
 from bot.core.ingest import Ingestor, IngestReport
 from bot.core.question import Question, bare_follow_up, follow_up, parse
@@ -36,6 +37,7 @@ from bot.market.figures import EARLIEST, MarketData
 from bot.market.history import PriceHistory
 from bot.market.premise import lead, main_window, sentence
 from bot.settings import Settings
+from bot.state import State, open_state
 from bot.web.fetch import SafeFetcher
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Services:
     composer: ExtractiveComposer
     answers: AnswerLog
     market: MarketData
+    state: State
     generator: Generator | None = None  # with MARKETBOT_LLM set
 
     def ask(
@@ -278,7 +281,7 @@ class Services:
 
     def feeds(self) -> list[Feed]:
         """The RSS/Atom feeds being polled, in the order they were added."""
-        return FeedStore.in_dir(self.settings.data_dir).list()
+        return FeedStore(self.state).list()
 
     def add_feed(
         self, url: str, *, added_by: str, allow_private: bool | None = None
@@ -289,7 +292,7 @@ class Services:
 
     def remove_feed(self, url: str) -> Feed:
         """Stop polling a feed; the articles it brought stay."""
-        return FeedStore.in_dir(self.settings.data_dir).remove(url)
+        return FeedStore(self.state).remove(url)
 
     def poll_feeds(
         self, force: bool = False, *, allow_private: bool | None = None
@@ -361,6 +364,7 @@ def build_services(
         network.forbid_remote_connections()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     assets = AssetTable.load(settings.knowledge_dir / "assets.json")
+    state = state_for(settings)
     # The store's server (about a second to start when none runs yet) starts while the model
     # loads.
     with ThreadPoolExecutor(1, thread_name_prefix="store") as pool:
@@ -397,7 +401,7 @@ def build_services(
             settings.chunk_size,
             settings.chunk_overlap,
             settings.ingest_batch_chunks,
-            lock_path=settings.data_dir / "ingest.lock",
+            lock=lambda: state.writer(WRITER_WAIT),
         ),
         retriever=HybridRetriever(
             store,
@@ -407,11 +411,12 @@ def build_services(
             refresh_seconds=settings.refresh_seconds,
         ),
         composer=ExtractiveComposer(Templates(settings.prompts_dir), assets),
-        answers=AnswerLog(settings.data_dir / "answers.sqlite3"),
+        answers=AnswerLog(state),
         market=build_market(settings, assets),
+        state=state,
         generator=Generator(
             settings,
-            CallBudget(settings.data_dir / "model_calls.sqlite3", settings.llm_daily_calls),
+            CallBudget(state, settings.llm_daily_calls),
         )
         if settings.llm
         else None,
@@ -419,6 +424,12 @@ def build_services(
     if seed:
         services.seed()
     return services
+
+
+def state_for(settings: Settings) -> State:
+    """The shared state the settings name: PostgreSQL, or the data dir's SQLite file."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return open_state(settings.data_dir, url)
 
 
 def _close_when_opened(opening: Future[tuple[Any, Lease | None, Any]]) -> None:

@@ -41,6 +41,19 @@ class Settings(BaseSettings):
         description="Open the store inside this process (no server): one process per data dir "
         "only; another process on the same dir is refused while it runs.",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL for the state bot processes on several hosts share (budget, "
+        "answer log, feeds, leases, writer lock): postgresql://user:password@host:5432/db; "
+        "unset: SQLite in the data dir.",
+    )
+    lease_seconds: float = Field(
+        default=120.0,
+        ge=1,
+        le=3600,
+        description="How long a claim on a job (polling one feed) lasts without renewal: how "
+        "long other hosts wait for a host that died (s).",
+    )
     chroma_idle_seconds: float = Field(
         default=300.0,
         ge=0,
@@ -182,7 +195,7 @@ class Settings(BaseSettings):
             raise ValueError("expected exchange=url pairs separated by commas")
         return {name.strip().lower(): url.strip() for name, url in pairs}
 
-    @field_validator("llm", "llm_base_url", "llm_api_key", mode="before")
+    @field_validator("llm", "llm_base_url", "llm_api_key", "database_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +18,10 @@ from bot.core import network
 from bot.core.embed import MiniLMEmbeddings
 from bot.services import Services, build_services
 from bot.settings import PROJECT_ROOT, Settings
+from bot.state import State, open_state
 from tests.discord_fake import FakeDiscord, serving
 from tests.news_files import GOOD_FILES
+from tests.postgres import PostgresServer, missing_reason
 
 MakeServices = Callable[..., Services]
 
@@ -44,6 +49,50 @@ def stop_servers_under(folder: Path) -> None:
     for info in folder.rglob("chroma-server.json"):
         with contextlib.suppress(OSError, ValueError, KeyError):
             os.kill(int(json.loads(info.read_text())["pid"]), signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this session's own on 127.0.0.1 (skips, saying why, where the
+    machine has none)."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    # Not under pytest's temp dir: that is private to this user, and the server may run as
+    # the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="marketbot-pg-"))
+    server = PostgresServer(folder)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """An empty database of this test's own, as MARKETBOT_DATABASE_URL takes it."""
+    name = "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    return postgres.new_database(name)
+
+
+StateTarget = tuple[Path, str | None]  # a data dir, and a database URL or None for SQLite
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> StateTarget:
+    """Where the shared state lives, once for each implementation."""
+    if request.param == "sqlite":
+        return tmp_path / "data", None
+    return tmp_path / "data", request.getfixturevalue("database_url")
+
+
+@pytest.fixture
+def state(state_target: StateTarget) -> Iterator[State]:
+    opened = open_state(*state_target)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

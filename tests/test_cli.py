@@ -21,6 +21,7 @@ from bot.core.documents import Answer, Citation
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
 from bot.services import build_services
+from bot.state import sqlite_state
 from tests.conftest import settings_for
 from tests.llm_fake import FakeLLM, InThread, Reply, passage_numbers
 from tests.news_files import BAD, FIXTURES
@@ -173,7 +174,7 @@ def test_forget_removes_an_article_from_the_sources_list(
 
 def test_feedback_prints_each_rated_answer_as_one_json_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    log = AnswerLog(data / "answers.sqlite3")
+    log = AnswerLog(sqlite_state(data))
     cited = Answer(
         question=QUESTION,
         status="answered",
@@ -187,7 +188,7 @@ def test_feedback_prints_each_rated_answer_as_one_json_line(tmp_path: Path) -> N
     log.add_feedback(rated, 1400000000000000051, "helpful")
     log.add_feedback(rated, 1400000000000000052, "helpful")
     log.add_feedback(rated, 1400000000000000052, "wrong_figure")
-    log.close()
+    log.state.close()
 
     run = marketbot(data, "feedback")
 
@@ -259,7 +260,7 @@ def test_feeds_poll_twice_in_a_row_ingests_new_items_once(tmp_path: Path) -> Non
     data.mkdir()
     with FeedServer() as server:
         url = server.url("/full.rss")
-        FeedStore(data / "feeds.json").add(url, "cli")  # known, never read yet
+        FeedStore(sqlite_state(data)).add(url, "cli")  # known, never read yet
         first = marketbot(data, "feeds", "poll", "--allow-private")
         second = marketbot(data, "feeds", "poll", "--force", "--allow-private")
         asked = server.requests("/full.rss")
@@ -269,7 +270,7 @@ def test_feeds_poll_twice_in_a_row_ingests_new_items_once(tmp_path: Path) -> Non
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == f"{url}: not modified, nothing new"
     assert [r.status for r in asked] == [200, 304] and "if-none-match" in asked[1].headers
-    [feed] = FeedStore(data / "feeds.json").list()
+    [feed] = FeedStore(sqlite_state(data)).list()
     assert feed.url == url and feed.items_seen == 2 and feed.last_error is None
 
 
@@ -369,7 +370,7 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=180,
     )
-    FeedStore.in_dir(data).add("https://feeds.example/rss", "cli", title=HOSTILE_TITLE)
+    FeedStore(sqlite_state(data)).add("https://feeds.example/rss", "cli", title=HOSTILE_TITLE)
     return data
 
 

@@ -84,7 +84,7 @@ async def test_the_bot_polls_its_feeds_in_the_background(
         poller = client.get_cog("FeedPoller")
         assert poller is not None
         assert poller.poll.minutes == services.settings.feed_poll_minutes
-        FeedStore.in_dir(services.settings.data_dir).update(
+        FeedStore(services.state).update(
             feed.url, next_poll="2000-01-01T00:00:00+00:00"
         )  # its time has come
         await poller.poll.coro(poller)  # one round, as the loop runs it

@@ -16,6 +16,7 @@ from bot.core.feedback import AnswerLog
 from bot.core.question import follow_up
 from bot.render import DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, TITLE_LIMIT
 from bot.services import Services
+from bot.state import sqlite_state
 from tests.discord_fake import (
     APP_ID,
     CHANNEL_ID,
@@ -46,9 +47,9 @@ NO_PING_REPLY = {"parse": [], "replied_user": False}
 def services(corpus: Services, tmp_path: Path) -> Iterator[Services]:
     """The shared corpus (several articles, so answers cite several sources) with an answer
     log of its own, so what one test records and votes is not seen by another."""
-    own = replace(corpus, answers=AnswerLog(tmp_path / "answers.sqlite3"))
+    own = replace(corpus, answers=AnswerLog(sqlite_state(tmp_path)))
     yield own
-    own.answers.close()
+    own.answers.state.close()
 
 
 @pytest.fixture
@@ -214,7 +215,7 @@ async def test_the_buttons_still_work_after_a_restart(
     answer_id = answer_id_of(sent.json)
     message = returned_message(discord_api, sent)
     # A new process: a new bot, and the answer log opened afresh from its file.
-    restarted = replace(services, answers=AnswerLog(tmp_path / "answers.sqlite3"))
+    restarted = replace(services, answers=AnswerLog(sqlite_state(tmp_path)))
 
     async with logged_in(restarted) as after:
         vote = await click(
@@ -229,7 +230,7 @@ async def test_the_buttons_still_work_after_a_restart(
     assert quotes.json["embeds"][0]["description"].startswith("[1] ")
     [row] = restarted.answers.export()
     assert row["id"] == answer_id and row["feedback"] == {"wrong_cause": 1}
-    restarted.answers.close()
+    restarted.answers.state.close()
 
 
 async def test_an_answer_without_sources_has_no_buttons(

@@ -228,7 +228,7 @@ async def test_a_chart_caption_names_hostile_titles_as_text(
 async def test_admin_replies_show_hostile_titles_and_feeds_as_text(
     bot: Any, discord_api: FakeDiscord, services: Services
 ) -> None:
-    FeedStore.in_dir(services.settings.data_dir).add(
+    FeedStore(services.state).add(
         "https://feeds.example/rss", "cli", title="[Binance Support](https://evil.example/b) @here"
     )
     [article, *_] = services.sources()

@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.render import answer_text
 from bot.services import Services
 from bot.settings import Settings
+from bot.state import sqlite_state
 from tests.conftest import MakeServices, settings_for
 from tests.llm_fake import FakeLLM, Reply, passage_numbers, serving
 from tests.news_files import write_articles
@@ -119,7 +120,7 @@ def with_model(services: Services, llm: FakeLLM, tmp_path: Path, **overrides: ob
         llm_timeout=overrides.pop("llm_timeout", 5),
         **overrides,
     )
-    budget = CallBudget(settings.data_dir / "model_calls.sqlite3", settings.llm_daily_calls)
+    budget = CallBudget(sqlite_state(settings.data_dir), settings.llm_daily_calls)
     return replace(services, settings=settings, generator=Generator(settings, budget))
 
 
@@ -457,7 +458,7 @@ def test_a_model_that_cannot_be_set_up_stops_the_start_with_one_clear_line(
 ) -> None:
     settings = settings_for(tmp_path, llm="nosuchprovider-model")
     with pytest.raises(UserError) as raised:
-        Generator(settings, CallBudget(tmp_path / "calls.sqlite3", 10))
+        Generator(settings, CallBudget(sqlite_state(tmp_path), 10))
     assert str(raised.value).startswith("MARKETBOT_LLM=nosuchprovider-model: the chat model")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +16,6 @@ from langchain_core.documents import Document
 from bot.core.assets import AssetTable
 from bot.core.documents import Article, Chunk, utcnow
 from bot.core.embed import MiniLMEmbeddings
-from bot.core.files import exclusive
 from bot.core.injection import scan
 from bot.core.sources import LoadResult, iter_files, load_path, origin_of
 from bot.core.splitter import SentenceSplitter
@@ -93,9 +92,10 @@ class Ingestor:
         chunk_size: int = 700,
         chunk_overlap: int = 120,
         batch_chunks: int = 256,
-        lock_path: Path | None = None,
+        lock: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
-        self.lock_path = lock_path
+        # One writer at a time, across every process sharing the state (State.writer).
+        self.lock = lock
         # batch_chunks: chunks embedded and written together; each batch is one crash-safe step.
         self.batch_chunks = batch_chunks
         self.store = store
@@ -137,12 +137,13 @@ class Ingestor:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """One writer at a time on this data dir: a second ingestion (or a forget) waits, so
-        neither mistakes the other's unfinished writes for a crash's leftovers."""
-        if self.lock_path is None:
+        """One writer at a time on the store, across processes and hosts: a second ingestion (or
+        a forget) waits, so neither mistakes the other's unfinished writes for a crash's
+        leftovers, nor stores an article the other is storing."""
+        if self.lock is None:
             yield
             return
-        with exclusive(self.lock_path):
+        with self.lock():
             yield
 
     def _ingest_results(

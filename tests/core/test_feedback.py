@@ -4,13 +4,15 @@ as evaluation data, and users kept as hashes, not ids."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.core.documents import Answer, Citation
 from bot.core.feedback import AnswerLog
+from bot.state import State, open_state
+from bot.state.schema import metadata
+from tests.conftest import StateTarget
 
 USER, OTHER = 1400000000000000041, 1400000000000000042
 
@@ -48,15 +50,8 @@ def answer(question: str = "why did ETH fall 14%?") -> Answer:
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "answers.sqlite3"
-
-
-@pytest.fixture
-def log(path: Path) -> Iterator[AnswerLog]:
-    opened = AnswerLog(path)
-    yield opened
-    opened.close()
+def log(state: State) -> AnswerLog:
+    return AnswerLog(state)
 
 
 def test_an_answer_comes_back_whole_with_its_citations_and_quotes(log: AnswerLog) -> None:
@@ -120,25 +115,32 @@ def test_export_lists_each_rated_answer_once_with_its_counts(log: AnswerLog) -> 
     assert exported["citations"][0]["also_reported_by"] == ["Other Wire", "Third Wire"]
 
 
-def test_answers_and_votes_survive_reopening_the_file(path: Path) -> None:
-    first = AnswerLog(path)
-    answer_id = first.record(answer(), "dm")
-    first.add_feedback(answer_id, USER, "helpful")
+def test_answers_and_votes_survive_reopening_the_state(state_target: StateTarget) -> None:
+    first = open_state(*state_target)
+    log = AnswerLog(first)
+    answer_id = log.record(answer(), "dm")
+    log.add_feedback(answer_id, USER, "helpful")
     first.close()
 
-    again = AnswerLog(path)
+    reopened = open_state(*state_target)
     try:
+        again = AnswerLog(reopened)
         assert again.get(answer_id) == answer()
         assert again.add_feedback(answer_id, USER, "helpful") is False  # still the same user
         assert again.add_feedback(answer_id, OTHER, "helpful") is True
         [row] = again.export()
         assert row["feedback"] == {"helpful": 2}
     finally:
-        again.close()
+        reopened.close()
 
 
-def test_two_processes_sharing_the_file_count_one_vote_per_user(path: Path) -> None:
-    bot, cli = AnswerLog(path), AnswerLog(path)
+def test_two_processes_sharing_the_state_count_one_vote_per_user(
+    state_target: StateTarget,
+) -> None:
+    data_dir, url = state_target
+    # With PostgreSQL each has its own data dir, as two hosts do.
+    states = [open_state(data_dir if url is None else data_dir / name, url) for name in "ab"]
+    bot, cli = (AnswerLog(s) for s in states)
     try:
         answer_id = bot.record(answer(), "dm")
         assert cli.get(answer_id) == answer()
@@ -146,18 +148,22 @@ def test_two_processes_sharing_the_file_count_one_vote_per_user(path: Path) -> N
         assert cli.add_feedback(answer_id, USER, "helpful") is False
         assert [row["feedback"] for row in cli.export()] == [{"helpful": 1}]
     finally:
-        bot.close()
-        cli.close()
+        for opened in states:
+            opened.close()
 
 
-def test_user_ids_are_not_stored_in_clear(path: Path) -> None:
-    log = AnswerLog(path)
+def test_user_ids_are_not_stored_in_clear(state: State) -> None:
+    log = AnswerLog(state)
     answer_id = log.record(answer(), "dm")
     for kind in ("helpful", "wrong_cause"):
         log.add_feedback(answer_id, USER, kind)
-    log.close()
 
-    stored = b"".join(p.read_bytes() for p in path.parent.iterdir())
-    assert answer().citations[0].quote.encode() in stored  # the file is readable as bytes
+    with state.engine.connect() as db:
+        stored = "\n".join(
+            repr(tuple(row))
+            for table in metadata.sorted_tables
+            for row in db.execute(select(table))
+        ).encode()
+    assert answer().citations[0].quote.encode() in stored  # what is stored is readable
     assert str(USER).encode() not in stored
     assert USER.to_bytes(8, "big") not in stored and USER.to_bytes(8, "little") not in stored

@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +15,8 @@ from bot.core.documents import Article
 from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, poll_due
 from bot.services import Services
-from tests.conftest import MakeServices
+from bot.state import open_state
+from tests.conftest import MakeServices, StateTarget
 from tests.feeds.feed_server import NEW_ITEM, FeedServer
 
 LOCAL = {"allowed_networks": ["127.0.0.1/32"]}
@@ -116,7 +116,7 @@ def test_once_a_polls_time_for_article_pages_is_used_up_items_keep_their_summari
     still stored (with its summary) and the report says why."""
     import bot.feeds
 
-    monkeypatch.setattr(bot.feeds, "ARTICLE_PAGES_SECONDS", 0.0)
+    monkeypatch.setattr(bot.feeds.poll, "ARTICLE_PAGES_SECONDS", 0.0)
     url = server.url("/summaries.rss")
 
     _, report = services.add_feed(url, added_by="admin")
@@ -301,9 +301,12 @@ def test_a_removed_feed_is_no_longer_polled_but_its_articles_stay(
         services.remove_feed(url)
 
 
-def test_two_feed_stores_changing_the_list_at_once_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "feeds.json"
-    stores = [FeedStore(path), FeedStore(path)]
+def test_two_feed_stores_changing_the_list_at_once_lose_nothing(
+    state_target: StateTarget,
+) -> None:
+    data_dir, url = state_target
+    states = [open_state(data_dir if url is None else data_dir / name, url) for name in "ab"]
+    stores = [FeedStore(state) for state in states]
     start = threading.Barrier(len(stores))
     errors: list[BaseException] = []
 
@@ -325,17 +328,16 @@ def test_two_feed_stores_changing_the_list_at_once_lose_nothing(tmp_path: Path) 
         thread.join()
 
     assert errors == []
-    feeds = FeedStore(path).list()
+    feeds = FeedStore(open_state(data_dir, url)).list()
     assert len(feeds) == 50 and len({f.url for f in feeds}) == 50
     assert all(f.items_seen == 7 and f.title and f.title.startswith("Feed ") for f in feeds)
-    assert not list(path.parent.glob(".feeds-*"))  # no temporary file left behind
 
 
 def test_a_feed_failing_for_weeks_keeps_a_day_long_back_off_and_never_stops_the_others(
     services: Services, server: FeedServer
 ) -> None:
     failing, healthy = server.url("/error.rss"), server.url("/full.rss")
-    store = FeedStore.in_dir(services.settings.data_dir)
+    store = FeedStore(services.state)
     store.add(failing, "cli")
     store.add(healthy, "cli")
     store.update(failing, failures=40)  # 2**41 intervals would overflow a timedelta

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.feeds import FeedStore
+from bot.state import sqlite_state
 from tests.test_cli import marketbot
 
 
@@ -32,4 +34,4 @@ def test_feeds_add_with_a_malformed_address_says_so_in_one_line_and_stores_nothi
     [line] = run.stderr.strip().splitlines()
     assert said in line
     assert "Traceback" not in run.stderr and "\x1b" not in run.stderr
-    assert not (data / "feeds.json").exists()
+    assert not (data / "state.sqlite3").exists() or FeedStore(sqlite_state(data)).list() == []

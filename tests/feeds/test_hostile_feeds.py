@@ -40,7 +40,7 @@ def test_a_feed_that_drips_its_headers_is_cut_off_and_does_not_hold_up_the_other
     services: Services, server: FeedServer
 ) -> None:
     slow, good = dripping(server, "/drip.rss"), server.url("/full.rss")
-    store = FeedStore.in_dir(services.settings.data_dir)
+    store = FeedStore(services.state)
     store.add(slow, "cli")  # first in the list: polled one after the other, it held the rest
     store.add(good, "cli")
 
@@ -116,7 +116,7 @@ def test_a_feed_of_more_items_than_a_poll_reads_gives_the_newest_and_says_how_ma
 ) -> None:
     """The newest items are read whatever order the feed lists them in; the report, the
     poll's JSON and the stored feed all say how many older ones were left out."""
-    monkeypatch.setattr(bot.feeds, "MAX_ENTRIES", 5)
+    monkeypatch.setattr(bot.feeds.parse, "MAX_ENTRIES", 5)
     days = [3, 17, 1, 9, 22, 5, 14, 30]  # not newest first: the newest 5 are 30, 22, 17, 14, 9
     server.set("/many.rss", Route(numbered_rss(days).encode(), RSS))
 

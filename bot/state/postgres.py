@@ -1,0 +1,121 @@
+"""Shared state in PostgreSQL (MARKETBOT_DATABASE_URL), for bot processes on several hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.core.files import Busy
+from bot.errors import InputError, UserError
+from bot.state.base import State, epoch_seconds
+from bot.state.schema import metadata
+
+CONNECT_SECONDS = 10
+STATEMENT_SECONDS = 30
+
+
+def lock_key(name: str) -> int:
+    """A name as the signed 64-bit key of a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def engine_url(url: str) -> Any:
+    """postgres:// and postgresql:// addresses through psycopg 3; anything else refused."""
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise InputError(
+            "MARKETBOT_DATABASE_URL is not a database address: give "
+            "postgresql://user:password@host:5432/database."
+        ) from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise InputError(
+            f"MARKETBOT_DATABASE_URL must be a postgresql:// address, not {parsed.drivername}:."
+        )
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+class PostgresState(State):
+    """The same tables in PostgreSQL. Every connection is checked before use (a restarted
+    server costs one retry, not an error) and bounded in time; the writer lock is an advisory
+    lock held by one connection, which the server releases when that host dies."""
+
+    name = "PostgreSQL"
+
+    def __init__(self, url: str, writer_name: str = "marketbot writer") -> None:
+        self.url = engine_url(url)
+        engine = create_engine(
+            self.url,
+            pool_pre_ping=True,
+            pool_size=4,
+            max_overflow=8,
+            pool_timeout=STATEMENT_SECONDS,
+            connect_args={
+                "connect_timeout": CONNECT_SECONDS,
+                "application_name": "marketbot",
+                "options": f"-c statement_timeout={STATEMENT_SECONDS * 1000}",
+            },
+        )
+        super().__init__(engine)
+        self._writer_key = lock_key(writer_name)
+        # Hosts starting at once: one creates the tables, the others wait and find them.
+        try:
+            with engine.begin() as db:
+                db.execute(select(func.pg_advisory_xact_lock(lock_key("marketbot schema"))))
+                metadata.create_all(db)
+        except OperationalError as error:
+            engine.dispose()
+            raise UserError(
+                f"Could not reach the database at {self.describe()} (MARKETBOT_DATABASE_URL): "
+                f"{_reason(error)}"
+            ) from None
+
+    def _insert(self, table: Any) -> Any:
+        return insert(table)
+
+    def _clock(self) -> ColumnElement[float]:
+        return epoch_seconds(func.extract("epoch", func.clock_timestamp()))
+
+    def writer(self, timeout: float) -> AbstractContextManager[None]:
+        return self._advisory(self._writer_key, timeout)
+
+    @contextmanager
+    def _advisory(self, key: int, timeout: float) -> Iterator[None]:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+            deadline = time.monotonic() + timeout
+            pause = 0.05
+            while not db.execute(select(func.pg_try_advisory_lock(key))).scalar():
+                if time.monotonic() >= deadline:
+                    raise Busy(
+                        f"Another host has been writing for over {timeout:g} s (the "
+                        "database's writer lock); try again when it has finished."
+                    )
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+            try:
+                yield
+            finally:
+                try:
+                    db.execute(select(func.pg_advisory_unlock(key)))
+                except Exception:
+                    # The connection is gone, and the lock with it; never return it to the pool.
+                    db.invalidate()
+                    raise
+
+    def describe(self) -> str:
+        return f"PostgreSQL ({self.url.host}:{self.url.port or 5432}/{self.url.database})"
+
+
+def _reason(error: OperationalError) -> str:
+    """The driver's first line (it names the host and what failed, never the password)."""
+    lines = str(error.orig or error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__
