@@ -421,6 +421,12 @@ def build_services(
         if settings.llm
         else None,
     )
+    if not store.url_keys_current():  # a store written when links were keyed another way
+        with services.ingestor.locked():
+            if not store.url_keys_current():
+                changed = store.rekey_urls()
+                if changed:
+                    log.warning("re-keyed the links of %d stored articles", changed)
     if seed:
         services.seed()
     return services

@@ -440,6 +440,7 @@ async def test_news_status_reports_the_corpus_and_versions_to_an_admin(
     assert followup.json["allowed_mentions"]["parse"] == []
     assert "discord.py" in content and followup.public is False
     assert "Answers: extractive (no model configured)" in content
+    assert "Shared state: SQLite (state.sqlite3 in the data dir)" in content
 
 
 def upload_interaction(url: str, size: int, *, user_id: str, interaction_id: str) -> Any:

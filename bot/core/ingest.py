@@ -294,8 +294,10 @@ class Ingestor:
         owner = by_print.get(article.fingerprint)
         if known == article.fingerprint or (owner is not None and owner != article.id):
             return article, "duplicate"
-        if known is None:
+        if known is None and not (article.url and self.store.articles_at(article.url)):
             return article, "new"
+        # Its id is stored, or another is at its link: one stored before links were keyed as
+        # they are now ("https://x.example:443/a"), or another story sharing the link.
         stories = self._stories_at(article, this_run)
         if not stories:  # forgotten meanwhile
             return article, "new"

@@ -39,7 +39,7 @@ from chromadb.config import Settings as ChromaSettings
 from bot.core.chroma_server import Lease, LocalChromaServer, own_embedded
 from bot.core.documents import Article, Chunk
 from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
-from bot.core.text import canonical_url, parse_datetime
+from bot.core.text import URL_KEY_VERSION, canonical_url, parse_datetime
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -399,6 +399,36 @@ class ChromaStore:
         self._set_shared_metadata(seeded_at=when)
 
     @_reconnecting
+    def url_keys_current(self) -> bool:
+        """Whether the records' url keys are in the form canonical_url writes now."""
+        return self._shared_metadata().get("url_keys") == URL_KEY_VERSION
+
+    @_reconnecting
+    def rekey_urls(self) -> int:
+        """Rewrite the url key of every record stored when canonical_url wrote another form
+        (the articles keep their ids: a link finds its stories by key, and a story keeps the id
+        it was stored under), then mark the store current; how many records changed. Call it
+        under the writer lock; running it twice changes nothing."""
+        changed = offset = 0
+        while True:
+            page = self.articles.get(include=["metadatas"], limit=PAGE, offset=offset)
+            ids, metas = page["ids"], page["metadatas"] or []
+            if not ids:
+                break
+            fixed = {
+                article_id: {**meta, "url_key": _url_key(str(meta.get("url") or ""))}
+                for article_id, meta in zip(ids, metas, strict=True)
+                if meta.get("url_key", "") != _url_key(str(meta.get("url") or ""))
+            }
+            if fixed:
+                metadatas: Any = list(fixed.values())
+                self.articles.update(ids=list(fixed), metadatas=metadatas)
+            changed += len(fixed)
+            offset += len(ids)
+        self._set_shared_metadata(url_keys=URL_KEY_VERSION)
+        return changed
+
+    @_reconnecting
     def revision(self) -> str:
         """A token that changes whenever the visible corpus changes, in this process or in
         any other one writing to the same Chroma server."""
@@ -544,11 +574,15 @@ def _metadata(article: Article, state: str) -> dict[str, Any]:
         "author": article.author or "",
         "longest": max(article.longest, len(article.body)),
         # Every story at one link, whatever tracking parameters its URL carried.
-        "url_key": canonical_url(article.url) if article.url else "",
+        "url_key": _url_key(article.url or ""),
         # When the record last changed what readers see (wall clock, this host's): readers
         # ask for the records changed since they last looked instead of reading them all.
         "changed_ts": time.time(),
     }
+
+
+def _url_key(url: str) -> str:
+    return canonical_url(url) if url else ""
 
 
 def _article(article_id: str, meta: Any, body: str | None) -> Article:

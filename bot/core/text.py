@@ -207,12 +207,41 @@ def web_url(value: object) -> str | None:
     return url
 
 
-def canonical_url(url: str) -> str:
-    """The URL with host lower-cased, fragment, tracking parameters and trailing slash removed."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normal_url(url: str) -> str:
+    """The one normal form of a web address: scheme and host lower-cased (an IPv6 host in
+    brackets), the scheme's default port and the fragment dropped, an empty path as "/"; the
+    rest as written. Feeds are stored in this form."""
     parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+        host = (parts.hostname or "").lower()
+    except ValueError:  # a bad port: nothing to drop, the host part as it is
+        port, host = None, parts.netloc.rpartition("@")[2].lower()
+    else:
+        if ":" in host:
+            host = f"[{host}]"
+        if port is not None and port != DEFAULT_PORTS.get(scheme):
+            host = f"{host}:{port}"
+    user = parts.netloc.rpartition("@")[0]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def canonical_url(url: str) -> str:
+    """The key of an address: its normal form without tracking parameters (utm_*) and without
+    a trailing slash. Two addresses of one page share it; stored articles are found by it."""
+    parts = urlsplit(normal_url(url))
     query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith("utm_")]
     path = parts.path.rstrip("/") or "/"
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+
+
+# Bumped when canonical_url changes: stored url keys are rewritten once (ChromaStore.rekey).
+URL_KEY_VERSION = "2"  # 2: the default port dropped ("https://x.example:443/a")
 
 
 def short_hash(text: str) -> str:

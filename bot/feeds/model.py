@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from bot.core.text import canonical_url
+from bot.core.text import canonical_url, normal_url
 from bot.errors import InputError
 from bot.web.fetch import host_problem
 
@@ -97,13 +97,7 @@ def normalise_url(url: str) -> str:
         raise InputError(invalid)
     if parts.username or parts.password:
         raise InputError("Feed addresses with a user name or password are not supported.")
-    port = parts.port
-    host = str(parts.hostname).lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != (443 if scheme == "https" else 80):
-        host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
+    return normal_url(text)
 
 
 def feed_key(url: str) -> str:

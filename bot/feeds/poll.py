@@ -16,7 +16,6 @@ from langchain_core.documents import Document
 from bot.core.ingest import FileReport, IngestReport, same_title
 from bot.core.sources import LoadResult, load_page
 from bot.core.sources.records import record_to_document
-from bot.core.text import canonical_url, short_hash
 from bot.errors import InputError, NotFoundError, UserError
 from bot.feeds.model import Feed, FeedError, feed_key, normalise_url, now_iso
 from bot.feeds.parse import (
@@ -314,19 +313,19 @@ def _entry_document(
     text = full or summary
     published = entry_date(entry)
     author = plain(entry.get("author") or "") or None
-    stored = (
-        host.store.article(short_hash(canonical_url(link)))
+    at_link = (
+        host.store.articles_at(link)
         if not full and link and host.settings.feed_fetch_full_articles
-        else None
+        else []
     )
     title = plain(entry.get("title") or "")
-    if stored is not None and (same_title(title, stored.title) or not title):
+    if at_link and (not title or any(same_title(title, a.title) for a in at_link)):
         return None  # the article at its link is stored: this summary would add nothing
     fetched_for = pages.get(link) if link else None
     if fetched_for is not None and (same_title(title, fetched_for) or not title):
         return None  # another item of this poll brought the same story from the same page
     wanted = not full and link and host.settings.feed_fetch_full_articles
-    if wanted and stored is None and fetched_for is None and link:
+    if wanted and not at_link and fetched_for is None and link:
         pages[link] = title
         if time.monotonic() < deadline:
             article, why = _article_text(fetcher, link)
