@@ -600,3 +600,21 @@ def test_a_feed_given_as_a_file_is_pointed_to_feeds_add(data: bytes) -> None:
 
     assert result.format == "feed"
     assert result.problems == ["this is an RSS/Atom feed: add it as a feed, not as a file"]
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta content="2025-11-04T10:30:00-05:00" property="article:published_time">',
+        '<meta property="article:published_time" content="2025-11-04T10:30:00-05:00" />',
+        '<meta itemprop="datePublished" content="2025-11-04T15:30:00Z">',
+    ],
+)
+def test_a_page_s_publication_time_is_read_in_any_markup_it_comes_in(meta: str) -> None:
+    body = " ".join(["Ether fell as leveraged long positions were liquidated."] * 8)
+    page = (
+        f"<html><head><title>Ether slides</title>{meta}</head>"
+        f"<body><article><h1>Ether slides</h1><p>{body}</p><p>{body}</p></article></body></html>"
+    )
+    [document] = load_bytes(page.encode(), "ether.html").documents
+    assert published(document) == datetime(2025, 11, 4, 15, 30, tzinfo=UTC)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 from langchain_core.documents import Document
 
 from bot.core.sources.records import record_to_document
@@ -44,24 +44,20 @@ def load(content: str, origin: str, url: str | None = None) -> tuple[list[Docume
     return [record_to_document(record, origin)], []
 
 
-# The page's own publication time, from a <meta> tag naming it. Linear on any page: a tag is
-# scanned only up to the next "<" or ">" (and at most 2,000 characters), and within it each
-# pattern starts at a fixed word and takes a bounded value.
-_META_TAG = re.compile(r"<meta\b([^<>]{0,2000})>", re.IGNORECASE)
-_NAMES_PUBLISHED = re.compile(
-    r"\b(?:property|name|itemprop)\s*=\s*[\"']?"
-    r"(?:article:published_time|datePublished|pubdate|publishdate)[\"'\s/]",
-    re.IGNORECASE,
-)
-_CONTENT = re.compile(r"\bcontent\s*=\s*[\"']([^\"'<>]{1,100})[\"']", re.IGNORECASE)
-MAX_SCANNED_CHARS = 200_000
+MAX_SCANNED_CHARS = 200_000  # of the page's markup, for its date: the head and then some
 
 
 def _published_time(content: str) -> str | None:
-    for tag in _META_TAG.finditer(content[:MAX_SCANNED_CHARS]):
-        attributes = tag.group(1) + " "
-        if _NAMES_PUBLISHED.search(attributes):
-            value = _CONTENT.search(attributes)
-            if value and parse_datetime(value.group(1)):
-                return value.group(1)
-    return None
+    """The page's own publication time, with its time of day and zone when the page's
+    markup gives them (trafilatura keeps only the day). htmldate reads the markup's date
+    fields (meta tags in any attribute order, JSON-LD, <time>) without guessing from text."""
+    try:
+        found = find_date(
+            content[:MAX_SCANNED_CHARS],
+            extensive_search=False,
+            original_date=True,
+            outputformat="%Y-%m-%dT%H:%M:%S%z",
+        )
+    except Exception:  # htmldate on broken markup: the day trafilatura found stays
+        return None
+    return found if found and parse_datetime(found) else None
