@@ -37,7 +37,8 @@ def answer_all(services: Any, questions: list[dict[str, Any]]) -> list[dict[str,
         answer = services.ask(q["question"], **kwargs)
         ms = (time.perf_counter() - started) * 1000
         window = getattr(answer, "window", None)
-        if window is None and answer.premise and answer.premise.get("windows"):
+        old = isinstance(answer.premise, dict)  # engines before typed premises gave dicts
+        if window is None and old and answer.premise and answer.premise.get("windows"):
             window = answer.premise["windows"][0]  # engines before the lead: the first window
         rows.append(
             {

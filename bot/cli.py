@@ -252,15 +252,16 @@ def price(
     settings = _settings()
     market = _market(settings)
     try:
-        figures = market.price(asset, settings.live_timeout)
+        quote, others = market.price(asset, settings.live_timeout)
     finally:
         if market.live is not None:
             market.live.close()
+    figures = [quote, *others]
     if as_json:
-        print(_json(figures))
+        print(_json([f.to_json() for f in figures]))
     else:
         for figure in figures:
-            _say(f"{figure['label']}: {figure['text']}")
+            _say(f"{figure.label}: {figure.text}")
 
 
 @app.command()

@@ -81,7 +81,8 @@ def _reply(services: Any, line: str) -> str | None:
             _LAST[id(services)] = answer.question
             return f"{answer.question}\n\n{answer_text(answer)}"
         if command == "/price":
-            return price_text(services.price(rest))
+            quote, others = services.price(rest)
+            return price_text([quote, *others])
         if command == "/chart":
             return chart_reply(services, rest)
         if command == "/sources":

@@ -5,14 +5,18 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from bot.core.documents import Answer, Article, Citation
+from bot.core.documents import Answer, Article, Citation, Figure
 from bot.core.text import strip_unsafe, web_url
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import discord
+
+    from bot.market.figures import Quote
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 CONTENT_LIMIT = 2000
@@ -148,7 +152,7 @@ def answer_text(answer: Answer, today: date | None = None) -> str:
     lines = [explanation(answer)]
     if answer.figures:
         lines += ["", "Figures:"] + [
-            f"{f.get('label', 'Figure')}: {f.get('text', '')}" for f in answer.figures
+            f"{f.label}: {f.text}" for f in answer.figures
         ]
     if answer.citations:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
@@ -160,7 +164,7 @@ def explanation(answer: Answer) -> str:
     """The answer's text: first the move as the price data has it (with the premise corrected
     when the question's claim is off), then what the sources say, then the note saying why a
     generated answer could not be shown."""
-    first = answer.lead or (answer.premise or {}).get("sentence")
+    first = answer.lead or (answer.premise.sentence if answer.premise else None)
     parts = [first, answer.answer, f"({answer.note})" if answer.note else None]
     return "\n\n".join(p for p in parts if p)
 
@@ -283,8 +287,8 @@ def answer_embed(answer: Answer, today: date | None = None) -> discord.Embed:
     for figure in answer.figures[:5]:
         fields.append(
             (
-                inline_markdown(str(figure.get("label", "Figure")), FIELD_NAME_LIMIT // 2),
-                shorten(escape_markdown(str(figure.get("text", ""))), FIELD_VALUE_LIMIT),
+                inline_markdown(figure.label, FIELD_NAME_LIMIT // 2),
+                shorten(escape_markdown(figure.text), FIELD_VALUE_LIMIT),
             )
         )
     footer = freshness(answer, today)
@@ -350,31 +354,29 @@ def _whole_entries(entries: list[str], limit: int) -> str:
     return "\n\n".join(kept)
 
 
-def price_text(figures: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{f['label']}: {f['text']}" for f in figures)
+def price_text(figures: Sequence[Figure]) -> str:
+    return "\n".join(f"{f.label}: {f.text}" for f in figures)
 
 
-def price_embed(figures: list[dict[str, Any]]) -> discord.Embed:
-    """/price: the quote as the title's subject, every figure with its source and time."""
+def price_embed(quote: Quote, figures: Sequence[Figure] = ()) -> discord.Embed:
+    """/price: the quote as the title's subject, every other figure (a perpetual's metrics)
+    with its source and time."""
     import discord
 
-    first = figures[0]
     embed = discord.Embed(
-        title=shorten(strip_unsafe(str(first["label"])), TITLE_LIMIT),
-        description=shorten(escape_markdown(str(first["text"])), DESCRIPTION_LIMIT),
-        colour=discord.Colour.blurple()
-        if first.get("status") == "live"
-        else discord.Colour.light_grey(),
+        title=shorten(strip_unsafe(quote.label), TITLE_LIMIT),
+        description=shorten(escape_markdown(quote.text), DESCRIPTION_LIMIT),
+        colour=discord.Colour.blurple() if quote.status == "live" else discord.Colour.light_grey(),
     )
-    for figure in figures[1 : FIELDS_LIMIT + 1]:
+    for figure in figures[:FIELDS_LIMIT]:
         embed.add_field(
-            name=inline_markdown(str(figure["label"]), FIELD_NAME_LIMIT // 2),
-            value=shorten(escape_markdown(str(figure["text"])), FIELD_VALUE_LIMIT),
+            name=inline_markdown(figure.label, FIELD_NAME_LIMIT // 2),
+            value=shorten(escape_markdown(figure.text), FIELD_VALUE_LIMIT),
             inline=False,
         )
     status = {"live": "live", "last_known": "last known reading", "snapshot": "price history"}
-    kind = status.get(str(first.get("status")), "?")
-    embed.set_footer(text=strip_unsafe(f"Source: {first.get('source')} ({kind})")[:FOOTER_LIMIT])
+    footer = f"Source: {quote.source} ({status[quote.status]})"
+    embed.set_footer(text=strip_unsafe(footer)[:FOOTER_LIMIT])
     return embed
 
 

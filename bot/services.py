@@ -20,7 +20,7 @@ from bot.core.answer import ExtractiveComposer, Templates
 from bot.core.assets import AssetTable
 from bot.core.budget import CallBudget
 from bot.core.chroma_server import Lease
-from bot.core.documents import Answer, Article, utcnow
+from bot.core.documents import Answer, Article, Figure, utcnow
 from bot.core.embed import MiniLMEmbeddings
 from bot.core.feedback import AnswerLog
 from bot.core.files import WRITER_WAIT
@@ -33,9 +33,9 @@ from bot.core.store import ChromaStore, open_client
 from bot.core.text import strip_unsafe
 from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, add_feed, poll_due
-from bot.market.figures import EARLIEST, MarketData
+from bot.market.figures import EARLIEST, MarketContext, MarketData, Quote
 from bot.market.history import PriceHistory
-from bot.market.premise import lead, main_window, sentence
+from bot.market.premise import lead, main_window
 from bot.settings import Settings
 from bot.state import State, open_state
 from bot.web.fetch import SafeFetcher
@@ -140,11 +140,11 @@ class Services:
             parsed, cited, retrieval.event_date, self.settings.live_timeout
         )
         timings["market"] += (time.perf_counter() - market_started) * 1000
-        context = next((f for f in figures if f.get("kind") == "context"), None)
+        context = next((f for f in figures if isinstance(f, MarketContext)), None)
         answer = replace(
             answer,
             figures=tuple(figures),
-            premise={**premise.to_json(), "sentence": sentence(premise)} if premise else None,
+            premise=premise,
             lead=lead(premise, context) if premise else None,
             window=main_window(premise) if premise else None,
         )
@@ -173,18 +173,22 @@ class Services:
         return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
 
     def _market_causes(
-        self, question: Question, answer: Answer, context: dict[str, Any], timings: dict[str, float]
+        self,
+        question: Question,
+        answer: Answer,
+        context: MarketContext,
+        timings: dict[str, float],
     ) -> tuple[Answer, Retrieval | None]:
         """An asset's move that the market made (BTC, or SPY for a stock, went the same way
         that day) while the news names no cause of the asset's own: the market's causes,
         from news of that day, labelled as the market's. The lead stays the asset's."""
         assert answer.window is not None
         day = date.fromisoformat(answer.window["end"])
-        change, own = float(context["benchmark_pct"]), float(answer.window["pct"])
-        if abs(change) < 1 or (change < 0) != (own < 0) or "own move" in context["reading"]:
+        change, own = round(context.benchmark_pct, 2), float(answer.window["pct"])
+        if abs(change) < 1 or (change < 0) != (own < 0) or "own move" in context.reading:
             return answer, None
         started = time.perf_counter()
-        benchmark = str(context["benchmark"])
+        benchmark = context.benchmark
         crypto = benchmark == "BTC"
         if change < 0:
             text = f"why did the {'crypto market crash' if crypto else 'stock market fall'}"
@@ -215,7 +219,7 @@ class Services:
         """Done with the store: the data dir's server may stop once no process uses it."""
         self.store.close()
 
-    def price(self, word: str) -> list[dict[str, Any]]:
+    def price(self, word: str) -> tuple[Quote, list[Figure]]:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
         return self.market.price(word, self.settings.live_timeout)
 

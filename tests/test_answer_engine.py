@@ -40,8 +40,8 @@ def test_slang_for_a_fall_is_checked_as_a_fall(seeded: Services) -> None:
 
     assert answer.status == "answered"
     assert answer.premise is not None
-    assert answer.premise["direction"] == "down"
-    assert answer.premise["verdict"] == "consistent"  # 15.9% from the 3 Nov open
+    assert answer.premise.direction == "down"
+    assert answer.premise.verdict == "consistent"  # 15.9% from the 3 Nov open
 
 
 BRIEF = FIXTURES / "briefs" / "2026-02-10-daily-brief.md"
@@ -267,7 +267,7 @@ def test_advice_and_predictions_are_declined_with_the_figures_only(
     assert answer.status == "no_sources"
     assert "I don't give trading advice or predictions" in answer.answer
     assert not answer.citations and not re.search(r"\[\d+\]", answer.answer)  # no quote
-    assert [f["label"] for f in answer.figures][:1] == ["ETH price"]  # the price, still
+    assert [f.label for f in answer.figures][:1] == ["ETH price"]  # the price, still
     assert answer.lead is None  # and no move
 
 
@@ -280,7 +280,7 @@ def test_a_day_without_trading_asked_about_shows_the_session_before_it(seeded: S
     # Asked on Sunday 9 Nov 2025: "yesterday" is a Saturday, when MSTR did not trade.
     answer = seeded.ask("why did MSTR fall yesterday?", asked_on=date(2025, 11, 9))
 
-    moves = [f for f in answer.figures if str(f.get("label", "")).startswith("MSTR on")]
+    moves = [f.to_json() for f in answer.figures if f.label.startswith("MSTR on")]
     assert moves and "7 Nov 2025" in str(moves[0]["label"])  # Friday's session
 
 

@@ -159,7 +159,7 @@ async def test_a_good_generated_answer_is_shown_with_its_citations_renumbered(
     assert "untrusted" in human["content"]
     # The figures come from price data, labelled with their source, never from the model.
     assert "ETH on 4 Nov 2025: fell 8.8%" in human["content"]
-    assert [f["label"] for f in answer.figures][:2] == ["ETH price", "ETH on 4 Nov 2025"]
+    assert [f.label for f in answer.figures][:2] == ["ETH price", "ETH on 4 Nov 2025"]
     # The model explains the move the lead states, in the same window.
     assert answer.lead and answer.window and answer.lead.startswith("ETH fell 8.8% on 4 Nov")
     assert answer.lead in human["content"]

@@ -13,7 +13,7 @@ from tests.snapshot import last_close
 
 
 def figures_by_kind(answer: object) -> dict[str, dict[str, object]]:
-    return {f["kind"]: f for f in answer.figures}  # type: ignore[attr-defined]
+    return {f.kind: f.to_json() for f in answer.figures}  # type: ignore[attr-defined]
 
 
 def test_an_answer_shows_the_price_and_the_move_it_is_about(seeded: Services) -> None:
@@ -35,7 +35,7 @@ def test_a_right_premise_is_confirmed_by_stating_the_move(seeded: Services) -> N
     answer = seeded.ask("why did ETH fall 14%?")
 
     assert answer.premise is not None
-    assert answer.premise["verdict"] == "consistent" and answer.premise["sentence"] is None
+    assert answer.premise.verdict == "consistent" and answer.premise.sentence is None
     first = answer_text(answer).split("\n", 1)[0]
     assert first.startswith("ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open;")
     assert "in the question" not in first  # nothing to correct
@@ -45,7 +45,7 @@ def test_an_overstated_move_is_corrected_in_one_sentence_first(seeded: Services)
     answer = seeded.ask("why did ETH fall 30%?")
 
     assert answer.status == "answered"
-    assert answer.premise is not None and answer.premise["verdict"] == "overstated"
+    assert answer.premise is not None and answer.premise.verdict == "overstated"
     expected = (
         "ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open: less than the 30% in the question;"
     )
@@ -59,7 +59,7 @@ def test_an_overstated_move_is_corrected_in_one_sentence_first(seeded: Services)
 def test_a_move_in_the_wrong_direction_is_called_out(seeded: Services) -> None:
     answer = seeded.ask("why did ETH rise 14% on Nov 4?")
 
-    assert answer.premise is not None and answer.premise["verdict"] == "wrong_direction"
+    assert answer.premise is not None and answer.premise.verdict == "wrong_direction"
     assert "did not rise" in answer_text(answer)
 
 
@@ -97,7 +97,7 @@ def test_a_date_no_market_data_can_cover_is_answered_without_figures_for_it(
 ) -> None:
     for question in ("why did ETH fall 14% on 0001-01-03?", "why did ETH fall on Dec 31, 9999?"):
         answer = seeded.ask(question)
-        assert not [f for f in answer.figures if f["kind"] == "move"]
+        assert not [f for f in answer.figures if f.kind == "move"]
 
 
 def test_a_console_chart_with_an_odd_day_count_keeps_the_session(seeded: Services) -> None:

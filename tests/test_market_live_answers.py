@@ -46,7 +46,7 @@ def live_services(make_services: MakeServices, binance: FakeExchange) -> Iterato
 def quote_of(services: Services, question: str = QUESTION) -> dict[str, object]:
     answer = services.ask(question)
     assert answer.status == "answered"
-    [quote] = [f for f in answer.figures if f["kind"] == "quote"]
+    [quote] = [f.to_json() for f in answer.figures if f.kind == "quote"]
     return quote
 
 
@@ -57,7 +57,7 @@ def test_a_live_exchange_gives_the_price_with_its_exchange_and_time(
 
     answer = services.ask(QUESTION)
 
-    kinds = {f["kind"]: f for f in answer.figures}
+    kinds = {f.kind: f.to_json() for f in answer.figures}
     quote = kinds["quote"]
     assert quote["status"] == "live" and quote["source"] == "Binance ETH/USDT"
     assert quote["price"] == 3424.29  # the fake's last trade: the 5 Nov close
@@ -86,7 +86,7 @@ def test_a_failing_exchange_still_gets_an_answer_with_labelled_snapshot_figures(
     assert quote["status"] == "snapshot"
     assert "snapshot" in str(quote["text"]) and "no live price" in str(quote["text"])
     answer = services.ask("why did ETH fall 30%?")
-    assert answer.premise is not None and answer.premise["verdict"] == "overstated"
+    assert answer.premise is not None and answer.premise.verdict == "overstated"
     assert "less than the 30% in the question" in answer_text(answer).split("\n", 1)[0]
 
 

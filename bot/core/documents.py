@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bot.market.premise import Premise
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,46 @@ class Citation:
     also_reported_by: tuple[str, ...] = ()  # outlets whose copies of the story were folded in
 
 
+class Figure(Protocol):
+    """A market figure an answer shows: the price now, the day's move, the market's move, a
+    perpetual's metrics (bot/market/figures.py), each a frozen dataclass; JSON only at the
+    edge (`to_json`, as `ask --json` prints it)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RecordedFigure:
+    """A figure read back from its JSON (the answer log): what was shown, and its numbers."""
+
+    kind: str
+    label: str
+    text: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "label": self.label, "text": self.text, **self.values}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RecordedFigure:
+        shown = ("kind", "label", "text")
+        return cls(
+            str(data.get("kind", "")),
+            str(data.get("label", "Figure")),
+            str(data.get("text", "")),
+            {k: v for k, v in data.items() if k not in shown},
+        )
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the user sees, with everything needed to check it."""
@@ -93,11 +137,11 @@ class Answer:
     status: Literal["answered", "no_sources"]
     answer: str
     citations: tuple[Citation, ...] = ()
-    figures: tuple[dict[str, Any], ...] = ()
+    figures: tuple[Figure, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     assets: tuple[str, ...] = ()
     # The question's claimed move against price history (see bot/market/premise.py).
-    premise: dict[str, Any] | None = None
+    premise: Premise | None = None
     # Which answer is shown: "extractive" (no model configured, or nothing to generate from),
     # "generated" (the model's, after the grounding guard) or "fallback" (extractive, because
     # the model failed, its budget was spent or the guard left nothing; `note` says which).
@@ -115,9 +159,10 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """The answer as the JSON object `marketbot ask --json` prints."""
-        data = asdict(self)
+        data = asdict(replace(self, figures=(), premise=None))
         data["citations"] = [asdict(c) for c in self.citations]
-        data["figures"] = list(self.figures)
+        data["figures"] = [f.to_json() for f in self.figures]
+        data["premise"] = self.premise.to_json() if self.premise else None
         data["assets"] = list(self.assets)
         data["causes"] = [dict(c) for c in self.causes]
         return data

@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from bot.core.documents import Answer, Citation, utcnow
+from bot.core.documents import Answer, Citation, RecordedFigure, utcnow
 
 if TYPE_CHECKING:
+    from bot.market.premise import Premise
     from bot.state import State
 
 # The feedback a user can give, in the order the buttons show it.
@@ -84,11 +85,17 @@ def _answer(data: dict[str, Any]) -> Answer:
         status=data["status"],
         answer=data["answer"],
         citations=citations,
-        figures=tuple(data.get("figures", ())),
+        figures=tuple(RecordedFigure.from_json(f) for f in data.get("figures", ())),
         timings_ms=dict(data.get("timings_ms", {})),
         assets=tuple(data.get("assets", ())),
-        premise=data.get("premise"),
+        premise=_premise(data.get("premise")),
         path=data.get("path", "extractive"),
         generation=data.get("generation"),
         note=data.get("note"),
     )
+
+
+def _premise(data: dict[str, Any] | None) -> Premise | None:
+    from bot.market.premise import Premise  # the market's type: only to read an answer back
+
+    return Premise.from_json(data) if data else None

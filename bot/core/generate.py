@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import SystemMessage
@@ -26,13 +26,16 @@ from langchain_core.prompts import ChatPromptTemplate
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.core.budget import CallBudget
-from bot.core.documents import Answer, Article, Citation, Passage
+from bot.core.documents import Answer, Article, Citation, Figure, Passage
 from bot.core.guard import MARKER, Guarded, guard, markers_inside
 from bot.core.injection import is_instruction
 from bot.core.lexical import terms
 from bot.core.text import sentences
 from bot.errors import UserError
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.market.premise import Premise
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +132,12 @@ def for_model(passages: Sequence[Passage], extractive: Answer) -> list[Passage]:
     return quoted + [p for p in passages if p not in quoted]
 
 
-def figures_text(figures: Sequence[dict[str, Any]], premise: dict[str, Any] | None) -> str:
+def figures_text(figures: Sequence[Figure], premise: Premise | None) -> str:
     """The market figures as lines the model reads and the guard checks numbers against."""
-    lines = [f"- {f.get('label', 'Figure')}: {f['text']}" for f in figures if f.get("text")]
+    lines = [f"- {f.label}: {f.text}" for f in figures if f.text]
     if premise:
-        for window in premise.get("windows", ()):
-            lines.append(f"- {premise['asset']} {window['label']}: {window['pct']:+.1f}%")
+        for window in premise.windows:
+            lines.append(f"- {premise.asset} {window.label}: {round(window.pct, 2):+.1f}%")
     return "\n".join(lines)
 
 

@@ -39,8 +39,9 @@ class Market(commands.Cog):
         symbol = self.bot.services.market.symbol(asset)
         self._within_limit(interaction, "price")
         await defer(interaction, ephemeral=False)  # live prices may take a moment
-        figures = await asyncio.to_thread(self.bot.services.price, symbol)
-        await interaction.edit_original_response(embed=price_embed(figures), allowed_mentions=NONE)
+        quote, others = await asyncio.to_thread(self.bot.services.price, symbol)
+        embed = price_embed(quote, others)
+        await interaction.edit_original_response(embed=embed, allowed_mentions=NONE)
 
     @app_commands.command(name="chart")
     @app_commands.describe(

@@ -9,11 +9,12 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from bot.core.assets import AssetTable
+from bot.core.documents import Figure
 from bot.errors import InputError, NotFoundError
-from bot.market.history import PriceHistory, Series
+from bot.market.history import Bar, PriceHistory, Series
 from bot.market.premise import WEEK, Premise, check, move_day, pct, trading_day
 
 if TYPE_CHECKING:  # ccxt takes 0.6 s to import: only when live prices are configured
@@ -36,7 +37,13 @@ class Quote:
     high: float | None = None
     low: float | None = None
     quote_volume: float | None = None
+    kind: ClassVar[str] = "quote"
 
+    @property
+    def label(self) -> str:
+        return f"{self.symbol} price"
+
+    @property
     def text(self) -> str:
         change = f", {signed(self.change_pct)} in 24h" if self.change_pct is not None else ""
         if self.status == "snapshot":
@@ -53,9 +60,9 @@ class Quote:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": "quote",
-            "label": f"{self.symbol} price",
-            "text": self.text(),
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
             "asset": self.symbol,
             "price": self.price,
             "change_pct_24h": None if self.change_pct is None else round(self.change_pct, 2),
@@ -90,20 +97,20 @@ class MarketData:
             )
         return symbol
 
-    def price(self, word: str, budget: float) -> list[dict[str, Any]]:
+    def price(self, word: str, budget: float) -> tuple[Quote, list[Figure]]:
         """The price of an asset now (or the freshest known), and its perpetual's metrics."""
         symbol = self.symbol(word)
         started = time.monotonic()
         quote = self.quote(symbol, budget)
         if quote is None:
             raise NotFoundError(f"I have no price for {symbol}, live or in the snapshot.")
-        figures = [quote.to_json()]
+        figures: list[Figure] = []
         if self.live is not None and quote.status == "live":
             left = max(budget - (time.monotonic() - started), 0.01)
             metrics = self.live.run(self.live.derivatives(symbol), left)
             if metrics is not None:
-                figures.append(derivatives_figure(metrics))
-        return figures
+                figures.append(DerivativesFigure(metrics))
+        return quote, figures
 
     def quote(self, symbol: str, deadline: float | None = None) -> Quote | None:
         """Live within the deadline, else the last live reading, else the snapshot's close."""
@@ -165,7 +172,7 @@ class MarketData:
         cited_dates: list[date],
         event_day: date | None,
         budget: float,
-    ) -> tuple[list[dict[str, Any]], Premise | None]:
+    ) -> tuple[list[Figure], Premise | None]:
         """Figures for an answer about `question`, and the premise check when it claims a
         move; `budget` is the most this may wait for live data, in seconds."""
         asset = question.assets[0] if question.assets else None
@@ -176,10 +183,10 @@ class MarketData:
         def left() -> float:  # 0 once the budget is spent: no more live calls
             return max(budget - (time.monotonic() - started), 0.0)
 
-        figures: list[dict[str, Any]] = []
+        figures: list[Figure] = []
         quote = self.quote(asset, left())
         if quote is not None:
-            figures.append(quote.to_json())
+            figures.append(quote)
         live_now = self.live is not None and quote is not None and quote.status == "live"
         derivatives = (
             self.live.run(self.live.derivatives(asset), left())
@@ -187,7 +194,7 @@ class MarketData:
             else None
         )
         if derivatives is not None:
-            figures.append(derivatives_figure(derivatives))
+            figures.append(DerivativesFigure(derivatives))
         around = event_day or (max(cited_dates) if cited_dates else None)
         if around is None or not EARLIEST <= around <= datetime.now(UTC).date() + timedelta(days=1):
             return figures, None  # no day, or one no market data can cover
@@ -216,7 +223,7 @@ class MarketData:
 
     def _context(
         self, asset: str, series: Series, day: date, deadline: float
-    ) -> dict[str, Any] | None:
+    ) -> MarketContext | None:
         """The market's move the same day: BTC for crypto, SPY for the rest."""
         info = self.assets.assets.get(asset)
         benchmark = "BTC" if info is None or info.kind == "crypto" else "SPY"
@@ -236,18 +243,7 @@ class MarketData:
             reading = f"market-wide, and {asset} moved more than {benchmark}"
         else:
             reading = f"{asset} moved less than {benchmark}"
-        return {
-            "kind": "context",
-            "label": f"Market on {day:%-d %b %Y}",
-            "text": f"{benchmark} {verb(market)} {abs(market):.1f}% the same day; "
-            f"{asset}/{benchmark} {signed(relative)}: {reading} ({other.source})",
-            "benchmark": benchmark,
-            "day": day.isoformat(),
-            "benchmark_pct": round(market, 2),
-            "reading": reading,
-            "relative_pct": round(relative, 2),
-            "source": other.source,
-        }
+        return MarketContext(asset, benchmark, day, market, relative, reading, other.source)
 
 
 def _from_ticker(ticker: Ticker, status: Literal["live", "last_known"]) -> Quote:
@@ -264,51 +260,143 @@ def _from_ticker(ticker: Ticker, status: Literal["live", "last_known"]) -> Quote
     )
 
 
-def _move_figure(series: Series, day: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MarketContext:
+    """The market's move on the asset's day (BTC's for crypto, SPY's for the rest), and what
+    it says of the asset's own move."""
+
+    asset: str
+    benchmark: str
+    day: date
+    benchmark_pct: float
+    relative_pct: float  # the asset against the benchmark, open to close
+    reading: str  # "a market-wide move", "ETH's own move: the market barely moved", ...
+    source: str
+    kind: ClassVar[str] = "context"
+
+    @property
+    def label(self) -> str:
+        return f"Market on {self.day:%-d %b %Y}"
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.benchmark} {verb(self.benchmark_pct)} {abs(self.benchmark_pct):.1f}% the "
+            f"same day; {self.asset}/{self.benchmark} {signed(self.relative_pct)}: "
+            f"{self.reading} ({self.source})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "benchmark": self.benchmark,
+            "day": self.day.isoformat(),
+            "benchmark_pct": round(self.benchmark_pct, 2),
+            "reading": self.reading,
+            "relative_pct": round(self.relative_pct, 2),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class DayMove:
+    """An asset's daily bar on the move's day, and the move from the previous session's open
+    when that session is at most four days before."""
+
+    symbol: str
+    bar: Bar
+    source: str
+    previous: Bar | None = None
+    kind: ClassVar[str] = "move"
+
+    @property
+    def pct(self) -> float:
+        return pct(self.bar.open, self.bar.close)
+
+    @property
+    def from_previous_open_pct(self) -> float | None:
+        return None if self.previous is None else pct(self.previous.open, self.bar.close)
+
+    @property
+    def label(self) -> str:
+        return f"{self.symbol} on {self.bar.day:%-d %b %Y}"
+
+    @property
+    def text(self) -> str:
+        bar, change = self.bar, self.pct
+        text = (
+            f"{verb(change)} {abs(change):.1f}% (open {plain(bar.open)}, low {plain(bar.low)}, "
+            f"high {plain(bar.high)}, close {plain(bar.close)})"
+        )
+        two_day = self.from_previous_open_pct
+        if self.previous is not None and two_day is not None:
+            text += f"; {signed(two_day)} from the {self.previous.day:%-d %b} open"
+        return f"{text} ({self.source})"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "label": self.label,
+            "day": self.bar.day.isoformat(),
+            "open": self.bar.open,
+            "high": self.bar.high,
+            "low": self.bar.low,
+            "close": self.bar.close,
+            "pct": round(self.pct, 2),
+            "source": self.source,
+        }
+        two_day = self.from_previous_open_pct
+        if two_day is not None:
+            data["from_previous_open_pct"] = round(two_day, 2)
+        data["text"] = self.text
+        return data
+
+
+def _move_figure(series: Series, day: date) -> DayMove:
     bar = series.on(day)
     assert bar is not None
     previous = series.before(day)
-    change = pct(bar.open, bar.close)
-    text = (
-        f"{verb(change)} {abs(change):.1f}% (open {plain(bar.open)}, low {plain(bar.low)}, "
-        f"high {plain(bar.high)}, close {plain(bar.close)})"
-    )
-    data: dict[str, Any] = {
-        "kind": "move",
-        "label": f"{series.symbol} on {day:%-d %b %Y}",
-        "day": day.isoformat(),
-        "open": bar.open,
-        "high": bar.high,
-        "low": bar.low,
-        "close": bar.close,
-        "pct": round(change, 2),
-        "source": series.source,
-    }
-    if previous is not None and (day - previous.day).days <= 4:
-        two_day = pct(previous.open, bar.close)
-        text += f"; {signed(two_day)} from the {previous.day:%-d %b} open"
-        data["from_previous_open_pct"] = round(two_day, 2)
-    data["text"] = f"{text} ({series.source})"
-    return data
+    near = previous is not None and (day - previous.day).days <= 4
+    return DayMove(series.symbol, bar, series.source, previous if near else None)
 
 
-def derivatives_figure(metrics: Derivatives) -> dict[str, Any]:
-    parts = []
-    if metrics.funding_rate is not None:
-        parts.append(f"funding {metrics.funding_rate * 100:+.4f}% per interval")
-    if metrics.open_interest_usd is not None:
-        parts.append(f"open interest {money(metrics.open_interest_usd, compact=True)}")
-    return {
-        "kind": "derivatives",
-        "label": f"{metrics.symbol} perpetual",
-        "text": f"{', '.join(parts) or 'no figures'} ({metrics.exchange} {metrics.pair}, read "
-        f"{metrics.as_of:%-d %b %H:%M} UTC)",
-        "funding_rate": metrics.funding_rate,
-        "open_interest_usd": metrics.open_interest_usd,
-        "source": f"{metrics.exchange} {metrics.pair}",
-        "as_of": metrics.as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "status": "live",
-    }
+@dataclass(frozen=True)
+class DerivativesFigure:
+    """A perpetual's funding rate and open interest, as read live."""
+
+    metrics: Derivatives
+    kind: ClassVar[str] = "derivatives"
+
+    @property
+    def label(self) -> str:
+        return f"{self.metrics.symbol} perpetual"
+
+    @property
+    def text(self) -> str:
+        metrics, parts = self.metrics, []
+        if metrics.funding_rate is not None:
+            parts.append(f"funding {metrics.funding_rate * 100:+.4f}% per interval")
+        if metrics.open_interest_usd is not None:
+            parts.append(f"open interest {money(metrics.open_interest_usd, compact=True)}")
+        return (
+            f"{', '.join(parts) or 'no figures'} ({metrics.exchange} {metrics.pair}, read "
+            f"{metrics.as_of:%-d %b %H:%M} UTC)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        metrics = self.metrics
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "funding_rate": metrics.funding_rate,
+            "open_interest_usd": metrics.open_interest_usd,
+            "source": f"{metrics.exchange} {metrics.pair}",
+            "as_of": metrics.as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "status": "live",
+        }
 
 
 def verb(change: float) -> str:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.market.history import Series
+
+if TYPE_CHECKING:
+    from bot.market.figures import MarketContext
 
 Verdict = Literal["consistent", "overstated", "understated", "wrong_direction", "unknown"]
 # A claim within max(1.5 points, 20% of itself) of a window's move matches it.
@@ -41,8 +44,17 @@ class Window:
         data = asdict(self)
         data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
         data["pct"] = round(self.pct, 2)
-        del data["net"]
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Window:
+        return cls(
+            str(data["label"]),
+            date.fromisoformat(data["start"]),
+            date.fromisoformat(data["end"]),
+            float(data["pct"]),
+            bool(data.get("net", True)),
+        )
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,11 @@ class Premise:
     verdict: Verdict
     source: str
 
+    @property
+    def sentence(self) -> str | None:
+        """How the claim is off, in one sentence; None when it is not."""
+        return sentence(self)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "asset": self.asset,
@@ -62,7 +79,19 @@ class Premise:
             "windows": [w.to_json() for w in self.windows],
             "verdict": self.verdict,
             "source": self.source,
+            "sentence": self.sentence,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Premise:
+        return cls(
+            str(data["asset"]),
+            data.get("claimed_pct"),
+            data.get("direction"),
+            tuple(Window.from_json(w) for w in data.get("windows", ())),
+            data["verdict"],
+            str(data.get("source", "")),
+        )
 
 
 def pct(start: float, end: float) -> float:
@@ -235,7 +264,7 @@ def main_window(premise: Premise) -> dict[str, Any] | None:
     return _main_window(premise)[0].to_json()
 
 
-def lead(premise: Premise, market: dict[str, Any] | None = None) -> str | None:
+def lead(premise: Premise, market: MarketContext | None = None) -> str | None:
     """The answer's first line: the move as the price data has it, corrected plainly when
     the question's direction or size is off, and whether the market moved with it
     ("ETH fell 8.8% on 4 Nov 2025, 15.9% from the 3 Nov open; BTC fell 4.8% the same day:
@@ -253,12 +282,10 @@ def lead(premise: Premise, market: dict[str, Any] | None = None) -> str | None:
         text = f"{moved}{also}: more than the {premise.claimed_pct:g}% in the question"
     else:
         text = f"{moved}{also}"
-    one_day = main.start == main.end and market is not None and market.get("day") == str(main.end)
-    if market and one_day and market.get("benchmark_pct") is not None and market.get("reading"):
-        change = float(market["benchmark_pct"])
+    if market is not None and main.start == main.end == market.day and market.reading:
+        change = round(market.benchmark_pct, 2)
         way = "fell" if change < 0 else "rose"
-        benchmark, reading = market["benchmark"], market["reading"]
-        text += f"; {benchmark} {way} {abs(change):.1f}% the same day: {reading}"
+        text += f"; {market.benchmark} {way} {abs(change):.1f}% the same day: {market.reading}"
     return text + "."
 
 

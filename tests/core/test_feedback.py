@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.core.documents import Answer, Citation
+from bot.core.documents import Answer, Citation, RecordedFigure
 from bot.core.feedback import AnswerLog
 from bot.state import State, open_state
 from bot.state.schema import metadata
@@ -43,7 +43,7 @@ def answer(question: str = "why did ETH fall 14%?") -> Answer:
                 article_id="a2",
             ),
         ),
-        figures=({"label": "ETH", "text": "-14% in a day"},),
+        figures=(RecordedFigure("move", "ETH", "-14% in a day", {"pct": -14.0}),),
         timings_ms={"total": 12.5},
         assets=("ETH",),
     )

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from bot.market.history import Bar, PriceHistory, Series
-from bot.market.premise import check, move_day, sentence
+from bot.market.premise import Premise, check, move_day, sentence
 from bot.settings import PROJECT_ROOT
 
 CRASH = date(2025, 11, 4)
@@ -96,12 +96,14 @@ def test_premise_json_has_the_documented_shape(eth: Series) -> None:
 
     assert {"asset", "claimed_pct", "windows", "verdict"} <= set(data)
     assert data["asset"] == "ETH" and data["claimed_pct"] == 14.0
-    assert all(set(w) == {"label", "start", "end", "pct"} for w in data["windows"])
+    assert all(set(w) == {"label", "start", "end", "pct", "net"} for w in data["windows"])
+    assert Premise.from_json(data).to_json() == data  # read back whole (pct as rounded)
     assert data["windows"][0] == {
         "label": "4 Nov open to close",
         "start": "2025-11-04",
         "end": "2025-11-04",
         "pct": -8.79,
+        "net": True,
     }
 
 
