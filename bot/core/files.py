@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,16 @@ class Busy(UserError):
     """Another process held a lock for longer than this one would wait."""
 
 
+class LockLost(UserError):
+    """The writer lock was lost while writing (the database dropped its connection)."""
+
+
+def _held() -> None:
+    """A file lock's check: it cannot be lost while its holder runs."""
+
+
 @contextmanager
-def exclusive(lock_path: Path, timeout: float = WRITER_WAIT) -> Iterator[None]:
+def exclusive(lock_path: Path, timeout: float = WRITER_WAIT) -> Iterator[Callable[[], None]]:
     """Hold an exclusive lock on `lock_path` (across processes; the kernel releases it if the
     holder dies) for the block; raise Busy after `timeout` seconds of waiting, so one stuck
     writer cannot stall every other for ever."""
@@ -35,7 +43,7 @@ def exclusive(lock_path: Path, timeout: float = WRITER_WAIT) -> Iterator[None]:
             "the data dir); try again when it has finished."
         ) from None
     try:
-        yield
+        yield _held  # a file lock is held until released: the kernel drops it only at exit
     finally:
         lock.release()
 

@@ -92,10 +92,11 @@ class Ingestor:
         chunk_size: int = 700,
         chunk_overlap: int = 120,
         batch_chunks: int = 256,
-        lock: Callable[[], AbstractContextManager[None]] | None = None,
+        lock: Callable[[], AbstractContextManager[Callable[[], None]]] | None = None,
     ) -> None:
         # One writer at a time, across every process sharing the state (State.writer).
         self.lock = lock
+        self._still_held: Callable[[], None] = _nothing
         # batch_chunks: chunks embedded and written together; each batch is one crash-safe step.
         self.batch_chunks = batch_chunks
         self.store = store
@@ -143,8 +144,14 @@ class Ingestor:
         if self.lock is None:
             yield
             return
-        with self.lock():
-            yield
+        with self.lock() as still_held:
+            # Checked before each step that another writer must not interleave with: a lock
+            # the database dropped (its connection lost) stops the writing with LockLost.
+            self._still_held = still_held
+            try:
+                yield
+            finally:
+                self._still_held = _nothing
 
     def _ingest_results(
         self,
@@ -157,6 +164,7 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport()
         by_id, by_print, pending, unfinished = self.store.keys()
+        self._still_held()
         if pending or unfinished:
             # A killed ingestion left these half-written: remove what it wrote (an update's
             # previous version stays); the input, ingested again, writes them anew.
@@ -410,6 +418,7 @@ class Ingestor:
             mean = chunk_vectors[start : start + len(cs)].mean(axis=0)
             article_vectors[row] = mean / (np.linalg.norm(mean) or 1.0)
             start += len(cs)
+        self._still_held()
         self.store.begin(articles, article_vectors, known=stored)
         self.store.write_chunks(chunks, chunk_vectors)
         self.store.commit(articles, article_vectors, replacing=stored)
@@ -491,3 +500,7 @@ def _cut(text: str, limit: int) -> str:
 def embedding_text(title: str, chunk: str) -> str:
     """What is embedded for a chunk: its article's title gives short chunks their context."""
     return f"{title}\n{chunk}" if title and not chunk.startswith(title) else chunk
+
+
+def _nothing() -> None:
+    """The check of a writer lock that cannot be lost (none, or a file lock)."""

@@ -219,7 +219,12 @@ class Ask(commands.Cog):
         parts: dict[str, Any] = {"embed": answer_embed(answer), "allowed_mentions": NONE}
         if answer.citations:
             answers = self.bot.services.answers
-            parts["view"] = answer_view(await asyncio.to_thread(answers.record, answer, place))
+            try:
+                answer_id = await asyncio.to_thread(answers.record, answer, place)
+            except Exception:  # the shared state is away: the answer, without its buttons
+                log.exception("could not record an answer; sent without buttons")
+            else:
+                parts["view"] = answer_view(answer_id)
         return parts
 
     @app_commands.command(name="ask")

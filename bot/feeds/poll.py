@@ -147,9 +147,12 @@ def poll_feed(
             title = feed_title(parsed) or feed.title
     except Exception as error:
         message = _message(error, feed.url)
-        _record_failure(store, feed, message, now, interval)
+        _record_failure(store, feed, message, _finished(now), interval)
         raise FeedError(message) from None
-    ok = now_iso(now)
+    # The interval runs from the end of this poll: one that waited (behind other feeds, or for
+    # another host's writer) must not come out already due again.
+    done = _finished(now)
+    ok = now_iso(done)
     with suppress(NotFoundError):  # removed while it was being polled: what it brought stays
         report.feed = store.update(
             feed.url,
@@ -160,7 +163,7 @@ def poll_feed(
             last_ok=ok,
             last_error=None,
             failures=0,
-            next_poll=now_iso(now + interval),
+            next_poll=now_iso(done + interval),
             items_seen=seen,
             items_skipped=skipped,
         )
@@ -233,20 +236,22 @@ def add_feed(
     fetcher = host.fetcher(allow_private)
     fetched = fetcher.fetch(normal, accept=FEED_ACCEPT)
     parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
-    feed = store.add(normal, added_by, title=feed_title(parsed))
+    interval = timedelta(minutes=host.settings.feed_poll_minutes)
+    # Stored not due, in the same statement: no poller (on any host) reads it a second time
+    # while its first ingestion runs.
     now = datetime.now(UTC)
-    # Not due while its first ingestion runs: the poller must not read it a second time.
-    store.update(
-        feed.url, next_poll=now_iso(now + timedelta(minutes=host.settings.feed_poll_minutes))
+    feed = store.add(
+        normal, added_by, title=feed_title(parsed), next_poll=now_iso(now + interval)
     )
     report = _ingest(host, fetcher, feed, parsed)
+    done = _finished(now)
     report.feed = store.update(
         feed.url,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         last_polled=now_iso(now),
         last_ok=now_iso(now),
-        next_poll=now_iso(now + timedelta(minutes=host.settings.feed_poll_minutes)),
+        next_poll=now_iso(done + interval),
         items_seen=len(parsed.entries),
         items_skipped=report.skipped,
     )
@@ -376,6 +381,12 @@ def _article_text(fetcher: SafeFetcher, link: str) -> tuple[_Article | None, str
         ),
         "the article page has less text than the summary",
     )
+
+
+def _finished(started: datetime) -> datetime:
+    """When a poll that started at `started` ended: now, or `started` when that is later (a
+    poll run at a given moment, as the tests and the bench do)."""
+    return max(started, datetime.now(UTC))
 
 
 def _message(error: Exception, url: str) -> str:

@@ -30,10 +30,20 @@ class FeedStore:
         key = feed_key(normalise_url(url))
         return next((f for f in self.list() if feed_key(f.url) == key), None)
 
-    def add(self, url: str, added_by: str, *, title: str | None = None) -> Feed:
-        """Store a new feed (due at once); a second copy of a stored feed is refused."""
+    def add(
+        self,
+        url: str,
+        added_by: str,
+        *,
+        title: str | None = None,
+        next_poll: str | None = None,
+    ) -> Feed:
+        """Store a new feed (due at once, unless `next_poll` says when); a second copy of a
+        stored feed is refused."""
         normal = normalise_url(url)
-        feed = Feed(url=normal, title=title, added_by=added_by, added_at=now_iso())
+        feed = Feed(
+            url=normal, title=title, added_by=added_by, added_at=now_iso(), next_poll=next_poll
+        )
         if not self.state.add_feed_row(feed_key(normal), feed.to_json()):
             raise InputError(f"{normal} is already being polled; `feeds list` shows it.")
         return feed

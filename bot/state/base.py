@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Double, Engine, cast, delete, func, select, update
+from sqlalchemy import Connection, Double, Engine, cast, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.state.schema import FEED_COLUMNS, answers, feedback, feeds, leases, meta, model_calls
@@ -52,10 +52,20 @@ class State:
         """The database's time, seconds since the epoch, as an SQL expression."""
         raise NotImplementedError
 
-    def writer(self, timeout: float) -> AbstractContextManager[None]:
+    def writer(self, timeout: float) -> AbstractContextManager[Callable[[], None]]:
         """One writer to the store at a time, across every process sharing this state; Busy
-        (a UserError) after `timeout` seconds of waiting."""
+        (a UserError) after `timeout` seconds of waiting. The block gets a check to call before
+        each write, which raises LockLost once the lock is no longer held."""
         raise NotImplementedError
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that writes (SQLite takes its write lock at the start of it; reads
+        use plain connections and never wait for a writer)."""
+        with self.engine.connect() as db:
+            db.execution_options(writing=True)
+            with db.begin():
+                yield db
 
     def describe(self) -> str:
         """Where the state lives, for status lines (never with a password)."""
@@ -77,7 +87,7 @@ class State:
             set_={"used": model_calls.c.used + 1},
             where=model_calls.c.used < per_day,
         ).returning(model_calls.c.used)
-        with self.engine.begin() as db:
+        with self._write() as db:
             return db.execute(statement).first() is not None
 
     def calls_used(self, place: str, day: str) -> int:
@@ -93,7 +103,7 @@ class State:
         """A random salt for hashing user ids, the same for every process (the first one to
         ask chooses it)."""
         if self._salt is None:
-            with self.engine.begin() as db:
+            with self._write() as db:
                 choice = self._insert(meta).values(key="salt", value=secrets.token_hex(16))
                 db.execute(choice.on_conflict_do_nothing(index_elements=[meta.c.key]))
                 self._salt = str(
@@ -102,7 +112,7 @@ class State:
         return self._salt
 
     def record_answer(self, answer_id: str, asked_at: str, place: str, data: str) -> None:
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(
                 answers.insert().values(id=answer_id, asked_at=asked_at, place=place, answer=data)
             )
@@ -115,7 +125,7 @@ class State:
     def add_feedback(self, answer_id: str, user_hash: str, kind: str, given_at: str) -> bool:
         """Record one verdict; False when this user had given it already; KeyError for an
         answer that is not in the log."""
-        with self.engine.begin() as db:
+        with self._write() as db:
             if db.execute(select(answers.c.id).where(answers.c.id == answer_id)).first() is None:
                 raise KeyError(answer_id)
             statement = self._insert(feedback).values(
@@ -156,7 +166,7 @@ class State:
     def add_feed_row(self, key: str, row: Row) -> bool:
         """Store a feed under `key`; False (changing nothing) when one is stored there."""
         statement = self._insert(feeds).values(key=key, seq=self._clock(), **_known(row))
-        with self.engine.begin() as db:
+        with self._write() as db:
             added = db.execute(
                 statement.on_conflict_do_nothing(index_elements=[feeds.c.key]).returning(
                     feeds.c.key
@@ -166,7 +176,7 @@ class State:
 
     def remove_feed_row(self, key: str) -> Row | None:
         columns = [feeds.c[name] for name in FEED_COLUMNS]
-        with self.engine.begin() as db:
+        with self._write() as db:
             row = db.execute(delete(feeds).where(feeds.c.key == key).returning(*columns)).first()
         return None if row is None else dict(row._mapping)
 
@@ -174,7 +184,7 @@ class State:
         """Replace the feed at `key` with `change(row)`, the row locked meanwhile (another
         host's update waits); None when no feed is stored there."""
         columns = [feeds.c[name] for name in FEED_COLUMNS]
-        with self.engine.begin() as db:
+        with self._write() as db:
             found = db.execute(select(*columns).where(feeds.c.key == key).with_for_update()).first()
             if found is None:
                 return None
@@ -196,11 +206,11 @@ class State:
             set_={"holder": statement.excluded.holder, "expires": statement.excluded.expires},
             where=(leases.c.expires < now) | (leases.c.holder == self.holder),
         ).returning(leases.c.holder)
-        with self.engine.begin() as db:
+        with self._write() as db:
             return db.execute(statement).first() is not None
 
     def release_lease(self, name: str) -> None:
-        with self.engine.begin() as db:
+        with self._write() as db:
             db.execute(delete(leases).where(leases.c.name == name, leases.c.holder == self.holder))
 
     def lease_holder(self, name: str) -> str | None:

@@ -48,21 +48,44 @@ def import_data_dir(state: State, data_dir: Path, *, own_file: Path | None = Non
             except Exception:
                 log.exception("could not copy %s into the %s state; it stays", path, state.name)
                 continue
-            path.rename(path.with_name(path.name + ".imported"))
+            kept = _keep(path)
             copied.append(path.name)
-            log.warning(
-                "copied %s into the %s state (kept as %s.imported)", path, state.name, path.name
-            )
+            log.warning("copied %s into the %s state (kept as %s)", path, state.name, kept.name)
     return copied
 
 
+def _keep(path: Path) -> Path:
+    """Rename a copied file to `<name>.imported` (`.imported.2`, ... when that exists), with
+    its SQLite sidecars, so the kept copy opens with everything it held."""
+    kept = path.with_name(path.name + ".imported")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{path.name}.imported.{number}")
+    path.rename(kept)
+    for sidecar in ("-wal", "-shm", "-journal"):
+        extra = path.with_name(path.name + sidecar)
+        if extra.exists():
+            extra.rename(kept.with_name(kept.name + sidecar))
+    return kept
+
+
 def _copy_sqlite(state: State, path: Path) -> None:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as source:
+    # Read-write, so that a write-ahead log left by a process that was killed is read and
+    # folded into the file (a read-only connection could not replay it).
+    with closing(sqlite3.connect(path, timeout=30)) as source:
+        source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         tables = {row[0] for row in source.execute("SELECT name FROM sqlite_master")}
         if "salt" in tables:  # answers.sqlite3's salt: keep its users' hashes meaningful
             row = source.execute("SELECT value FROM salt ORDER BY rowid LIMIT 1").fetchone()
             if row:
                 _copy(state, meta, [{"key": "salt", "value": row[0]}])
+                if state.salt() != row[0]:
+                    log.warning(
+                        "%s had its own salt: votes it recorded cannot be matched to the same "
+                        "people's new votes (they may vote once more on those answers)",
+                        path.name,
+                    )
         for table in (meta, model_calls, answers, feedback, feeds):
             if table.name in tables:
                 cursor = source.execute(f'SELECT * FROM "{table.name}"')
@@ -93,7 +116,7 @@ def _copy(state: State, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     keys = list(table.primary_key.columns)
-    with state.engine.begin() as db:
+    with state._write() as db:
         for start in range(0, len(rows), 500):
             statement = state._insert(table).values(rows[start : start + 500])
             db.execute(statement.on_conflict_do_nothing(index_elements=keys))

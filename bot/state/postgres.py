@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.core.files import Busy
+from bot.core.files import Busy, LockLost
 from bot.errors import InputError, UserError
 from bot.state.base import State, epoch_seconds
 from bot.state.schema import metadata
 
+log = logging.getLogger(__name__)
+
 CONNECT_SECONDS = 10
+# Whether this session holds the advisory lock on `key` (a bigint: classid and objid halves).
+_HELD = text(
+    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid()"
+    " AND ((classid::bigint << 32) | objid::bigint) = :key"
+)
 STATEMENT_SECONDS = 30
 
 
@@ -32,7 +41,8 @@ def engine_url(url: str) -> Any:
     """postgres:// and postgresql:// addresses through psycopg 3; anything else refused."""
     try:
         parsed = make_url(url.strip())
-    except ArgumentError:
+        parsed.port  # noqa: B018 - a port that is not a number raises ValueError
+    except (ArgumentError, ValueError):
         raise InputError(
             "MARKETBOT_DATABASE_URL is not a database address: give "
             "postgresql://user:password@host:5432/database."
@@ -62,7 +72,15 @@ class PostgresState(State):
             connect_args={
                 "connect_timeout": CONNECT_SECONDS,
                 "application_name": "marketbot",
-                "options": f"-c statement_timeout={STATEMENT_SECONDS * 1000}",
+                # Keepalives both ways, so a host that vanishes (power, network) is noticed in
+                # about a minute, and its writer lock released, rather than after two hours.
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+                "options": f"-c statement_timeout={STATEMENT_SECONDS * 1000} "
+                "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 "
+                "-c tcp_keepalives_count=3",
             },
         )
         super().__init__(engine)
@@ -78,6 +96,12 @@ class PostgresState(State):
                 f"Could not reach the database at {self.describe()} (MARKETBOT_DATABASE_URL): "
                 f"{_reason(error)}"
             ) from None
+        except DBAPIError as error:  # reached, but refused: no right to create the tables
+            engine.dispose()
+            raise UserError(
+                f"The database at {self.describe()} refused to set up marketbot's tables "
+                f"(MARKETBOT_DATABASE_URL): {_reason(error)}"
+            ) from None
 
     def _insert(self, table: Any) -> Any:
         return insert(table)
@@ -85,12 +109,16 @@ class PostgresState(State):
     def _clock(self) -> ColumnElement[float]:
         return epoch_seconds(func.extract("epoch", func.clock_timestamp()))
 
-    def writer(self, timeout: float) -> AbstractContextManager[None]:
+    def writer(self, timeout: float) -> AbstractContextManager[Callable[[], None]]:
         return self._advisory(self._writer_key, timeout)
 
     @contextmanager
-    def _advisory(self, key: int, timeout: float) -> Iterator[None]:
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+    def _advisory(self, key: int, timeout: float) -> Iterator[Callable[[], None]]:
+        """A session advisory lock on a connection of its own, never returned to the pool (a
+        pooled connection would carry the lock to its next user): it is closed afterwards,
+        which releases the lock whatever happened in between."""
+        db = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
             deadline = time.monotonic() + timeout
             pause = 0.05
             while not db.execute(select(func.pg_try_advisory_lock(key))).scalar():
@@ -101,21 +129,32 @@ class PostgresState(State):
                     )
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
-            try:
-                yield
-            finally:
+
+            def still_held() -> None:
                 try:
-                    db.execute(select(func.pg_advisory_unlock(key)))
-                except Exception:
-                    # The connection is gone, and the lock with it; never return it to the pool.
-                    db.invalidate()
-                    raise
+                    held = db.execute(_HELD, {"key": key}).scalar()
+                except DBAPIError:
+                    held = False
+                if not held:
+                    raise LockLost(
+                        "Lost the database's writer lock (its connection dropped) while "
+                        "writing; nothing more was written: run it again."
+                    )
+
+            yield still_held
+        finally:
+            try:
+                db.execute(select(func.pg_advisory_unlock(key)))
+            except Exception:  # the connection is gone, and the lock with it
+                log.warning("the writer lock's connection was lost before its release")
+            db.invalidate()
+            db.close()
 
     def describe(self) -> str:
         return f"PostgreSQL ({self.url.host}:{self.url.port or 5432}/{self.url.database})"
 
 
-def _reason(error: OperationalError) -> str:
+def _reason(error: DBAPIError) -> str:
     """The driver's first line (it names the host and what failed, never the password)."""
     lines = str(error.orig or error).strip().splitlines()
     return lines[0][:300] if lines else type(error).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,11 @@ class SQLiteState(State):
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            writing = connection.get_execution_options().get("writing")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
         super().__init__(engine)
-        with engine.begin() as db:
+        with self._write() as db:
             metadata.create_all(db)
 
     def _insert(self, table: Any) -> Any:
@@ -50,7 +52,7 @@ class SQLiteState(State):
     def _clock(self) -> ColumnElement[float]:
         return epoch_seconds((func.julianday("now") - 2440587.5) * 86400.0)
 
-    def writer(self, timeout: float) -> AbstractContextManager[None]:
+    def writer(self, timeout: float) -> AbstractContextManager[Callable[[], None]]:
         return exclusive(self.path.with_name("ingest.lock"), timeout)
 
     def describe(self) -> str:

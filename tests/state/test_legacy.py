@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -128,3 +131,27 @@ def test_a_damaged_old_file_is_kept_and_the_rest_is_copied(state_target: StateTa
     assert FeedStore(state).list() == []
     assert (data / "feeds.json").read_text() == "{not json"  # left for the admin to fix
     assert AnswerLog(state).get("a1b2c3d4e5f6") == ANSWER
+
+
+KILLED = """
+import os, sys
+from pathlib import Path
+from bot.feeds import FeedStore
+from bot.state import open_state
+FeedStore(open_state(Path(sys.argv[1]))).add("https://news.example/rss", "cli")
+os._exit(0)  # as kill -9: nothing closed, the write-ahead log not folded into the file
+"""
+
+
+def test_a_state_left_by_a_killed_process_moves_whole_and_its_copy_keeps_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-c", KILLED, str(data)], check=True)
+    assert (data / "state.sqlite3-wal").stat().st_size > 0  # the feed is in the log only
+
+    moved = open_state(data, database_url)
+
+    assert [f.url for f in FeedStore(moved).list()] == ["https://news.example/rss"]
+    with closing(sqlite3.connect(data / "state.sqlite3.imported")) as kept:
+        assert kept.execute("SELECT url FROM feeds").fetchall() == [("https://news.example/rss",)]

@@ -9,12 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from bot.core.files import Busy
+from bot.core.files import Busy, LockLost
 from bot.errors import UserError
 from bot.state import State, open_state
-from tests.conftest import StateTarget
+from bot.state.postgres import PostgresState, lock_key
+from tests.conftest import MakeServices, StateTarget
+from tests.news_files import GOOD_FILES
+from tests.postgres import PostgresServer
 
 HOLD = """
 import sys, time
@@ -157,3 +161,82 @@ def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path
 def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path: Path, url: str) -> None:
     with pytest.raises(UserError, match="MARKETBOT_DATABASE_URL"):
         open_state(tmp_path, url)
+
+
+@pytest.mark.parametrize("key", [lock_key("marketbot writer"), 7, -7, -(2**63), 2**63 - 1])
+def test_a_writer_whose_connection_drops_is_stopped_before_it_writes_again(
+    tmp_path: Path, database_url: str, postgres: PostgresServer, key: int
+) -> None:
+    state = open_state(tmp_path / "a", database_url)
+    assert isinstance(state, PostgresState)
+    with state._advisory(key, 5) as still_held:
+        still_held()  # held: nothing raised
+        with psycopg.connect(postgres.admin_dsn(), autocommit=True) as admin:
+            admin.execute(  # the server drops the writer's session (a restart, a failover)
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            )
+        with pytest.raises(LockLost, match="run it again"):
+            still_held()
+        with _postgres(other((tmp_path, database_url), "b"))._advisory(key, 5):
+            pass  # released by the server: another host may write
+
+
+def test_ingestion_stops_when_its_writer_lock_is_lost(
+    tmp_path: Path, database_url: str, postgres: PostgresServer, make_services: MakeServices
+) -> None:
+    services = make_services("a", database_url=database_url, ingest_batch_chunks=1)
+    writes = services.store.write_chunks
+
+    def drop_the_lock_after_one_batch(*args: object, **kwargs: object) -> None:
+        writes(*args, **kwargs)  # type: ignore[arg-type]
+        with psycopg.connect(postgres.admin_dsn(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            )
+
+    services.store.write_chunks = drop_the_lock_after_one_batch  # type: ignore[method-assign]
+    with pytest.raises(LockLost):
+        services.ingest(list(GOOD_FILES[:3]), ingested_by="cli")
+    services.store.write_chunks = writes  # type: ignore[method-assign]
+    stopped = [a for a in services.sources() if a.ingested_by == "cli"]
+
+    # Run again, as the message says: the rest is written, nothing twice.
+    report = services.ingest(list(GOOD_FILES[:3]), ingested_by="cli")
+    stored = [a for a in services.sources() if a.ingested_by == "cli"]
+    assert len(stopped) == 1  # one batch of one chunk, then nothing more
+    assert len(stored) == len({a.id for a in stored})
+    assert sum(f.stored for f in report.files) == len(stored) - 1 and not report.failed
+
+
+def _postgres(state: State) -> PostgresState:
+    assert isinstance(state, PostgresState)
+    return state
+
+
+def test_reading_the_sqlite_state_never_waits_for_a_writer(tmp_path: Path) -> None:
+    import threading
+
+    from bot.core.documents import Answer
+    from bot.core.feedback import AnswerLog
+
+    data = tmp_path / "data"
+    reader, writer = open_state(data), open_state(data)
+    answer_id = AnswerLog(reader).record(Answer("q?", "answered", "a."), "dm")
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with writer._write():  # a long write transaction (a big import, say)
+            holding.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=hold_the_write_lock)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        # Read while the write lock is held: a Sources click, the feed list, a lease check.
+        assert AnswerLog(reader).get(answer_id) is not None
+        assert reader.lease_holder("feed x") is None and reader.feed_rows() == []
+        assert thread.is_alive()  # the writer still held it throughout
+    finally:
+        done.set()
+        thread.join()
