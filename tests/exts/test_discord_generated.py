@@ -18,6 +18,14 @@ from bot.client import make_bot
 from bot.core.generate import NOTES
 from bot.exts.ask import EDIT_EVERY
 from bot.services import Services
+from tests.core.test_generated_answers import (  # noqa: F401  (news is a fixture)
+    GOOD,
+    INJECTION,
+    QUESTION,
+    cite,
+    news,
+    with_model,
+)
 from tests.discord_fake import (
     GOOD_TOKEN,
     GUILD_ID,
@@ -27,14 +35,6 @@ from tests.discord_fake import (
     direct_message,
 )
 from tests.llm_fake import FakeLLM, Reply, serving
-from tests.test_generated_answers import (  # noqa: F401  (news is a fixture)
-    GOOD,
-    INJECTION,
-    QUESTION,
-    cite,
-    news,
-    with_model,
-)
 
 PIECE = 0.12  # seconds between streamed words: a reply takes several seconds to arrive
 ORIGINAL = "/messages/@original"

@@ -14,7 +14,7 @@ from pathlib import Path
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ["Bitcoin", "Ether", "Solana", "XRP", "Dogecoin", "Cardano", "BNB", "Litecoin"]
 CAUSES = [
     "ETF outflows",
