@@ -495,7 +495,9 @@ def run() -> None:
         from bot.discord_main import run_discord
 
         err.print("Loading the model and the corpus, then connecting to Discord…")
-        message = run_discord(_services(settings), settings)
+        services = _services(settings)
+        services.retriever.serve()
+        message = run_discord(services, settings)
         if message:
             _complain(message)
             raise typer.Exit(1)
@@ -503,7 +505,9 @@ def run() -> None:
     from bot.console import run_console
 
     err.print("Loading the model and the corpus…")
-    run_console(_services(settings), sys.stdin, out)
+    services = _services(settings)
+    services.retriever.serve()
+    run_console(services, sys.stdin, out)
 
 
 def main() -> None:

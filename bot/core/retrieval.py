@@ -64,6 +64,15 @@ class _Corpus:
     lexical: LexicalIndex
     dates: list[date]
 
+    def chunk_count(self) -> int:
+        """Chunks readers see: the lexical index's, or while it is being built (empty), the
+        articles' own count."""
+        return self.lexical.size or sum(a.n_chunks for a in self.articles.values())
+
+    def has_words(self) -> bool:
+        """Whether the lexical index holds the corpus's words (not while it is built)."""
+        return self.lexical.size > 0
+
 
 @dataclass(frozen=True)
 class Retrieval:
@@ -113,7 +122,32 @@ class HybridRetriever:
         self._revision: str | None = None
         self._checked_at = 0.0
         self._read_at: float | None = None  # wall clock when the article records were read
+        # Serving (a bot, the console): an index that must be built from every chunk is built
+        # in the background while questions are ranked by meaning alone (see serve()).
+        self.background = False
+        self._builder: threading.Thread | None = None
+        self._building = False  # set and cleared under the lock
         store.on_change(self.invalidate)  # this process's writes: seen at the next search
+
+    def serve(self) -> None:
+        """For a process that keeps answering: read the corpus now rather than at the first
+        question, and when the lexical index has to be built from every chunk (no saved one,
+        or a damaged one) build it in the background; questions meanwhile are ranked by the
+        dense side alone and wait for nothing."""
+        self.background = True
+
+        def warm() -> None:
+            try:
+                self.load()
+            except Exception:  # the first question tries again, and says what failed
+                log.exception("reading the corpus at start failed")
+
+        threading.Thread(target=warm, name="retriever warm", daemon=True).start()
+
+    def building(self) -> bool:
+        """Whether the lexical index is being built in the background now (until it is in
+        place)."""
+        return self._building
 
     def invalidate(self) -> None:
         """The store changed: bring the in-memory views up to date before the next search
@@ -150,19 +184,27 @@ class HybridRetriever:
             articles = {a.id: a for a in self.store.article_records()}
         signature = corpus_signature(articles.values())
         path = self.cache_dir / "lexical-index.npz" if self.cache_dir else None
-        lexical = self._updated(articles)
+        building = self.building()
+        lexical = None if building else self._updated(articles)
         if lexical is not None:
             if path:  # saved off the question's path; a restart before it rebuilds
                 self._save_later(lexical, path, signature)
-        elif path and path.exists():
+        elif not building and path and path.exists():
             lexical = LexicalIndex.load(path, signature)
-        if lexical is None:
-            lexical = LexicalIndex.build(
-                (chunk_id, f"{articles[article_id].title}\n{text}")
-                for chunk_id, article_id, text in self.store.iter_chunks()
-                # pending articles and unfinished or replaced versions stay invisible
-                if is_current(chunk_id, articles.get(article_id))
+        if lexical is None and building:
+            lexical = self._corpus.lexical  # the placeholder, until the build replaces it
+        elif lexical is None and self.background:
+            lexical = LexicalIndex.build([])
+            self._building = True
+            self._builder = threading.Thread(
+                target=self._build_in_background,
+                args=(articles, read_at, path, signature),
+                name="lexical build",
+                daemon=True,
             )
+            self._builder.start()
+        elif lexical is None:
+            lexical = self._build(articles)
             if path:
                 lexical.save(path, signature)
         dates = [a.published_at.date() for a in articles.values() if a.published_at]
@@ -176,6 +218,47 @@ class HybridRetriever:
             lexical.size,
             time.perf_counter() - started,
         )
+
+    def _build(self, articles: dict[str, Article]) -> LexicalIndex:
+        """The lexical index of every current chunk of ARTICLES, read from the store."""
+        return LexicalIndex.build(
+            (chunk_id, f"{articles[article_id].title}\n{text}")
+            for chunk_id, article_id, text in self.store.iter_chunks()
+            # pending articles and unfinished or replaced versions stay invisible
+            if is_current(chunk_id, articles.get(article_id))
+        )
+
+    def _build_in_background(
+        self, articles: dict[str, Article], read_at: float, path: Path | None, signature: str
+    ) -> None:
+        """Build the index as the corpus was at READ_AT, then put it in place with that
+        corpus and mark the retriever stale: the next search catches up with what changed
+        while it was built, as after any write."""
+        started = time.perf_counter()
+        try:
+            built = self._build(articles)
+        except Exception:
+            log.exception("building the lexical index failed; the next search tries again")
+            with self._lock:
+                self._building = False
+                self._corpus = _Corpus({}, LexicalIndex.build([]), [])  # a full load next
+                self._stale = True
+            return
+        with self._lock:
+            dates = [a.published_at.date() for a in articles.values() if a.published_at]
+            self._corpus = _Corpus(articles, built, dates)
+            self._read_at = read_at
+            self._chunk_assets = {}
+            self._coverage = None
+            self._building = False
+            self._stale = True
+        log.info(
+            "built the lexical index of %d chunks in the background in %.1f s",
+            built.size,
+            time.perf_counter() - started,
+        )
+        if path:
+            self._save_later(built, path, signature)
 
     def _changed_articles(self) -> dict[str, Article] | None:
         """The loaded articles brought up to date from the records changed since they were
@@ -303,7 +386,7 @@ class HybridRetriever:
         started = time.perf_counter()
         dense = {
             h.chunk_id: h.similarity
-            for h in self.store.dense(query_vector, min(CANDIDATES, corpus.lexical.size))
+            for h in self.store.dense(query_vector, min(CANDIDATES, corpus.chunk_count()))
             if is_current(h.chunk_id, corpus.articles.get(article_of(h.chunk_id)))
         }
         timings["dense"] = (time.perf_counter() - started) * 1000
@@ -441,7 +524,8 @@ class HybridRetriever:
         if question.unknown_asset and not question.assets:
             word = question.unknown_asset
             words = terms(word)  # "ALL" or "IT" stem to nothing: no verdict on those
-            if words and not any(corpus.lexical.df(t) for t in words):  # nor does an article
+            # ... nor does an article (not judged while the lexical index is being built)
+            if words and corpus.has_words() and not any(corpus.lexical.df(t) for t in words):
                 return False, f"I don't know an asset called {word}"
         if question.assets:
             wanted = set(question.assets)
@@ -467,7 +551,8 @@ class HybridRetriever:
         rare = max(3, lexical.size // 100)
         rare_hit = any(0 < lexical.df(t) <= rare and t in top_terms for t in key_terms)
         unknown = [t for t in key_terms if not lexical.df(t)]
-        if unknown and not rare_hit and not question.assets and similarity < 0.55:
+        vocabulary = corpus.has_words()  # else being built: no verdict on unknown words
+        if vocabulary and unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
             return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
         literal = [t for t in key_terms if t in LITERAL_ONLY and t not in top_terms]
