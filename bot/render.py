@@ -375,12 +375,16 @@ def price_embed(quote: Quote, figures: Sequence[Figure] = ()) -> discord.Embed:
             inline=False,
         )
     status = {"live": "live", "last_known": "last known reading", "snapshot": "price history"}
-    footer = f"Source: {quote.source} ({status[quote.status]})"
+    # The source is in the description too; the footer's copy is short, so the embed stays
+    # within Discord's 6,000 characters in all.
+    footer = f"Source: {shorten(quote.source, 200)} ({status[quote.status]})"
     embed.set_footer(text=strip_unsafe(footer)[:FOOTER_LIMIT])
     return embed
 
 
 SOURCES_PER_PAGE = 10
+# Every line of a page fits whole: a page never drops its last article.
+SOURCE_LINE_LIMIT = DESCRIPTION_LIMIT // SOURCES_PER_PAGE - 1
 
 
 def sources_embed(articles: list[Article], page: int, query: str | None = None) -> discord.Embed:
@@ -393,10 +397,12 @@ def sources_embed(articles: list[Article], page: int, query: str | None = None) 
     lines = []
     for article in shown:
         when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
-        head = linked_title(article.title, article.url, 120)
         outlet = inline_markdown(article.outlet, 80) if article.outlet else "outlet unknown"
         flag = f" \u26a0 flagged: {', '.join(article.flags)}" if article.flags else ""
-        lines.append(f"`{article.id}` {when} {head} - {outlet}{flag}")
+        line = f"`{article.id}` {when} {linked_title(article.title, article.url, 120)}"
+        if len(line) + len(outlet) + len(flag) + 3 > SOURCE_LINE_LIMIT:  # a long link: the title
+            line = f"`{article.id}` {when} {inline_markdown(article.title, 120) or 'untitled'}"
+        lines.append(f"{line} - {outlet}{flag}")
     about = f" matching \u201c{strip_unsafe(query)}\u201d" if query else ""
     embed = discord.Embed(
         title=shorten(f"{len(articles)} stored articles{about}", TITLE_LIMIT),

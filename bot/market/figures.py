@@ -237,7 +237,9 @@ class MarketData:
         relative = pct(mine.open / theirs.open, mine.close / theirs.close)
         if abs(market) < 1 <= abs(own):
             reading = f"{asset}'s own move: the market barely moved"
-        elif (own < 0) == (market < 0) and abs(relative) < 2:
+        elif (own < 0) != (market < 0):
+            reading = f"{asset}'s own move, against the market"
+        elif abs(relative) < 2:
             reading = "a market-wide move"
         elif abs(own) > abs(market):
             reading = f"market-wide, and {asset} moved more than {benchmark}"
@@ -409,7 +411,7 @@ def signed(change: float | None) -> str:
 
 def plain(value: float) -> str:
     """Prices as people write them: 3,603.84; 0.1652; 0.00001234 (never 1.234e-05)."""
-    if value >= 1000:
+    if round(value, 2) >= 1000:  # 999.996 is written 1,000.00, with its separator
         return f"{value:,.2f}"
     if value >= 1:
         return f"{value:.2f}"
