@@ -387,6 +387,27 @@ SOURCES_PER_PAGE = 10
 SOURCE_LINE_LIMIT = DESCRIPTION_LIMIT // SOURCES_PER_PAGE - 1
 
 
+def _source_line(article: Article) -> str:
+    """One article of /sources within its share of the page, as written (escapes included):
+    linked, else without its link, else with a shorter title and outlet."""
+    when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
+    flag = f" \u26a0 flagged: {', '.join(article.flags)}" if article.flags else ""
+    line = ""
+    for title_limit, outlet_limit, linked in ((120, 80, True), (120, 80, False), (50, 30, False)):
+        head = (
+            linked_title(article.title, article.url, title_limit)
+            if linked
+            else inline_markdown(article.title, title_limit) or "untitled"
+        )
+        outlet = (
+            inline_markdown(article.outlet, outlet_limit) if article.outlet else "outlet unknown"
+        )
+        line = f"`{article.id}` {when} {head} - {outlet}{flag}"
+        if len(line) <= SOURCE_LINE_LIMIT:
+            break
+    return line
+
+
 def sources_embed(articles: list[Article], page: int, query: str | None = None) -> discord.Embed:
     """One page of stored articles, newest first, each with its id, date and outlet."""
     import discord
@@ -394,15 +415,7 @@ def sources_embed(articles: list[Article], page: int, query: str | None = None) 
     pages = max(1, -(-len(articles) // SOURCES_PER_PAGE))
     page = min(max(page, 1), pages)
     shown = articles[(page - 1) * SOURCES_PER_PAGE : page * SOURCES_PER_PAGE]
-    lines = []
-    for article in shown:
-        when = f"{article.published_at:%Y-%m-%d}" if article.published_at else "undated"
-        outlet = inline_markdown(article.outlet, 80) if article.outlet else "outlet unknown"
-        flag = f" \u26a0 flagged: {', '.join(article.flags)}" if article.flags else ""
-        line = f"`{article.id}` {when} {linked_title(article.title, article.url, 120)}"
-        if len(line) + len(outlet) + len(flag) + 3 > SOURCE_LINE_LIMIT:  # a long link: the title
-            line = f"`{article.id}` {when} {inline_markdown(article.title, 120) or 'untitled'}"
-        lines.append(f"{line} - {outlet}{flag}")
+    lines = [_source_line(article) for article in shown]
     about = f" matching \u201c{strip_unsafe(query)}\u201d" if query else ""
     embed = discord.Embed(
         title=shorten(f"{len(articles)} stored articles{about}", TITLE_LIMIT),

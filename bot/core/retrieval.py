@@ -195,7 +195,6 @@ class HybridRetriever:
             lexical = self._corpus.lexical  # the placeholder, until the build replaces it
         elif lexical is None and self.background:
             lexical = LexicalIndex.build([])
-            self._building = True
             self._builder = threading.Thread(
                 target=self._build_in_background,
                 args=(articles, read_at, path, signature),
@@ -203,6 +202,7 @@ class HybridRetriever:
                 daemon=True,
             )
             self._builder.start()
+            self._building = True  # under the lock: the builder clears it under the lock too
         elif lexical is None:
             lexical = self._build(articles)
             if path:
@@ -233,32 +233,34 @@ class HybridRetriever:
     ) -> None:
         """Build the index as the corpus was at READ_AT, then put it in place with that
         corpus and mark the retriever stale: the next search catches up with what changed
-        while it was built, as after any write."""
+        while it was built, as after any write. Whatever happens, the retriever stops waiting
+        for it: a failed build leaves nothing loaded, so the next search starts another."""
         started = time.perf_counter()
+        built: LexicalIndex | None = None
         try:
             built = self._build(articles)
         except Exception:
             log.exception("building the lexical index failed; the next search tries again")
+        finally:
             with self._lock:
                 self._building = False
-                self._corpus = _Corpus({}, LexicalIndex.build([]), [])  # a full load next
                 self._stale = True
-            return
-        with self._lock:
-            dates = [a.published_at.date() for a in articles.values() if a.published_at]
-            self._corpus = _Corpus(articles, built, dates)
-            self._read_at = read_at
-            self._chunk_assets = {}
-            self._coverage = None
-            self._building = False
-            self._stale = True
-        log.info(
-            "built the lexical index of %d chunks in the background in %.1f s",
-            built.size,
-            time.perf_counter() - started,
-        )
-        if path:
-            self._save_later(built, path, signature)
+                if built is None:
+                    self._corpus = _Corpus({}, LexicalIndex.build([]), [])
+                else:
+                    dates = [a.published_at.date() for a in articles.values() if a.published_at]
+                    self._corpus = _Corpus(articles, built, dates)
+                    self._read_at = read_at
+                    self._chunk_assets = {}
+                    self._coverage = None
+                    if path:  # queued under the lock: a newer index is never overwritten
+                        self._save_later(built, path, signature)
+        if built is not None:
+            log.info(
+                "built the lexical index of %d chunks in the background in %.1f s",
+                built.size,
+                time.perf_counter() - started,
+            )
 
     def _changed_articles(self) -> dict[str, Article] | None:
         """The loaded articles brought up to date from the records changed since they were
@@ -521,11 +523,23 @@ class HybridRetriever:
     ) -> tuple[bool, str]:
         if not passages:
             return False, "nothing matched"
+        lexical = corpus.lexical
+        # While the lexical index is being built, whether the corpus holds a word is judged
+        # by the passages found instead.
+        found: list[set[str]] = []
+
+        def holds(term: str) -> bool:
+            if corpus.has_words():
+                return bool(lexical.df(term))
+            if not found:
+                text = " ".join(f"{p.article.title} {p.chunk.text}" for p in passages)
+                found.append(set(terms(text)))
+            return term in found[0]
+
         if question.unknown_asset and not question.assets:
             word = question.unknown_asset
             words = terms(word)  # "ALL" or "IT" stem to nothing: no verdict on those
-            # ... nor does an article (not judged while the lexical index is being built)
-            if words and corpus.has_words() and not any(corpus.lexical.df(t) for t in words):
+            if words and not any(holds(t) for t in words):  # nor does an article
                 return False, f"I don't know an asset called {word}"
         if question.assets:
             wanted = set(question.assets)
@@ -547,12 +561,10 @@ class HybridRetriever:
         best = passages[0]
         similarity = max(p.dense_similarity or 0.0 for p in passages)
         top_terms = set(terms(" ".join(f"{p.article.title} {p.chunk.text}" for p in passages[:3])))
-        lexical = corpus.lexical
         rare = max(3, lexical.size // 100)
         rare_hit = any(0 < lexical.df(t) <= rare and t in top_terms for t in key_terms)
-        unknown = [t for t in key_terms if not lexical.df(t)]
-        vocabulary = corpus.has_words()  # else being built: no verdict on unknown words
-        if vocabulary and unknown and not rare_hit and not question.assets and similarity < 0.55:
+        unknown = [t for t in key_terms if not holds(t)]
+        if unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
             return False, "my sources never mention " + ", ".join(dict.fromkeys(words[:3]))
         literal = [t for t in key_terms if t in LITERAL_ONLY and t not in top_terms]

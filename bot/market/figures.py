@@ -237,7 +237,7 @@ class MarketData:
         relative = pct(mine.open / theirs.open, mine.close / theirs.close)
         if abs(market) < 1 <= abs(own):
             reading = f"{asset}'s own move: the market barely moved"
-        elif (own < 0) != (market < 0):
+        elif (own < 0) != (market < 0) and abs(own) >= 1:
             reading = f"{asset}'s own move, against the market"
         elif abs(relative) < 2:
             reading = "a market-wide move"

@@ -53,7 +53,8 @@ class Window:
             date.fromisoformat(data["start"]),
             date.fromisoformat(data["end"]),
             float(data["pct"]),
-            bool(data.get("net", True)),
+            # Logged before windows carried "net": open to low or high is the one that is not.
+            bool(data.get("net", not str(data["label"]).endswith(("open to low", "open to high")))),
         )
 
 

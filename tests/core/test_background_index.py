@@ -35,6 +35,11 @@ def test_a_missing_index_is_built_off_the_question_s_path(make_services: MakeSer
     assert retriever.building()  # answered while the build still waits
     assert while_building.relevant and while_building.passages
     assert all(p.lexical_score in (None, 0.0) for p in while_building.passages)
+    # With no index to ask, unknown names are judged by the passages found: still declined.
+    made_up = retriever.search(parse("why did FOOBARCOIN crash?", services.assets))
+    assert not made_up.relevant and "FOOBARCOIN" in made_up.reason
+    nonsense = retriever.search(parse("why did zorblax crash the market?", services.assets))
+    assert not nonsense.relevant and "zorblax" in nonsense.reason
 
     release.set()
     assert retriever._builder is not None

@@ -608,6 +608,9 @@ def test_a_feed_given_as_a_file_is_pointed_to_feeds_add(data: bytes) -> None:
         '<meta content="2025-11-04T10:30:00-05:00" property="article:published_time">',
         '<meta property="article:published_time" content="2025-11-04T10:30:00-05:00" />',
         '<meta itemprop="datePublished" content="2025-11-04T15:30:00Z">',
+        '<meta property="article:published_time" content="2025-11-04T10:30:00.000-05:00">',
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": '
+        '[{"@type": "NewsArticle", "datePublished": "2025-11-04T15:30:00+00:00"}]}</script>',
     ],
 )
 def test_a_page_s_publication_time_is_read_in_any_markup_it_comes_in(meta: str) -> None:

@@ -98,6 +98,13 @@ def test_premise_json_has_the_documented_shape(eth: Series) -> None:
     assert data["asset"] == "ETH" and data["claimed_pct"] == 14.0
     assert all(set(w) == {"label", "start", "end", "pct", "net"} for w in data["windows"])
     assert Premise.from_json(data).to_json() == data  # read back whole (pct as rounded)
+    # An answer logged before windows said "net": the open-to-low/high ones are still known.
+    logged = {
+        **data,
+        "windows": [{k: v for k, v in w.items() if k != "net"} for w in data["windows"]],
+    }
+    assert Premise.from_json(logged).sentence == Premise.from_json(data).sentence
+    assert Premise.from_json(logged).to_json() == data
     assert data["windows"][0] == {
         "label": "4 Nov open to close",
         "start": "2025-11-04",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import trafilatura
 from htmldate import find_date
 from langchain_core.documents import Document
+from lxml import etree
+from lxml import html as lxml_html
 
 from bot.core.sources.records import record_to_document
 from bot.core.text import parse_datetime
@@ -45,15 +48,35 @@ def load(content: str, origin: str, url: str | None = None) -> tuple[list[Docume
 
 
 MAX_SCANNED_CHARS = 200_000  # of the page's markup, for its date: the head and then some
+MAX_JSON_LD_CHARS = 100_000
+# The tags and JSON-LD field that name a page's publication time, as news sites write them.
+_PUBLISHED_META = (
+    "//meta[@content and (@property='article:published_time' or @name='article:published_time'"
+    " or @itemprop='datePublished' or @name='datePublished' or @name='pubdate'"
+    " or @name='publishdate' or @name='date')]/@content"
+)
+_JSON_LD = "//script[@type='application/ld+json']/text()"
 
 
 def _published_time(content: str) -> str | None:
-    """The page's own publication time, with its time of day and zone when the page's
-    markup gives them (trafilatura keeps only the day). htmldate reads the markup's date
-    fields (meta tags in any attribute order, JSON-LD, <time>) without guessing from text."""
+    """The page's own publication time, with its time of day and zone (trafilatura keeps only
+    the day): the markup's date fields read with lxml (meta tags in any attribute order,
+    JSON-LD's datePublished), then htmldate's reading of the markup for other shapes."""
+    markup = content[:MAX_SCANNED_CHARS]
+    try:
+        tree = lxml_html.fromstring(markup)
+    except (ValueError, etree.ParserError):  # empty, or not markup at all
+        return None
+    candidates = [str(v) for v in tree.xpath(_PUBLISHED_META)]
+    for script in tree.xpath(_JSON_LD):
+        candidates += _json_ld_dates(str(script)[:MAX_JSON_LD_CHARS])
+    for value in candidates:
+        value = value.strip()[:100]
+        if parse_datetime(value):
+            return value
     try:
         found = find_date(
-            content[:MAX_SCANNED_CHARS],
+            markup,
             extensive_search=False,
             original_date=True,
             outputformat="%Y-%m-%dT%H:%M:%S%z",
@@ -61,3 +84,24 @@ def _published_time(content: str) -> str | None:
     except Exception:  # htmldate on broken markup: the day trafilatura found stays
         return None
     return found if found and parse_datetime(found) else None
+
+
+def _json_ld_dates(text: str) -> list[str]:
+    """Every datePublished in a JSON-LD block (an object, a list, or an @graph), at most a few
+    levels deep."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
+        return []
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack and len(found) < 10:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("datePublished"), str):
+                found.append(item["datePublished"])
+            if depth < 4:
+                stack += [(v, depth + 1) for v in item.values() if isinstance(v, (dict, list))]
+        elif isinstance(item, list) and depth < 4:
+            stack += [(v, depth + 1) for v in item[:50] if isinstance(v, (dict, list))]
+    return found
