@@ -6,6 +6,12 @@ from sqlalchemy import Column, Double, Integer, MetaData, PrimaryKeyConstraint, 
 
 metadata = MetaData()
 
+
+def _text(*names: str) -> list[Column[str]]:
+    """Required text columns (times are ISO 8601 text, the same in both databases)."""
+    return [Column(name, Text, nullable=False) for name in names]
+
+
 # Small facts: the salt of the feedback hashes, the schema's version.
 meta = Table(
     "marketbot_meta",
@@ -18,8 +24,7 @@ meta = Table(
 model_calls = Table(
     "model_calls",
     metadata,
-    Column("place", Text, nullable=False),
-    Column("day", Text, nullable=False),
+    *_text("place", "day"),
     Column("used", Integer, nullable=False),
     PrimaryKeyConstraint("place", "day"),
 )
@@ -29,18 +34,13 @@ answers = Table(
     "answers",
     metadata,
     Column("id", Text, primary_key=True),
-    Column("asked_at", Text, nullable=False),
-    Column("place", Text, nullable=False),
-    Column("answer", Text, nullable=False),
+    *_text("asked_at", "place", "answer"),
 )
 
 feedback = Table(
     "feedback",
     metadata,
-    Column("answer_id", Text, nullable=False),
-    Column("user_hash", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("given_at", Text, nullable=False),
+    *_text("answer_id", "user_hash", "kind", "given_at"),
     PrimaryKeyConstraint("answer_id", "user_hash", "kind"),
 )
 
@@ -51,18 +51,18 @@ feeds = Table(
     Column("key", Text, primary_key=True),
     Column("seq", Double, nullable=False),
     Column("url", Text, nullable=False),
-    Column("title", Text),
     Column("added_by", Text, nullable=False, default=""),
-    Column("added_at", Text),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("last_polled", Text),
-    Column("last_ok", Text),
+    # When and how it was last read (ISO times, HTTP validators, the last error), or None.
+    *(
+        Column(name, Text)
+        for name in ("title", "added_at", "etag", "last_modified", "last_polled", "last_ok")
+    ),
     Column("last_error", Text),
-    Column("failures", Integer, nullable=False, default=0),
     Column("next_poll", Text),
-    Column("items_seen", Integer, nullable=False, default=0),
-    Column("items_skipped", Integer, nullable=False, default=0),
+    *(
+        Column(name, Integer, nullable=False, default=0)
+        for name in ("failures", "items_seen", "items_skipped")
+    ),
 )
 
 FEED_COLUMNS = tuple(c.name for c in feeds.columns if c.name not in ("key", "seq"))
@@ -73,6 +73,6 @@ leases = Table(
     "leases",
     metadata,
     Column("name", Text, primary_key=True),
-    Column("holder", Text, nullable=False),
+    *_text("holder"),
     Column("expires", Double, nullable=False),
 )
