@@ -39,9 +39,14 @@ from chromadb.config import Settings as ChromaSettings
 from bot.core.chroma_server import Lease, LocalChromaServer, own_embedded
 from bot.core.documents import Article, Chunk
 from bot.core.embed import ChromaEmbeddingAdapter, MiniLMEmbeddings
-from bot.core.text import URL_KEY_VERSION, canonical_url, parse_datetime
+from bot.core.text import URL_KEY_VERSION, canonical_url, parse_datetime, printable
+from bot.errors import UserError
 
 log = logging.getLogger(__name__)
+
+
+class StoreUnreachable(UserError):
+    """The Chroma server named by MARKETBOT_CHROMA_URL does not answer."""
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -78,9 +83,23 @@ def open_client(
     settings = ChromaSettings(anonymized_telemetry=False)
     if chroma_url:
         url = chroma_url
+        own = (data_dir or path.parent) / "chroma" / "chroma.sqlite3"
+        if own.exists():
+            log.warning(
+                "MARKETBOT_CHROMA_URL is set: the articles in this data dir's own store (%s) "
+                "are not used; serve that folder with `chroma run --path` to share them (README: "
+                "Several hosts)",
+                own.parent,
+            )
 
         def remote() -> Connection:
-            return _http_client(url, settings), None
+            try:
+                return _http_client(url, settings), None
+            except ValueError as error:  # chromadb: "Could not connect to a Chroma server"
+                raise StoreUnreachable(
+                    f"Could not reach the Chroma server at {printable(url)[:200]} "
+                    f"(MARKETBOT_CHROMA_URL): {error}"
+                ) from None
 
         return (*remote(), remote)
     data_dir = data_dir or path.parent

@@ -51,6 +51,15 @@ def engine_url(url: str) -> Any:
         raise InputError(
             f"MARKETBOT_DATABASE_URL must be a postgresql:// address, not {parsed.drivername}:."
         )
+    if not parsed.host:
+        raise InputError("MARKETBOT_DATABASE_URL names no host: postgresql://user@host/db.")
+    if any(ch in (parsed.host or "") + (parsed.database or "") for ch in "@/:?#"):
+        # A password with @ or / in it, not percent-encoded: the part after it would be
+        # taken for the host, and shown in messages.
+        raise InputError(
+            "MARKETBOT_DATABASE_URL could not be read: percent-encode any @ / : ? # in the "
+            "user name or password (@ is %40, / is %2F, : is %3A)."
+        )
     return parsed.set(drivername="postgresql+psycopg")
 
 
@@ -93,14 +102,14 @@ class PostgresState(State):
         except OperationalError as error:
             engine.dispose()
             raise UserError(
-                f"Could not reach the database at {self.describe()} (MARKETBOT_DATABASE_URL): "
-                f"{_reason(error)}"
+                f"Could not connect to the database at {self.describe()} "
+                f"(MARKETBOT_DATABASE_URL): {_reason(error)}"
             ) from None
         except DBAPIError as error:  # reached, but refused: no right to create the tables
             engine.dispose()
             raise UserError(
                 f"The database at {self.describe()} refused to set up marketbot's tables "
-                f"(MARKETBOT_DATABASE_URL): {_reason(error)}"
+                f"(MARKETBOT_DATABASE_URL; its user must own the database): {_reason(error)}"
             ) from None
 
     def _insert(self, table: Any) -> Any:

@@ -68,3 +68,25 @@ def test_a_bot_checks_for_other_writers_only_every_refresh_interval(
     assert len(bot.retriever.articles) == before
     bot.retriever.refresh_seconds = 0
     assert len(bot.retriever.articles) == before + 1
+
+
+def test_a_chroma_server_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
+    env.update(MARKETBOT_OFFLINE="1", MARKETBOT_CHROMA_URL=f"http://127.0.0.1:{port}")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "sources"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    [line] = [line for line in run.stderr.splitlines() if "Chroma server" in line]
+    assert f"127.0.0.1:{port}" in line and "MARKETBOT_CHROMA_URL" in line

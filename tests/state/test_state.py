@@ -240,3 +240,18 @@ def test_reading_the_sqlite_state_never_waits_for_a_writer(tmp_path: Path) -> No
     finally:
         done.set()
         thread.join()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot:my@secret@127.0.0.1:5432/marketbot",
+        "postgresql://bot:p@ss/w:rd@127.0.0.1:5432/marketbot",
+    ],
+)
+def test_a_password_with_unencoded_characters_is_refused_without_showing_it(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(UserError, match="percent-encode") as refused:
+        open_state(tmp_path, url)
+    assert "secret" not in str(refused.value) and "w:rd" not in str(refused.value)

@@ -192,7 +192,7 @@ def _load_json(content: str, origin: str) -> LoadResult:
         return LoadResult(
             origin,
             "json",
-            problems=[f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"],
+            problems=[f"not valid JSON ({error.msg}: line {error.lineno}, column {error.colno})"],
         )
     result = _load_json_value(data, origin)
     if cut:
