@@ -93,6 +93,13 @@ def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> StateTarget:
     return tmp_path / "data", request.getfixturevalue("database_url")
 
 
+def another_host(target: StateTarget, name: str) -> State:
+    """The state as another process sees it: with PostgreSQL, from a data dir of its own (as
+    on another host); with SQLite, the same data dir (one host)."""
+    data_dir, url = target
+    return open_state(data_dir if url is None else data_dir / name, url)
+
+
 @pytest.fixture
 def state(state_target: StateTarget) -> Iterator[State]:
     opened = open_state(*state_target)

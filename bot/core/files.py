@@ -24,8 +24,8 @@ class LockLost(UserError):
     """The writer lock was lost while writing (the database dropped its connection)."""
 
 
-def _held() -> None:
-    """A file lock's check: it cannot be lost while its holder runs."""
+def never_lost() -> None:
+    """The check of a lock that cannot be lost while its holder runs (a file lock, or none)."""
 
 
 @contextmanager
@@ -43,7 +43,7 @@ def exclusive(lock_path: Path, timeout: float = WRITER_WAIT) -> Iterator[Callabl
             "the data dir); try again when it has finished."
         ) from None
     try:
-        yield _held  # a file lock is held until released: the kernel drops it only at exit
+        yield never_lost  # a file lock is held until released: the kernel drops it only at exit
     finally:
         lock.release()
 

@@ -16,6 +16,7 @@ from langchain_core.documents import Document
 from bot.core.assets import AssetTable
 from bot.core.documents import Article, Chunk, utcnow
 from bot.core.embed import MiniLMEmbeddings
+from bot.core.files import never_lost
 from bot.core.injection import scan
 from bot.core.sources import LoadResult, iter_files, load_path, origin_of
 from bot.core.splitter import SentenceSplitter
@@ -96,7 +97,7 @@ class Ingestor:
     ) -> None:
         # One writer at a time, across every process sharing the state (State.writer).
         self.lock = lock
-        self._still_held: Callable[[], None] = _nothing
+        self._still_held: Callable[[], None] = never_lost
         # batch_chunks: chunks embedded and written together; each batch is one crash-safe step.
         self.batch_chunks = batch_chunks
         self.store = store
@@ -151,7 +152,7 @@ class Ingestor:
             try:
                 yield
             finally:
-                self._still_held = _nothing
+                self._still_held = never_lost
 
     def _ingest_results(
         self,
@@ -500,7 +501,3 @@ def _cut(text: str, limit: int) -> str:
 def embedding_text(title: str, chunk: str) -> str:
     """What is embedded for a chunk: its article's title gives short chunks their context."""
     return f"{title}\n{chunk}" if title and not chunk.startswith(title) else chunk
-
-
-def _nothing() -> None:
-    """The check of a writer lock that cannot be lost (none, or a file lock)."""

@@ -12,7 +12,7 @@ from bot.core.documents import Answer, Citation, RecordedFigure
 from bot.core.feedback import AnswerLog
 from bot.state import State, open_state
 from bot.state.schema import metadata
-from tests.conftest import StateTarget
+from tests.conftest import StateTarget, another_host
 
 USER, OTHER = 1400000000000000041, 1400000000000000042
 
@@ -137,9 +137,7 @@ def test_answers_and_votes_survive_reopening_the_state(state_target: StateTarget
 def test_two_processes_sharing_the_state_count_one_vote_per_user(
     state_target: StateTarget,
 ) -> None:
-    data_dir, url = state_target
-    # With PostgreSQL each has its own data dir, as two hosts do.
-    states = [open_state(data_dir if url is None else data_dir / name, url) for name in "ab"]
+    states = [another_host(state_target, name) for name in "ab"]
     bot, cli = (AnswerLog(s) for s in states)
     try:
         answer_id = bot.record(answer(), "dm")

@@ -22,7 +22,7 @@ import pytest
 from bot.core.chroma_server import ServerFiles, StoreBusyError, read_info
 from tests.conftest import MakeServices
 from tests.feeds.feed_server import FeedServer
-from tests.news_files import FIXTURES, GOOD_FILES
+from tests.news_files import FIXTURES, GOOD_FILES, assert_each_stored_once
 
 NOTE_QUESTION = "how much did Ether ETFs lose in three days?"
 QUESTIONS = ["why did ETH fall 14%?", NOTE_QUESTION, "why did SOL slide 9%?"]
@@ -189,17 +189,7 @@ def test_two_processes_ingesting_at_once_store_each_article_once(tmp_path: Path)
     assert [p.returncode for p in (first, second)] == [0, 0], [e for _, e in outputs]
 
     articles = stored(data_dir)
-    by_title: dict[str, int] = {}
-    for article in articles:
-        by_title[article["title"]] = by_title.get(article["title"], 0) + 1
-    assert max(by_title.values()) == 1, by_title
-    new = sum(
-        int(line.split(" new,")[0].rsplit(" ", 1)[1])
-        for out, _ in outputs
-        for line in out.splitlines()
-        if " found, " in line
-    )
-    assert len([a for a in articles if a["ingested_by"] == "cli"]) == new
+    assert_each_stored_once(articles, [out for out, _ in outputs])
 
 
 def _gone(pid: int, within: float) -> bool:

@@ -16,7 +16,7 @@ from bot.errors import InputError, NotFoundError
 from bot.feeds import Feed, FeedError, FeedStore, PollReport, poll_due
 from bot.services import Services
 from bot.state import open_state
-from tests.conftest import MakeServices, StateTarget
+from tests.conftest import MakeServices, StateTarget, another_host
 from tests.feeds.feed_server import NEW_ITEM, FeedServer
 
 LOCAL = {"allowed_networks": ["127.0.0.1/32"]}
@@ -305,7 +305,7 @@ def test_two_feed_stores_changing_the_list_at_once_lose_nothing(
     state_target: StateTarget,
 ) -> None:
     data_dir, url = state_target
-    states = [open_state(data_dir if url is None else data_dir / name, url) for name in "ab"]
+    states = [another_host(state_target, name) for name in "ab"]
     stores = [FeedStore(state) for state in states]
     start = threading.Barrier(len(stores))
     errors: list[BaseException] = []

@@ -16,7 +16,7 @@ from bot.core.files import Busy, LockLost
 from bot.errors import UserError
 from bot.state import State, open_state
 from bot.state.postgres import PostgresState, lock_key
-from tests.conftest import MakeServices, StateTarget
+from tests.conftest import MakeServices, StateTarget, another_host
 from tests.news_files import GOOD_FILES
 from tests.postgres import PostgresServer
 
@@ -35,12 +35,6 @@ else:
         print("held" if held else "refused", flush=True)
         time.sleep(600)
 """
-
-
-def other(target: StateTarget, name: str) -> State:
-    """Another process's view of the state: with PostgreSQL, another host's data dir."""
-    data_dir, url = target
-    return open_state(data_dir if url is None else data_dir / name, url)
 
 
 def holder(target: StateTarget, *args: str) -> subprocess.Popen[str]:
@@ -63,7 +57,7 @@ def holder(target: StateTarget, *args: str) -> subprocess.Popen[str]:
 
 
 def test_a_lease_is_one_holder_s_until_it_is_released(state_target: StateTarget) -> None:
-    first, second = other(state_target, "a"), other(state_target, "b")
+    first, second = another_host(state_target, "a"), another_host(state_target, "b")
 
     with first.lease("feed https://news.example/rss", 30) as held:
         assert held
@@ -80,7 +74,7 @@ def test_a_lease_is_one_holder_s_until_it_is_released(state_target: StateTarget)
 def test_an_expired_lease_can_be_taken_and_a_held_one_is_renewed(
     state_target: StateTarget,
 ) -> None:
-    first, second = other(state_target, "a"), other(state_target, "b")
+    first, second = another_host(state_target, "a"), another_host(state_target, "b")
     assert first.try_lease("job", 1.0)  # taken, never renewed: its holder "died"
     assert not second.try_lease("job", 1.0)
     time.sleep(1.3)
@@ -94,7 +88,7 @@ def test_an_expired_lease_can_be_taken_and_a_held_one_is_renewed(
 
 def test_kill_9_of_the_host_holding_a_lease_hands_it_over(state_target: StateTarget) -> None:
     process = holder(state_target, "feed https://news.example/rss", "2")
-    state = other(state_target, "b")
+    state = another_host(state_target, "b")
     try:
         time.sleep(2.5)  # past the lease's first term: the holder keeps renewing it
         assert not state.try_lease("feed https://news.example/rss", 2)
@@ -109,7 +103,7 @@ def test_kill_9_of_the_host_holding_a_lease_hands_it_over(state_target: StateTar
 
 def test_kill_9_of_the_writer_releases_the_writer_lock(state_target: StateTarget) -> None:
     process = holder(state_target, "writer")
-    state = other(state_target, "b")
+    state = another_host(state_target, "b")
     try:
         with pytest.raises(Busy, match="try again when it has finished"), state.writer(0.5):
             pass
@@ -123,7 +117,7 @@ def test_kill_9_of_the_writer_releases_the_writer_lock(state_target: StateTarget
 def test_writers_never_overlap(state_target: StateTarget) -> None:
     import threading
 
-    states = [other(state_target, name) for name in "abc"]
+    states = [another_host(state_target, name) for name in "abc"]
     inside: list[int] = []
     overlaps: list[int] = []
 
@@ -171,13 +165,10 @@ def test_a_writer_whose_connection_drops_is_stopped_before_it_writes_again(
     assert isinstance(state, PostgresState)
     with state._advisory(key, 5) as still_held:
         still_held()  # held: nothing raised
-        with psycopg.connect(postgres.admin_dsn(), autocommit=True) as admin:
-            admin.execute(  # the server drops the writer's session (a restart, a failover)
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            )
+        drop_advisory_sessions(postgres)  # as a restart or a failover would
         with pytest.raises(LockLost, match="run it again"):
             still_held()
-        with _postgres(other((tmp_path, database_url), "b"))._advisory(key, 5):
+        with _postgres(another_host((tmp_path, database_url), "b"))._advisory(key, 5):
             pass  # released by the server: another host may write
 
 
@@ -189,10 +180,7 @@ def test_ingestion_stops_when_its_writer_lock_is_lost(
 
     def drop_the_lock_after_one_batch(*args: object, **kwargs: object) -> None:
         writes(*args, **kwargs)  # type: ignore[arg-type]
-        with psycopg.connect(postgres.admin_dsn(), autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            )
+        drop_advisory_sessions(postgres)
 
     services.store.write_chunks = drop_the_lock_after_one_batch  # type: ignore[method-assign]
     with pytest.raises(LockLost):
@@ -206,6 +194,12 @@ def test_ingestion_stops_when_its_writer_lock_is_lost(
     assert len(stopped) == 1  # one batch of one chunk, then nothing more
     assert len(stored) == len({a.id for a in stored})
     assert sum(f.stored for f in report.files) == len(stored) - 1 and not report.failed
+
+
+def drop_advisory_sessions(postgres: PostgresServer) -> None:
+    """The server ends every session holding an advisory lock (the writer's)."""
+    with psycopg.connect(postgres.admin_dsn(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'")
 
 
 def _postgres(state: State) -> PostgresState:

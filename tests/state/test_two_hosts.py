@@ -23,7 +23,7 @@ from bot.feeds.model import now_iso
 from bot.state import open_state
 from tests.conftest import MakeServices
 from tests.feeds.feed_server import FeedServer
-from tests.news_files import FIXTURES, GOOD_FILES
+from tests.news_files import FIXTURES, GOOD_FILES, assert_each_stored_once
 
 
 def host_env(chroma: str, database: str, collection: str, **extra: str) -> dict[str, str]:
@@ -189,14 +189,4 @@ def test_two_hosts_ingesting_at_once_store_each_article_once(
     [(listing, _)] = finish(host(tmp_path / "b", env, "sources", "--json"))
     articles = json.loads(listing)
 
-    by_title: dict[str, int] = {}
-    for article in articles:
-        by_title[article["title"]] = by_title.get(article["title"], 0) + 1
-    assert max(by_title.values()) == 1, by_title
-    new = sum(
-        int(line.split(" new,")[0].rsplit(" ", 1)[1])
-        for out, _ in outputs
-        for line in out.splitlines()
-        if " found, " in line
-    )
-    assert len([a for a in articles if a["ingested_by"] == "cli"]) == new
+    assert_each_stored_once(articles, [out for out, _ in outputs])
