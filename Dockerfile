@@ -12,7 +12,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY prompts ./prompts
-RUN pip install .
+RUN pip install . && python -m bot.core.embed
 
 VOLUME /data
 ENTRYPOINT ["marketbot"]

@@ -10,9 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, pinned: pip then takes the CPU wheel on disk instead of a multi-GB CUDA build.
+# Then the encoder is exported once to ONNX, so that a process answering questions starts fast.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m bot.core.embed
 	touch $(STAMP)
 
 install: $(STAMP)

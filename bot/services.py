@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.documents import Document
 
@@ -39,6 +39,9 @@ from bot.market.premise import lead, main_window
 from bot.settings import Settings
 from bot.state import State, open_state
 from bot.web.fetch import SafeFetcher
+
+if TYPE_CHECKING:
+    from bot.market.live import LiveMarket
 
 log = logging.getLogger(__name__)
 
@@ -455,10 +458,11 @@ def build_market(settings: Settings, assets: AssetTable) -> MarketData:
     exchanges = [
         e for e in settings.exchanges if not settings.offline or e in settings.exchange_urls
     ]
-    from bot.market.live import LiveMarket  # imports ccxt: only when exchanges are configured
+    live: LiveMarket | None = None
+    if exchanges:
+        from bot.market.live import LiveMarket  # imports ccxt (half a second): only when used
 
-    live = (
-        LiveMarket(
+        live = LiveMarket(
             exchanges,
             settings.exchange_urls,
             # Requests may outlive an answer's wait (they finish in the background), so a
@@ -466,10 +470,6 @@ def build_market(settings: Settings, assets: AssetTable) -> MarketData:
             timeout=max(settings.live_timeout, 5.0),
             ttl=settings.quote_ttl,
         )
-        if exchanges
-        else None
-    )
-    if live is not None:
         live.warm()  # market lists load in the background while the model loads
         atexit.register(live.close)  # ccxt wants its sessions closed before exit
     history = PriceHistory(settings.knowledge_dir / "prices", settings.data_dir / "prices")

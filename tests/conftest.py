@@ -109,7 +109,8 @@ def state(state_target: StateTarget) -> Iterator[State]:
 
 @pytest.fixture(scope="session")
 def embeddings() -> MiniLMEmbeddings:
-    """The real model, loaded once (about 8 s) and shared by every store the tests build."""
+    """The real model as the bot runs it (the ONNX graph make exported, else torch), loaded
+    once and shared by every store the tests build."""
     return MiniLMEmbeddings()
 
 

@@ -18,7 +18,7 @@ import pytest
 import typer
 
 from bot.core.documents import Answer, Citation
-from bot.core.embed import MiniLMEmbeddings
+from bot.core.embed import MiniLMEmbeddings, onnx_path
 from bot.core.feedback import AnswerLog
 from bot.services import build_services
 from bot.state import sqlite_state
@@ -101,6 +101,37 @@ def test_ask_json_prints_one_answer_object(
         assert {"n", "title", "published_at", "url", "outlet", "quote"} <= set(citation)
         assert f"[{citation['n']}]" in answer["answer"]
     assert answer["timings_ms"]["total"] > 0
+
+
+def test_asking_loads_the_exported_encoder_not_torch(
+    data_dir: Path, ingested: subprocess.CompletedProcess[str]
+) -> None:
+    """What keeps `marketbot ask` quick to start: make's exported graph encodes the question;
+    torch, transformers and sentence-transformers (4 s of imports) are never loaded."""
+    assert onnx_path().is_file(), "make's install step did not export the encoder"
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['marketbot', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('bot', run_name='__main__')\n"
+        "finally:\n"
+        "    names = ('torch', 'transformers', 'sentence_transformers', 'onnxruntime')\n"
+        "    print('LOADED', *[m for m in names if m in sys.modules], file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETBOT_")}
+    run = subprocess.run(
+        [sys.executable, "-c", script, "--data-dir", str(data_dir), "ask", "--json", QUESTION],
+        capture_output=True,
+        text=True,
+        env={**env, "MARKETBOT_OFFLINE": "1"},
+        cwd=data_dir.parent,
+        timeout=180,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == "answered"
+    [loaded] = [line.split()[1:] for line in run.stderr.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["onnxruntime"]
 
 
 def test_ask_json_with_a_model_configured_says_which_answer_it_shows(

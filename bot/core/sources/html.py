@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import trafilatura
-from htmldate import find_date
 from langchain_core.documents import Document
 from lxml import etree
 from lxml import html as lxml_html
@@ -18,6 +16,8 @@ MIN_TEXT_CHARS = 200
 
 
 def load(content: str, origin: str, url: str | None = None) -> tuple[list[Document], list[str]]:
+    import trafilatura  # a quarter of a second to import: only where a page is read
+
     try:
         extracted = trafilatura.bare_extraction(
             content,
@@ -74,6 +74,8 @@ def _published_time(content: str) -> str | None:
         value = value.strip()[:100]
         if parse_datetime(value):
             return value
+    from htmldate import find_date
+
     try:
         found = find_date(
             markup,
