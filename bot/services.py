@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -72,28 +72,41 @@ class Services:
         place: str = "cli",
         on_text: Callable[[str], None] | None = None,
         asked_on: date | None = None,
+        as_of: datetime | None = None,
     ) -> Answer:
         """Answer one question from the corpus, with citations and timings. A follow-up
         (`follow_up_to` is the earlier question) keeps the assets and dates it leaves out.
         "Today", "yesterday" or "last Friday" are read against `asked_on` (UTC today unless
         given: the bench asks its questions on the day they were written).
 
+        `as_of` (an aware datetime) answers as the bot would have at that moment: "today" is
+        its UTC day, only news published strictly before it is retrieved and cited, and the
+        figures come from the daily bars complete by then, with no live exchange call. It
+        says the day itself, so giving `asked_on` too is refused (ValueError).
+
         With a model configured the answer is generated and guarded; `place` (a server, or a
         user in DMs) pays for it from its daily budget, and `on_text` receives the guarded
         answer as it is written."""
         started = time.perf_counter()
+        if as_of is not None:
+            if as_of.tzinfo is None or as_of.utcoffset() is None:
+                raise ValueError("as_of must be an aware datetime (UTC)")
+            if asked_on is not None:
+                raise ValueError("give as_of or asked_on, not both: as_of says the day")
+            as_of = as_of.astimezone(UTC)
         # A lone surrogate (undecodable bytes from a shell, a JSON escape) breaks the encoder.
         text = " ".join(strip_unsafe(question).split())
         if not text:
             raise InputError("Ask a question, e.g. \u201cwhy did ETH fall 14%?\u201d")
         if len(text) > MAX_QUESTION_CHARS:
             raise InputError(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
-        today = asked_on or utcnow().date()
+        today = as_of.date() if as_of else asked_on or utcnow().date()
         earlier = " ".join(strip_unsafe(follow_up_to or "").split())
         bare = bool(earlier) and bare_follow_up(text, self.assets)
         if earlier:
-            text = follow_up(text, earlier, self.assets, today, self.retriever.dates)
-        parsed = parse(text, self.assets, today)
+            dates = self.retriever.dates_before(as_of) if as_of else self.retriever.dates
+            text = follow_up(text, earlier, self.assets, today, dates)
+        parsed = parse(text, self.assets, today, news_before=as_of)
         if bare:  # "and SOL?" after "why did ETH fall?" asks why SOL moved
             before = parse(earlier, self.assets, today)
             parsed = replace(parsed, kind=before.kind)
@@ -108,6 +121,7 @@ class Services:
                 [],
                 None,
                 self.settings.live_timeout,
+                as_of=as_of,
             )
             answer = replace(self.composer.declined_advice(parsed), figures=tuple(figures))
             elapsed = (time.perf_counter() - started) * 1000
@@ -123,7 +137,7 @@ class Services:
             # a sentence reporting it going the other way is not the move (whatever the
             # question claims).
             known = self.market.for_answer(
-                parsed, [], retrieval.event_date, self.settings.live_timeout
+                parsed, [], retrieval.event_date, self.settings.live_timeout, as_of=as_of
             )
             window = main_window(known[1]) if known[1] else None
             if window and abs(window["pct"]) >= 0.5:
@@ -132,7 +146,8 @@ class Services:
                     asked = replace(parsed, claimed_pct=abs(float(window["pct"])))
         timings["market"] = (time.perf_counter() - market_started) * 1000
         compose_started = time.perf_counter()
-        answer = self.composer.compose(asked, retrieval, self.retriever.coverage(), moved=moved)
+        coverage = self.retriever.coverage(as_of)
+        answer = self.composer.compose(asked, retrieval, coverage, moved=moved)
         timings["compose"] = (time.perf_counter() - compose_started) * 1000
         market_started = time.perf_counter()
         # The move sentence is [1]: its date says when the move happened.
@@ -140,7 +155,7 @@ class Services:
             date.fromisoformat(c.published_at[:10]) for c in answer.citations[:1] if c.published_at
         ]
         figures, premise = known or self.market.for_answer(
-            parsed, cited, retrieval.event_date, self.settings.live_timeout
+            parsed, cited, retrieval.event_date, self.settings.live_timeout, as_of=as_of
         )
         timings["market"] += (time.perf_counter() - market_started) * 1000
         context = next((f for f in figures if isinstance(f, MarketContext)), None)
@@ -198,14 +213,18 @@ class Services:
         else:
             text = f"why did the {'crypto market rally' if crypto else 'stock market rise'}"
         # No asset: the market's news names the market, not always its benchmark. The size
-        # the price data gives picks the news reporting that very move.
+        # the price data gives picks the news reporting that very move. Under the same
+        # cutoff as the question: no later news explains the market either.
+        cutoff = question.news_before
+        on_day = f"{text} on {day:%-d %b %Y}?"
         asked = replace(
-            parse(f"{text} on {day:%-d %b %Y}?", self.assets, question.asked_on),
+            parse(on_day, self.assets, question.asked_on, news_before=cutoff),
             assets=(),
             claimed_pct=abs(change),
         )
         retrieval = self.retriever.search(asked, k=self.settings.top_k)
-        found = self.composer.compose(asked, retrieval, self.retriever.coverage(), market_wide=True)
+        coverage = self.retriever.coverage(cutoff)
+        found = self.composer.compose(asked, retrieval, coverage, market_wide=True)
         timings["market_causes"] = (time.perf_counter() - started) * 1000
         if found.status != "answered" or not found.causes:
             return answer, None

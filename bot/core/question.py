@@ -140,6 +140,9 @@ class Question:
     # A coin-like subject the asset table does not know ("why did FLOOPCOIN crash?").
     unknown_asset: str | None = None
     advice: bool = False  # asks for a call, a level or a prediction, not an explanation
+    # Answered as at a past moment (an alert's, a replay's): only news published strictly
+    # before it may be retrieved or cited. An aware UTC datetime; None: all the news.
+    news_before: datetime | None = None
 
 
 _WHATS_UP = re.compile(r"\bwhat'?s\s+up\b|\bsup\b", re.IGNORECASE)
@@ -153,9 +156,16 @@ def said_direction(text: str) -> Literal["down", "up"] | None:
     return "up" if up else None
 
 
-def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
+def parse(
+    text: str,
+    assets: AssetTable,
+    today: date | None = None,
+    *,
+    news_before: datetime | None = None,
+) -> Question:
     """Parse a user's question; never raises on odd input. Relative days ("yesterday", "last
-    Friday") are read against `today` (UTC today by default)."""
+    Friday") are read against `today` (UTC today by default); `news_before` is carried as the
+    question's cutoff (see Question.news_before)."""
     today = today or datetime.now(UTC).date()
     direction = said_direction(_WHATS_UP.sub(" ", text))  # "what's up with ETH?" claims no rise
     pct = PERCENT.search(text)
@@ -170,6 +180,7 @@ def parse(text: str, assets: AssetTable, today: date | None = None) -> Question:
         asked_on=today,
         unknown_asset=_unknown_asset(text, assets, direction),
         advice=_asks_advice(text),
+        news_before=news_before,
     )
 
 

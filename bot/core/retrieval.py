@@ -4,13 +4,15 @@ with syndicated copies of one story collapsed into one passage."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ import numpy as np
 from bot.core.assets import AssetTable
 from bot.core.documents import Article, Chunk, Passage
 from bot.core.embed import MiniLMEmbeddings
-from bot.core.lexical import LexicalIndex, stem, terms
+from bot.core.lexical import STOPWORDS, LexicalIndex, stem, terms
 from bot.core.question import Question, resolve_date, without_dates
 from bot.core.store import ChromaStore, is_current
 from bot.core.text import short_hash, strip_markers, tokens
@@ -26,6 +28,10 @@ from bot.core.text import short_hash, strip_markers, tokens
 log = logging.getLogger(__name__)
 
 CANDIDATES = 40
+# Reading a chunk's row (text and vector) costs about ten ranked ids of a dense query (embedded
+# Chroma, 100k chunks: 2,000 rows in 75 ms; 4,000 ids in 30 ms, 100,000 in 400 ms). A view of
+# the news before a moment scans its own rows when that is cheaper than widening the query.
+ROW_COST = 10
 CLOCK_MARGIN = 600.0  # seconds other hosts' clocks may be behind: their recent writes are re-read
 CONTEXT_AROUND = 4  # chunks either side of a ranked one that an answer may also quote
 SYNDICATED_SIMILARITY = 0.92
@@ -58,20 +64,79 @@ _YEAR = re.compile(
 
 @dataclass(frozen=True)
 class _Corpus:
-    """One consistent version of what the retriever holds in memory."""
+    """One consistent version of what the retriever holds in memory, or a view of it that
+    holds only the news published before a moment (see `before`)."""
 
     articles: dict[str, Article]
     lexical: LexicalIndex
     dates: list[date]
+    # A view's: the lexical positions of its articles (the index is the whole corpus's, and
+    # is never copied), and the corpus it is a view of.
+    visible: np.ndarray | None = None
+    whole: _Corpus | None = None
 
     def chunk_count(self) -> int:
         """Chunks readers see: the lexical index's, or while it is being built (empty), the
-        articles' own count."""
+        articles' own count; a view's, its articles' own count."""
+        if self.whole is not None:
+            return sum(a.n_chunks for a in self.articles.values())
         return self.lexical.size or sum(a.n_chunks for a in self.articles.values())
 
     def has_words(self) -> bool:
         """Whether the lexical index holds the corpus's words (not while it is built)."""
         return self.lexical.size > 0
+
+    @cached_property
+    def _position_articles(self) -> tuple[list[str], np.ndarray]:
+        """The article ids, and for each lexical position the index of its article among
+        them (len(ids) for a position whose article is not loaded). Computed once per
+        corpus version, on the first view of it."""
+        ids = list(self.articles)
+        index = {article_id: i for i, article_id in enumerate(ids)}
+        missing = len(ids)
+        positions = np.fromiter(
+            (index.get(article_of(chunk_id), missing) for chunk_id in self.lexical.ids),
+            dtype=np.int64,
+            count=len(self.lexical.ids),
+        )
+        return ids, positions
+
+    def before(self, cutoff: datetime) -> _Corpus:
+        """The view of the news published strictly before `cutoff` (an aware datetime): an
+        article without a published date is left out, since it may be from after it."""
+        ids, positions = self._position_articles
+        past = {
+            i: a
+            for i, a in self.articles.items()
+            if a.published_at is not None and a.published_at < cutoff
+        }
+        allowed = np.fromiter((i in past for i in ids), dtype=bool, count=len(ids))
+        visible = np.append(allowed, False)[positions]
+        dates = [a.published_at.date() for a in past.values() if a.published_at]
+        return _Corpus(past, self.lexical, dates, visible, self)
+
+    def counter(self, *texts: str) -> Callable[[str], int]:
+        """How many chunks hold a (stemmed) term: the lexical index's count; in a view, the
+        count among the view's chunks, for the terms of `texts` (the question's words)."""
+        visible = self.visible
+        if visible is None:
+            return self.lexical.df
+        words: dict[str, str] = {}
+        for text in texts:
+            for word in tokens(text):
+                if word not in STOPWORDS:
+                    words.setdefault(stem(word), word)
+        counts: dict[str, int] = {}
+
+        def df(term: str) -> int:
+            if term not in counts:
+                # A word's scores are positive exactly where a chunk holds its stem (the
+                # index counts only over every chunk).
+                held = self.lexical.scores(words.get(term, term)) > 0
+                counts[term] = int(np.count_nonzero(held & visible))
+            return counts[term]
+
+        return df
 
 
 @dataclass(frozen=True)
@@ -321,34 +386,15 @@ class HybridRetriever:
             except OSError as error:  # a full disk costs a rebuild at the next start, no more
                 log.warning("could not save the lexical index: %r", error)
 
-    def coverage(self) -> dict[str, str]:
-        """What the corpus covers, for replies that found nothing; kept until it changes."""
+    def coverage(self, before: datetime | None = None) -> dict[str, str]:
+        """What the corpus covers, for replies that found nothing; kept until it changes.
+        With `before`, what the news published before that moment covered (computed each
+        time: a decline as at a past moment names no later story)."""
         self.load()
+        if before is not None:
+            return _coverage(self._corpus.before(before).articles.values())
         if self._coverage is None:
-            corpus = list(self._corpus.articles.values())
-
-            # No article was published after it was stored: a date in the future (one stored
-            # before ingestion refused them) counts as the day it was stored, so it cannot
-            # stay "latest" for ever.
-            def when(article: Article) -> datetime:
-                published = article.published_at
-                return min(published, article.ingested_at) if published else article.ingested_at
-
-            def headline(title: str, limit: int = 100) -> str:  # one line, to name in a sentence
-                line = " ".join(strip_markers(title).split())
-                return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
-
-            dates = sorted(when(a).date() for a in corpus if a.published_at)
-            counts = Counter(s for a in corpus for s in a.assets)
-            newest = sorted(corpus, key=when)[-3:][::-1]
-            titles = "; ".join(f"\u201c{headline(a.title)}\u201d" for a in newest)
-            self._coverage = {
-                "article_count": f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
-                "first_date": f"{dates[0]:%-d %b %Y}" if dates else "?",
-                "last_date": f"{dates[-1]:%-d %b %Y}" if dates else "?",
-                "top_assets": ", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
-                "recent_titles": f"Latest: {titles}." if newest else "",
-            }
+            self._coverage = _coverage(self._corpus.articles.values())
         return self._coverage
 
     @property
@@ -368,6 +414,11 @@ class HybridRetriever:
         self.load()
         return self._corpus.dates
 
+    def dates_before(self, cutoff: datetime) -> list[date]:
+        """The days of the news published strictly before `cutoff`."""
+        self.load()
+        return self._corpus.before(cutoff).dates
+
     def event_date(self, question: Question, corpus: _Corpus | None = None) -> date | None:
         """The day a question is about, if it names one."""
         dates = (corpus or self._corpus).dates
@@ -378,28 +429,40 @@ class HybridRetriever:
         return None
 
     def search(self, question: Question, k: int = 6) -> Retrieval:
-        """The k best passages for a question, and whether they are relevant enough to answer."""
+        """The k best passages for a question, and whether they are relevant enough to answer.
+        With `question.news_before`, only from the news published strictly before it: the
+        candidates are the best of that news, however much later news ranks above it."""
         self.load()
         corpus = self._corpus
+        if question.news_before is not None:
+            corpus = corpus.before(question.news_before)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query_vector = self.embeddings.encode([question.text])[0]
         timings["embed"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        dense = {
-            h.chunk_id: h.similarity
-            for h in self.store.dense(query_vector, min(CANDIDATES, corpus.chunk_count()))
-            if is_current(h.chunk_id, corpus.articles.get(article_of(h.chunk_id)))
-        }
+        if corpus.whole is None:
+            dense = {
+                h.chunk_id: h.similarity
+                for h in self.store.dense(query_vector, min(CANDIDATES, corpus.chunk_count()))
+                if is_current(h.chunk_id, corpus.articles.get(article_of(h.chunk_id)))
+            }
+        else:
+            dense = self._dense_in_view(query_vector, corpus)
         timings["dense"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         lexical_query = " ".join([question.text, *(self.assets.name(a) for a in question.assets)])
         lexical_scores = corpus.lexical.scores(lexical_query)
+        if corpus.visible is not None:  # masked before the top is taken, not after
+            lexical_scores[~corpus.visible] = 0
         lexical_top = dict(corpus.lexical.top(lexical_scores, CANDIDATES))
         timings["lexical"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         candidates = list(dict.fromkeys([*dense, *lexical_top]))
         rows = self.store.chunk_rows(candidates)
+        if not rows and question.news_before is not None:
+            when = f"{question.news_before:%-d %b %Y %H:%M} UTC"
+            return Retrieval((), False, f"I have no news from before {when}", None, timings)
         if not rows:
             return Retrieval((), False, "the corpus is empty", None, timings)
         lexical = corpus.lexical.score_of(lexical_scores, rows)
@@ -427,6 +490,38 @@ class HybridRetriever:
         relevant, reason = self._gate(question, passages, key_terms, corpus, event)
         context = self._context(passages) if relevant else []
         return Retrieval(tuple(passages), relevant, reason, event, timings, tuple(context))
+
+    def _dense_in_view(self, query_vector: np.ndarray, view: _Corpus) -> dict[str, float]:
+        """The CANDIDATES chunks of a view nearest to the query (cosine, best first). The
+        store ranks every chunk, later news included: it is asked for as many as the view's
+        share of the store says should hold CANDIDATES of its own, then four times more
+        while they are not there, up to the whole store. A view small beside that reads its
+        own chunks and ranks them exactly instead."""
+        assert view.whole is not None
+        own, total = view.chunk_count(), view.whole.chunk_count()
+        if not own or not total:
+            return {}
+        k = min(total, max(CANDIDATES, math.ceil(CANDIDATES * total / own * 1.5)))
+        if own * ROW_COST <= k:
+            ids = [
+                f"{a.id}:{a.fingerprint[:8]}:{i}"
+                for a in view.articles.values()
+                for i in range(a.n_chunks)
+            ]
+            rows = self.store.chunk_rows(ids)
+            near = {chunk_id: float(row[1] @ query_vector) for chunk_id, row in rows.items()}
+            best = sorted(near, key=near.__getitem__, reverse=True)[:CANDIDATES]
+            return {chunk_id: near[chunk_id] for chunk_id in best}
+        while True:
+            hits = self.store.dense(query_vector, k)
+            found = {
+                h.chunk_id: h.similarity
+                for h in hits
+                if is_current(h.chunk_id, view.articles.get(article_of(h.chunk_id)))
+            }
+            if len(found) >= min(CANDIDATES, own) or k >= total or len(hits) < k:
+                return dict(list(found.items())[:CANDIDATES])
+            k = min(total, k * 4)
 
     def _context(
         self, passages: list[Passage], articles: int = 3, around: int = CONTEXT_AROUND
@@ -523,14 +618,17 @@ class HybridRetriever:
     ) -> tuple[bool, str]:
         if not passages:
             return False, "nothing matched"
-        lexical = corpus.lexical
+        # A view (news before a moment) counts words in its own chunks: a word only later
+        # news holds is one the sources never mention.
+        df = corpus.counter(question.text, question.unknown_asset or "")
+        size = corpus.lexical.size if corpus.visible is None else corpus.chunk_count()
         # While the lexical index is being built, whether the corpus holds a word is judged
         # by the passages found instead.
         found: list[set[str]] = []
 
         def holds(term: str) -> bool:
             if corpus.has_words():
-                return bool(lexical.df(term))
+                return bool(df(term))
             if not found:
                 text = " ".join(f"{p.article.title} {p.chunk.text}" for p in passages)
                 found.append(set(terms(text)))
@@ -561,8 +659,8 @@ class HybridRetriever:
         best = passages[0]
         similarity = max(p.dense_similarity or 0.0 for p in passages)
         top_terms = set(terms(" ".join(f"{p.article.title} {p.chunk.text}" for p in passages[:3])))
-        rare = max(3, lexical.size // 100)
-        rare_hit = any(0 < lexical.df(t) <= rare and t in top_terms for t in key_terms)
+        rare = max(3, size // 100)
+        rare_hit = any(0 < df(t) <= rare and t in top_terms for t in key_terms)
         unknown = [t for t in key_terms if not holds(t)]
         if unknown and not rare_hit and not question.assets and similarity < 0.55:
             words = [w for w in tokens(question.text) if stem(w) in unknown]
@@ -603,3 +701,31 @@ def date_fit(event: date | None, article: Article) -> float:
         return 1.0
     distance = -1 - delta if delta < -1 else delta - 3
     return max(0.35, 1.0 - distance / 10)
+
+
+def _coverage(articles: Iterable[Article]) -> dict[str, str]:
+    """What these articles cover: their count, first and last days, main assets, newest."""
+    corpus = list(articles)
+
+    # No article was published after it was stored: a date in the future (one stored
+    # before ingestion refused them) counts as the day it was stored, so it cannot
+    # stay "latest" for ever.
+    def when(article: Article) -> datetime:
+        published = article.published_at
+        return min(published, article.ingested_at) if published else article.ingested_at
+
+    def headline(title: str, limit: int = 100) -> str:  # one line, to name in a sentence
+        line = " ".join(strip_markers(title).split())
+        return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+    dates = sorted(when(a).date() for a in corpus if a.published_at)
+    counts = Counter(s for a in corpus for s in a.assets)
+    newest = sorted(corpus, key=when)[-3:][::-1]
+    titles = "; ".join(f"\u201c{headline(a.title)}\u201d" for a in newest)
+    return {
+        "article_count": f"{len(corpus)} article{'s' if len(corpus) != 1 else ''}",
+        "first_date": f"{dates[0]:%-d %b %Y}" if dates else "?",
+        "last_date": f"{dates[-1]:%-d %b %Y}" if dates else "?",
+        "top_assets": ", ".join(s for s, _ in counts.most_common(6)) or "nothing yet",
+        "recent_titles": f"Latest: {titles}." if newest else "",
+    }

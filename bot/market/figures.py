@@ -112,8 +112,13 @@ class MarketData:
                 figures.append(DerivativesFigure(metrics))
         return quote, figures
 
-    def quote(self, symbol: str, deadline: float | None = None) -> Quote | None:
-        """Live within the deadline, else the last live reading, else the snapshot's close."""
+    def quote(
+        self, symbol: str, deadline: float | None = None, *, as_of: datetime | None = None
+    ) -> Quote | None:
+        """Live within the deadline, else the last live reading, else the snapshot's close.
+        With `as_of`, the close of the last daily bar complete by then, and nothing live."""
+        if as_of is not None:
+            return self._closing_quote(symbol, last_closed(as_of))
         ticker = (
             self.live.run(self.live.ticker(symbol), deadline)
             if self.live and self._on_exchanges(symbol) and (deadline is None or deadline > 0)
@@ -124,10 +129,17 @@ class MarketData:
         last = self.live.cached_ticker(symbol) if self.live else None
         if last is not None:
             return _from_ticker(last, "last_known")
+        return self._closing_quote(symbol)
+
+    def _closing_quote(self, symbol: str, last_day: date | None = None) -> Quote | None:
+        """The history's last close (up to `last_day`), as a snapshot quote."""
         series = self.history.get(symbol)
-        if series is None or not series.bars:
+        bars = series.bars if series else ()
+        if last_day is not None:
+            bars = tuple(b for b in bars if b.day <= last_day)
+        if series is None or not bars:
             return None
-        bar = series.bars[-1]
+        bar = bars[-1]
         return Quote(
             symbol,
             bar.close,
@@ -145,10 +157,22 @@ class MarketData:
         info = self.assets.assets.get(symbol)
         return info is None or info.kind == "crypto"
 
-    def daily(self, symbol: str, first: date, last: date, deadline: float | None = None) -> Series:
+    def daily(
+        self,
+        symbol: str,
+        first: date,
+        last: date,
+        deadline: float | None = None,
+        *,
+        as_of: datetime | None = None,
+    ) -> Series:
         """Daily bars over [first, last]: history, completed by the live exchange where the
-        history stops short (today's bar is still moving, so it comes live only)."""
+        history stops short (today's bar is still moving, so it comes live only). With
+        `as_of`, the history's bars complete by then only."""
         series = self.history.get(symbol) or Series(symbol, (), "")
+        if as_of is not None:
+            closed = series.between(first, min(last, last_closed(as_of)))
+            return Series(symbol, tuple(closed), series.source)
         bars = {b.day: b for b in series.between(first, last)}
         source = series.source
         have_all = bars and max(bars) >= min(last, datetime.now(UTC).date() - timedelta(days=1))
@@ -172,9 +196,13 @@ class MarketData:
         cited_dates: list[date],
         event_day: date | None,
         budget: float,
+        *,
+        as_of: datetime | None = None,
     ) -> tuple[list[Figure], Premise | None]:
         """Figures for an answer about `question`, and the premise check when it claims a
-        move; `budget` is the most this may wait for live data, in seconds."""
+        move; `budget` is the most this may wait for live data, in seconds. With `as_of` (an
+        aware datetime), the figures as they stood then: from the daily bars complete by
+        then (a day's bar is complete at the next 00:00 UTC), with no live call at all."""
         asset = question.assets[0] if question.assets else None
         if asset is None:
             return [], None
@@ -184,7 +212,7 @@ class MarketData:
             return max(budget - (time.monotonic() - started), 0.0)
 
         figures: list[Figure] = []
-        quote = self.quote(asset, left())
+        quote = self.quote(asset, left(), as_of=as_of)
         if quote is not None:
             figures.append(quote)
         live_now = self.live is not None and quote is not None and quote.status == "live"
@@ -196,9 +224,11 @@ class MarketData:
         if derivatives is not None:
             figures.append(DerivativesFigure(derivatives))
         around = event_day or (max(cited_dates) if cited_dates else None)
-        if around is None or not EARLIEST <= around <= datetime.now(UTC).date() + timedelta(days=1):
+        now = as_of or datetime.now(UTC)
+        if around is None or not EARLIEST <= around <= now.date() + timedelta(days=1):
             return figures, None  # no day, or one no market data can cover
-        series = self.daily(asset, around - timedelta(days=12), around + timedelta(days=1), left())
+        first, last = around - timedelta(days=12), around + timedelta(days=1)
+        series = self.daily(asset, first, last, left(), as_of=as_of)
         if not series.bars:
             return figures, None
         day = event_day or move_day(series, around, question.direction, question.claimed_pct)
@@ -213,7 +243,7 @@ class MarketData:
         )
         if premise.windows:
             figures.append(_move_figure(series, day))
-            context = self._context(asset, series, day, left())
+            context = self._context(asset, series, day, left(), as_of)
             if context is not None:
                 figures.append(context)
         # A claimed move is checked; a day asked about with "why" is described all the same.
@@ -222,14 +252,15 @@ class MarketData:
         return figures, premise if claimed or asked else None
 
     def _context(
-        self, asset: str, series: Series, day: date, deadline: float
+        self, asset: str, series: Series, day: date, deadline: float, as_of: datetime | None
     ) -> MarketContext | None:
-        """The market's move the same day: BTC for crypto, SPY for the rest."""
+        """The market's move the same day: BTC for crypto, SPY for the rest (from the bars
+        complete by `as_of`, when given)."""
         info = self.assets.assets.get(asset)
         benchmark = "BTC" if info is None or info.kind == "crypto" else "SPY"
         if asset == benchmark:
             return None
-        other = self.daily(benchmark, day, day, deadline)
+        other = self.daily(benchmark, day, day, deadline, as_of=as_of)
         mine, theirs = series.on(day), other.on(day)
         if mine is None or theirs is None or min(mine.open, theirs.open, theirs.close) <= 0:
             return None
@@ -246,6 +277,12 @@ class MarketData:
         else:
             reading = f"{asset} moved less than {benchmark}"
         return MarketContext(asset, benchmark, day, market, relative, reading, other.source)
+
+
+def last_closed(as_of: datetime) -> date:
+    """The last UTC day whose daily bar was complete at `as_of` (an aware datetime): a day's
+    bar closes at the next day's 00:00 UTC."""
+    return (as_of.astimezone(UTC) - timedelta(days=1)).date()
 
 
 def _from_ticker(ticker: Ticker, status: Literal["live", "last_known"]) -> Quote:
