@@ -58,6 +58,11 @@ def main() -> None:
         help="run only the ingestion and answer-quality sections",
     )
     parser.add_argument(
+        "--only-alerts",
+        action="store_true",
+        help="run only the alerts section (replay over the quality corpus, simulated live)",
+    )
+    parser.add_argument(
         "--only-scale",
         action="store_true",
         help="run only the 10k/100k latency, cold-start and memory section",
@@ -77,6 +82,17 @@ def main() -> None:
         services, _ = quality_store(embeddings)
         if services is not None:
             quality(services, embeddings)
+        return
+    if args.only_alerts:
+        from bench import alerts
+        from bench.engine_answers import build_store
+        from bot.core.embed import MiniLMEmbeddings
+
+        corpus = quality_corpus()
+        services = build_store(
+            CACHE / "quality", corpus, corpus_key(ROOT, corpus), MiniLMEmbeddings()
+        )
+        alerts.run(services)
         return
     if args.only_market:
         market_figures()
@@ -99,6 +115,9 @@ def main() -> None:
         quality(services, embeddings)
         guard_check(services)
         cold_start(services.settings.data_dir, "quality corpus")
+        from bench import alerts
+
+        alerts.run(services)
     if services is not None:
         asyncio.run(discord_concurrency(services))
     market_figures()

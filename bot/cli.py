@@ -441,6 +441,152 @@ def feeds_poll(
         raise typer.Exit(1)
 
 
+watch_app = typer.Typer(help="Move alerts: assets a channel watches.", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+alerts_app = typer.Typer(help="Move alerts over past prices.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+Channel = Annotated[
+    str,
+    typer.Option("--channel", help="A Discord channel id; the console's own by default."),
+]
+
+
+def _watch_store(settings: Settings) -> Any:
+    from bot.alerts import WatchStore
+    from bot.services import state_for
+
+    return WatchStore(state_for(settings), settings.max_watches)
+
+
+@watch_app.command("add")
+def watch_add(
+    asset: Annotated[str, typer.Argument(help="A ticker or name: ETH, ether, SPY.")],
+    threshold: Annotated[str, typer.Argument(help="The move that posts, in %: 5")],
+    window: Annotated[str, typer.Option(help="1h, 4h or 24h.")] = "24h",
+    direction: Annotated[str, typer.Option(help="up, down or both.")] = "both",
+    channel: Channel = "console",
+    server: Annotated[str, typer.Option(help="The channel's server id (for its limit).")] = "",
+) -> None:
+    """Watch an asset: post the explanation when it moves past the threshold."""
+    settings = _settings()
+    symbol = _market(settings).symbol(asset)
+    watch = _watch_store(settings).add(
+        place=server or channel,
+        channel=channel,
+        asset=symbol,
+        threshold=threshold,
+        window=window,
+        direction=direction,
+        added_by="cli",
+    )
+    _say(f"Watching {watch.describe()} in {watch.channel}.")
+
+
+@watch_app.command("list")
+def watch_list(
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Only this channel's watches.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The watches, with who added them and why any stopped."""
+    import dataclasses
+
+    from bot.alerts.watcher import NO_LIVE
+
+    settings = _settings()
+    store = _watch_store(settings)
+    watches = store.in_channel(channel) if channel else store.all()
+    if as_json:
+        print(_json([dataclasses.asdict(w) for w in watches]))
+        return
+    if settings.offline or not settings.exchanges:
+        _say(NO_LIVE)
+    for w in watches:
+        stopped = f" (stopped: {w.disabled})" if w.disabled else ""
+        _say(f"{w.channel}: {w.describe()}, added by {w.added_by} on {w.added_at[:10]}{stopped}")
+    if not watches:
+        _say("No watches yet: `marketbot watch add ETH 5`.")
+
+
+@watch_app.command("remove")
+def watch_remove(
+    asset: Annotated[str, typer.Argument(help="The asset watched.")],
+    window: Annotated[str | None, typer.Option(help="Only this window's watch.")] = None,
+    channel: Channel = "console",
+) -> None:
+    """Stop watching an asset in a channel."""
+    settings = _settings()
+    removed = _watch_store(settings).remove(channel, _market(settings).symbol(asset), window)
+    for watch in removed:
+        _say(f"Stopped watching {watch.describe()} in {watch.channel}.")
+
+
+@watch_app.command("run")
+def watch_run(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+) -> None:
+    """The watcher without Discord: read the watched prices every MARKETBOT_WATCH_SECONDS and
+    print what would be posted (and updated when news comes in)."""
+    import time
+
+    from bot.alerts.watcher import Watcher
+    from bot.render import alert_text
+
+    settings = _settings()
+    services = _services(settings)
+    watcher = Watcher(services, _watch_store(settings))
+    status = watcher.status()
+    if status:
+        _complain(status)
+        raise typer.Exit(1)
+    while True:
+        for alert in watcher.check():
+            _say(f"--- to {alert.watch.channel} ---\n{alert_text(alert)}\n")
+            watcher.posted(alert, f"{alert.watch.channel}:printed")
+        for alert in watcher.updates():
+            _say(f"--- update of the {alert.watch.asset} alert in {alert.watch.channel} ---")
+            _say(f"{alert_text(alert)}\n")
+            watcher.updated(alert)
+        if once:
+            return
+        time.sleep(settings.watch_seconds)
+
+
+@alerts_app.command("replay")
+def alerts_replay(
+    asset: Annotated[str, typer.Argument(help="A ticker or name: ETH.")],
+    first: Annotated[str, typer.Option("--from", help="The first day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="The last day, YYYY-MM-DD.")],
+    threshold: Annotated[str, typer.Option(help="The move that fires, in %: 7")],
+    window: Annotated[str, typer.Option(help="24h (the history holds daily bars).")] = "24h",
+    direction: Annotated[str, typer.Option(help="up, down or both.")] = "both",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """The alerts a watch would have fired over stored prices, each explained only from news
+    published before it; a summary on stderr."""
+    from bot.alerts.replay import replay
+    from bot.market.history import parse_day
+    from bot.render import answer_text
+
+    settings = _settings()
+    start, end = parse_day(first), parse_day(last)
+    services = _services(settings)
+    fired = explained = 0
+    for alert in replay(services, asset, start, end, threshold, window, direction):
+        fired += 1
+        explained += alert.explained
+        if as_json:
+            print(_json(alert.to_json()), flush=True)
+            continue
+        verb = "up" if alert.move_pct > 0 else "down"
+        _say(
+            f"=== {alert.day}: {alert.asset} {verb} {abs(alert.move_pct):.1f}% (close to close) ==="
+        )
+        _say(answer_text(alert.answer) + "\n")
+    _complain(f"{fired} alerts, {explained} explained, {fired - explained} unexplained")
+
+
 @app.command()
 def feedback() -> None:
     """Answers people rated with the buttons under them, as JSON lines (evaluation data)."""

@@ -15,7 +15,7 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.exts.ask", "bot.exts.market", "bot.exts.admin")
+EXTENSIONS = ("bot.exts.ask", "bot.exts.market", "bot.exts.admin", "bot.exts.watch")
 
 
 class _MarketBotMixin:

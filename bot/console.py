@@ -21,6 +21,10 @@ HELP = """Commands:
   /price ASSET    the price now, with its source and time
   /chart ASSET [DAYS] [YYYY-MM-DD]  a PNG chart of DAYS days (default 7) up to today or
                   around that day, saved in the data dir
+  /watch add ASSET THRESHOLD [1h|4h|24h] [up|down]   watch an asset in this console
+  /watch list     the watches, and why any stopped
+  /watch remove ASSET [WINDOW]   stop watching
+                  (`marketbot watch run` prints what the watches would post)
   /help           this list
   /quit           leave (Ctrl-D too)"""
 
@@ -85,6 +89,8 @@ def _reply(services: Any, line: str) -> str | None:
             return price_text([quote, *others])
         if command == "/chart":
             return chart_reply(services, rest)
+        if command == "/watch":
+            return watch_reply(services, rest)
         if command == "/sources":
             articles = services.sources(rest or None)
             rows = [
@@ -121,3 +127,35 @@ def chart_reply(services: Any, rest: str) -> str:
     path = folder / f"{services.market.symbol(' '.join(words))}-{days}d.png"
     path.write_bytes(png)
     return f"{caption}\nChart saved to {path}"
+
+
+def watch_reply(services: Any, rest: str) -> str:
+    """/watch add|list|remove, on the console's own channel ("console")."""
+    from bot.alerts import WatchStore
+    from bot.alerts.watcher import Watcher
+    from bot.render import watches_text
+
+    store = WatchStore(services.state, services.settings.max_watches)
+    action, *words = rest.split() or ["list"]
+    action = action.lower()
+    if action == "list":
+        return watches_text(store.in_channel("console"), Watcher(services).status())
+    if action == "add" and len(words) >= 2:
+        window = next((w for w in words[2:] if w.lower() in ("1h", "4h", "24h")), None)
+        direction = next((w for w in words[2:] if w.lower() in ("up", "down", "both")), None)
+        watch = store.add(
+            place="console",
+            channel="console",
+            asset=services.market.symbol(words[0]),
+            threshold=words[1],
+            window=window,
+            direction=direction,
+            added_by="console",
+        )
+        note = Watcher(services).status()
+        return f"Watching {watch.describe()}." + (f"\n{note}" if note else "")
+    if action == "remove" and words:
+        window = words[1] if len(words) > 1 else None
+        removed = store.remove("console", services.market.symbol(words[0]), window)
+        return "\n".join(f"Stopped watching {w.describe()}." for w in removed)
+    raise InputError("Try /watch add ETH 5 [1h|4h|24h] [up|down], /watch list or /watch remove ETH")

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     import discord
 
+    from bot.alerts.model import Watch
+    from bot.alerts.watcher import Alert
     from bot.market.figures import Quote
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
@@ -426,3 +428,43 @@ def sources_embed(articles: list[Article], page: int, query: str | None = None) 
     )
     embed.set_footer(text=f"Page {page} of {pages}")
     return embed
+
+
+# -- move alerts ---------------------------------------------------------------------------
+
+
+def alert_text(alert: Alert) -> str:
+    """An alert as the terminal shows it: what moved, then the answer as `ask` prints it."""
+    lines = [alert.headline(), "", answer_text(alert.answer)]
+    if alert.chart_caption:
+        lines += ["", alert.chart_caption]
+    return "\n".join(lines)
+
+
+def alert_content(alert: Alert, updated: str | None = None) -> str:
+    """The alert message's text above its embed (the asset is a symbol of our table, the
+    numbers ours); `updated` says when news that explains it was added."""
+    content = f"**{alert.headline()}**"
+    if updated:
+        content += f"\nUpdated {updated}: news that explains the move has come in."
+    return shorten(content, CONTENT_LIMIT)
+
+
+def watches_text(watches: Sequence[Watch], status: str | None = None) -> str:
+    """/watch list: each watch with who added it, and why it stopped if it did."""
+    lines = [status] if status else []
+    for w in watches:
+        line = f"- {w.describe()}, added by {who(w.added_by)} on {w.added_at[:10]}"
+        if w.disabled:
+            line += f" (stopped: {inline_markdown(w.disabled, 200)})"
+        lines.append(line)
+    if not watches:
+        lines.append("No watches here yet: /watch add asset threshold [window]")
+    return "\n".join(lines)
+
+
+def who(added_by: str) -> str:
+    """`discord:123` as a mention Discord renders (allowed_mentions stays none: no ping)."""
+    if added_by.startswith("discord:") and added_by[8:].isdigit():
+        return f"<@{added_by[8:]}>"
+    return inline_markdown(added_by, 80)

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
     feed_poll_minutes: float = Field(
         default=15.0, ge=1, description="How often the bot polls the feeds."
     )
+    watch_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        le=3600,
+        description="How often the watcher reads the prices of watched assets (one request "
+        "per asset and window each time).",
+    )
+    max_watches: int = Field(
+        default=25, ge=1, le=500, description="The most watches one server may have."
+    )
     feed_fetch_full_articles: bool = Field(
         default=True,
         description="Fetch the article page when a feed item carries only a summary.",

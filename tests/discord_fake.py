@@ -89,6 +89,9 @@ class FakeDiscord:
     interactions: dict[str, Interaction] = field(default_factory=dict)
     callback_delay: float = 0.0
     attachments: dict[str, bytes] = field(default_factory=dict)  # served under /attachments/
+    # Channels the bot has lost access to (removed from them, or its permissions taken):
+    # Discord answers a post there 403 Missing Access.
+    forbidden_channels: set[str] = field(default_factory=set)
     _next_id: int = 1500000000000000000
 
     def made(self, method: str, fragment: str) -> list[Request]:
@@ -258,6 +261,11 @@ class FakeDiscord:
             )
         if path.startswith("/webhooks/"):
             return self._webhook(request.method, path, body or {}, recorded)
+        channel = re.match(r"/channels/(\d+)", path)
+        if channel and channel[1] in self.forbidden_channels:
+            return _error("Missing Access", 50001, 403)
+        if channel and request.method == "GET" and path == channel[0]:
+            return _error("Unknown Channel", 10003, 404)  # only the server's channel exists
         if path.startswith("/channels/") and path.endswith("/messages"):
             recorded.public = True
             return _json(self.message(body or {}, path.split("/")[2]))

@@ -41,6 +41,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "exchanges"
 PRICES = Path(__file__).resolve().parents[1] / "knowledge" / "prices"
 
 MODES = ("ok", "slow", "429", "garbage")
+INTRADAY_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000}
 CLOCK_DAY = date(2025, 11, 5)
 DAY_MS = 86_400_000
 
@@ -148,6 +149,11 @@ class FakeExchange:
     slow_seconds: float = 60.0
     base_url: str = ""
     requests: list[Request] = field(default_factory=list)
+    # Intraday prices for the watcher's tests: symbol -> [(ms, price), ...], oldest first, and
+    # the clock they are read at (ms). With a path, the ticker's last price and the intraday
+    # klines come from it; without, only daily klines are served.
+    paths: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    now_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.exchange not in ("binance", "kraken"):
@@ -288,6 +294,11 @@ class FakeExchange:
     def _binance_ticker(self, symbol: str) -> dict[str, Any]:
         asset = BINANCE_SPOT[symbol]
         bar = bar_on(asset, self.day)
+        if asset in self.paths:  # the day's bar, ending at the path's price now
+            price = self.price_at(asset, self.now_ms)
+            bar = DailyBar(
+                bar.day, bar.open, max(bar.high, price), min(bar.low, price), price, bar.volume
+            )
         previous = bar_on(asset, self.day - timedelta(days=1))
         change = bar.close - bar.open
         trades = int(bar.volume) // 7 + 1
@@ -323,7 +334,10 @@ class FakeExchange:
         symbol = query.get("symbol")
         if symbol not in BINANCE_SPOT:
             return _json({"code": -1121, "msg": "Invalid symbol."}, 400)
-        if query.get("interval") != "1d":
+        interval = query.get("interval")
+        if interval in INTRADAY_MS and BINANCE_SPOT[symbol] in self.paths:
+            return self._intraday_klines(BINANCE_SPOT[symbol], INTRADAY_MS[interval], query)
+        if interval != "1d":
             return _json({"code": -1120, "msg": "Invalid interval."}, 400)
         limit = min(int(query.get("limit", 500)), 1000)
         bars = self._bars(BINANCE_SPOT[symbol])
@@ -353,6 +367,41 @@ class FakeExchange:
             assert len(row) == width
             rows.append(row)
         return _json(rows)
+
+    def price_at(self, symbol: str, ms: int) -> float:
+        """The path's price at `ms`: the last point at or before it (the first before all)."""
+        path = self.paths[symbol]
+        before = [price for stamp, price in path if stamp <= ms]
+        return before[-1] if before else path[0][1]
+
+    def _intraday_klines(self, symbol: str, width: int, query: Any) -> web.Response:
+        """Candles of `width` ms built from the symbol's path, none opening after the clock;
+        the last one is still open (its close is the price now), as Binance serves it."""
+        limit = min(int(query.get("limit", 500)), 1000)
+        start = int(query.get("startTime", self.now_ms - limit * width)) // width * width
+        rows = []
+        for opened in range(start, self.now_ms + 1, width):
+            end = min(opened + width - 1, self.now_ms)
+            inside = [p for t, p in self.paths[symbol] if opened <= t <= end]
+            first, last = self.price_at(symbol, opened), self.price_at(symbol, end)
+            high, low = max([first, last, *inside]), min([first, last, *inside])
+            rows.append(
+                [
+                    opened,
+                    _p8(first),
+                    _p8(high),
+                    _p8(low),
+                    _p8(last),
+                    _p8(100.0),
+                    opened + width - 1,
+                    _p8(100.0 * last),
+                    10,
+                    _p8(50.0),
+                    _p8(50.0 * last),
+                    "0",
+                ]
+            )
+        return _json(rows[:limit])
 
     def binance_premium_index(self, query: Any) -> web.Response:
         symbol = query.get("symbol")

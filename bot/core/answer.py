@@ -135,6 +135,7 @@ class Templates:
         self.why_no_causes = load("answer_why_no_causes.txt")
         self.fact = load("answer_fact.txt")
         self.no_sources = load("no_sources.txt")
+        self.no_sources_empty = load("no_sources_empty.txt")  # no article at all (by then)
         self.advice = load("advice.txt")
         self.unexplained = load("answer_unexplained.txt")
 
@@ -205,7 +206,9 @@ class ExtractiveComposer:
         )
 
     def no_sources(self, question: Question, reason: str, coverage: dict[str, str]) -> Answer:
-        text = self.templates.no_sources.format(reason=reason, **coverage)
+        empty = coverage.get("first_date", "?") == "?" and not coverage.get("recent_titles")
+        template = self.templates.no_sources_empty if empty else self.templates.no_sources
+        text = template.format(reason=reason, **coverage)
         return Answer(
             question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
         )

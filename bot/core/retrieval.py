@@ -460,14 +460,15 @@ class HybridRetriever:
         started = time.perf_counter()
         candidates = list(dict.fromkeys([*dense, *lexical_top]))
         rows = self.store.chunk_rows(candidates)
+        # The day asked about, even with no news: the price data still has the move.
+        event = self.event_date(question, corpus)
         if not rows and question.news_before is not None:
             when = f"{question.news_before:%-d %b %Y %H:%M} UTC"
-            return Retrieval((), False, f"I have no news from before {when}", None, timings)
+            return Retrieval((), False, f"I have no news from before {when}", event, timings)
         if not rows:
-            return Retrieval((), False, "the corpus is empty", None, timings)
+            return Retrieval((), False, "the corpus is empty", event, timings)
         lexical = corpus.lexical.score_of(lexical_scores, rows)
         top_lexical = max(lexical.values(), default=0.0) or 1.0
-        event = self.event_date(question, corpus)
         key_terms = [
             t
             for t in terms(without_dates(question.text))

@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.exts import payer_of
 from bot.exts.errors import NotAdmin, defer
 from bot.feeds import Feed, PollReport
-from bot.render import CONTENT_LIMIT, inline_markdown, link_or_text, shorten
+from bot.render import CONTENT_LIMIT, inline_markdown, link_or_text, shorten, who
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,6 @@ def is_admin(interaction: discord.Interaction) -> bool:
     # need the guild's role cache, which a bot without the members intent may not have.
     role_ids = {int(r) for r in getattr(interaction.user, "_roles", ())}
     return bool(role_ids & set(settings.admin_role_ids))
-
-
-def who(ingested_by: str) -> str:
-    """`discord:123` as a mention Discord renders (allowed_mentions stays none: no ping)."""
-    if ingested_by.startswith("discord:") and ingested_by[8:].isdigit():
-        return f"<@{ingested_by[8:]}>"
-    return inline_markdown(ingested_by, 80)
 
 
 def report_text(report: IngestReport) -> str:

@@ -33,6 +33,8 @@ def user_message(error: BaseException) -> str:
         return error.message()
     if isinstance(error, NotAdmin):
         return "Only marketbot's admins can manage news."
+    if isinstance(error, app_commands.CheckFailure) and hasattr(error, "message"):
+        return str(error.message)
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     reference = secrets.token_hex(4)

@@ -52,6 +52,17 @@ class Ticker:
 
 
 @dataclass(frozen=True)
+class Candle:
+    """One intraday candle: its open time (UTC) and prices."""
+
+    at: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+@dataclass(frozen=True)
 class Derivatives:
     """Funding and open interest of an asset's USDT perpetual."""
 
@@ -166,6 +177,29 @@ class LiveMarket:
             bars = await self._call(exchange_id, client.fetch_ohlcv(pair, "1d", since, days), _bars)
             if bars:
                 return bars
+        return None
+
+    async def candles(
+        self, symbol: str, timeframe: str, since: datetime, limit: int
+    ) -> tuple[str, list[Candle]] | None:
+        """Intraday candles (ccxt's timeframe, "5m", "1h") from `since`, and where they come
+        from ("Binance ETH/USDT"), from the first exchange that has them."""
+        key = ("candles", symbol, timeframe, since.isoformat(), str(limit))
+        return await self._once(key, self._fetch_candles(symbol, timeframe, since, limit))
+
+    async def _fetch_candles(
+        self, symbol: str, timeframe: str, since: datetime, limit: int
+    ) -> tuple[str, list[Candle]] | None:
+        since_ms = int(since.timestamp() * 1000)
+        async for exchange_id, client in self._ready():
+            pair = market_for(client, symbol)
+            if pair is None or not client.has.get("fetchOHLCV"):
+                continue
+            found = await self._call(
+                exchange_id, client.fetch_ohlcv(pair, timeframe, since_ms, limit), _candles
+            )
+            if found:
+                return f"{client.name} {pair}", found
         return None
 
     async def derivatives(self, symbol: str) -> Derivatives | None:
@@ -357,6 +391,21 @@ def _bars(rows: Any) -> list[Bar]:
             continue
         bars.append(Bar(moment.date(), o, h, low, c, volume))
     return bars
+
+
+def _candles(rows: Any) -> list[Candle]:
+    """Intraday candles that make sense, oldest first (as `_bars` checks them)."""
+    found = []
+    for row in rows if isinstance(rows, list) else []:
+        values = [_number(x) for x in row[:5]] if isinstance(row, list | tuple) else []
+        if len(values) < 5 or any(v is None for v in values):
+            continue
+        stamp, o, h, low, c = (float(v or 0) for v in values)
+        moment = _moment(stamp)
+        if moment is None or min(o, h, low, c) <= 0 or not low <= min(o, c) <= max(o, c) <= h:
+            continue
+        found.append(Candle(moment, o, h, low, c))
+    return sorted(found, key=lambda candle: candle.at)
 
 
 def _open_interest_usd(interest: Any, funding: dict[str, Any]) -> float | None:

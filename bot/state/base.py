@@ -6,8 +6,9 @@ Two implementations share these queries (SQLAlchemy Core renders them for either
 the clock, the upsert dialect and the writer lock.
 
 What lives here: the daily model-call budget, the answer log behind the feedback buttons, the
-feed list with its ETags and back-off, and leases ("this host polls that feed now"), which
-expire when their holder stops renewing them, so a host that dies hands its jobs over.
+feed list with its ETags and back-off, the watches and the alerts they fired, and leases ("this
+host polls that feed now"), which expire when their holder stops renewing them, so a host that
+dies hands its jobs over.
 """
 
 from __future__ import annotations
@@ -24,7 +25,19 @@ from typing import Any
 from sqlalchemy import Connection, Double, Engine, cast, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.state.schema import FEED_COLUMNS, answers, feedback, feeds, leases, meta, model_calls
+from bot.state.schema import (
+    ALERT_COLUMNS,
+    FEED_COLUMNS,
+    WATCH_COLUMNS,
+    alerts,
+    answers,
+    feedback,
+    feeds,
+    leases,
+    meta,
+    model_calls,
+    watches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +204,83 @@ class State:
             changed = _known(change(dict(found._mapping)))
             db.execute(update(feeds).where(feeds.c.key == key).values(**changed))
         return changed
+
+    # Watches and their alerts.
+
+    def watch_rows(self) -> list[Row]:
+        """Every watch, oldest first."""
+        query = select(*(watches.c[n] for n in WATCH_COLUMNS)).order_by(watches.c.added_at)
+        with self.engine.connect() as db:
+            return [dict(row._mapping) for row in db.execute(query)]
+
+    def add_watch_row(self, row: Row, *, same: Row, limit: int, place: str) -> Row | None:
+        """Store a watch unless one matching `same` (column: value) exists, or `place` has
+        `limit` watches already; the stored row, or the one in the way (an existing match), or
+        None (over the limit). One transaction: two hosts adding at once cannot both pass."""
+        with self._write() as db:
+            match = db.execute(
+                select(*(watches.c[n] for n in WATCH_COLUMNS))
+                .where(*(watches.c[k] == v for k, v in same.items()))
+                .with_for_update()
+            ).first()
+            if match is not None:
+                return dict(match._mapping)
+            count = db.execute(
+                select(func.count()).select_from(watches).where(watches.c.place == place)
+            ).scalar_one()
+            if count >= limit:
+                return None
+            db.execute(watches.insert().values(**row))
+        return row
+
+    def remove_watch_rows(self, **where: str) -> list[Row]:
+        """Remove the watches matching every `column=value`; the removed rows."""
+        columns = [watches.c[n] for n in WATCH_COLUMNS]
+        condition = [watches.c[k] == v for k, v in where.items()]
+        with self._write() as db:
+            removed = db.execute(delete(watches).where(*condition).returning(*columns))
+            rows = [dict(row._mapping) for row in removed]
+            if rows:
+                ids = [r["id"] for r in rows]
+                db.execute(delete(alerts).where(alerts.c.watch_id.in_(ids)))
+        return rows
+
+    def disable_watches(self, reason: str, **where: str) -> int:
+        """Mark the enabled watches matching `where` as stopped, saying why; how many."""
+        condition = [watches.c[k] == v for k, v in where.items()]
+        with self._write() as db:
+            done = db.execute(
+                update(watches)
+                .where(*condition, watches.c.disabled.is_(None))
+                .values(disabled=reason)
+            )
+        return int(done.rowcount or 0)
+
+    def add_alert_row(self, row: Row) -> bool:
+        """Record an alert; False (storing nothing) when its id is there already: another host
+        fired the same alert first."""
+        statement = self._insert(alerts).values(**row)
+        with self._write() as db:
+            added = db.execute(
+                statement.on_conflict_do_nothing(index_elements=[alerts.c.id]).returning(
+                    alerts.c.id
+                )
+            ).first()
+        return added is not None
+
+    def update_alert_row(self, alert_id: str, **values: Any) -> None:
+        with self._write() as db:
+            db.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+    def alert_rows(self, watch_id: str | None = None, *, since: str | None = None) -> list[Row]:
+        """Alerts, newest first: of one watch, or all; `since` an ISO time."""
+        query = select(*(alerts.c[n] for n in ALERT_COLUMNS)).order_by(alerts.c.at.desc())
+        if watch_id is not None:
+            query = query.where(alerts.c.watch_id == watch_id)
+        if since is not None:
+            query = query.where(alerts.c.at >= since)
+        with self.engine.connect() as db:
+            return [dict(row._mapping) for row in db.execute(query)]
 
     # Leases.
 

@@ -76,3 +76,32 @@ leases = Table(
     *_text("holder"),
     Column("expires", Double, nullable=False),
 )
+
+# Move alerts. A watch: a channel's asset, threshold (%), window and direction, who added it,
+# and why it stopped (a channel the bot can no longer post to), if it did.
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    *_text("place", "channel", "asset", "window", "direction", "added_by", "added_at"),
+    Column("threshold", Double, nullable=False),
+    Column("disabled", Text),
+)
+
+WATCH_COLUMNS = tuple(c.name for c in watches.columns)
+
+# Each alert a watch fired: the move (when, how far, how many thresholds), the message posted
+# (channel:message), whether news explained it, and when that message was updated with news.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    *_text("watch_id", "at", "window_start"),
+    Column("move_pct", Double, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("message", Text),
+    Column("explained", Integer, nullable=False, default=0),
+    Column("updated_at", Text),
+)
+
+ALERT_COLUMNS = tuple(c.name for c in alerts.columns)

@@ -295,7 +295,7 @@ async def test_sync_registers_the_commands_that_commands_json_prints(
 
     [put] = discord_api.made("PUT", "/commands")
     assert count == len(put.json) == len(await command_payloads())
-    assert {c["name"] for c in put.json} == {"ask", "sources", "price", "chart", "news"}
+    assert {c["name"] for c in put.json} == {"ask", "sources", "price", "chart", "news", "watch"}
 
 
 def test_every_command_and_option_is_described_and_ask_works_in_dms() -> None:

@@ -1,0 +1,95 @@
+"""Watches in the shared state (SQLite and PostgreSQL): who added them, the per-server limit,
+one watch per channel, asset and window, stopped channels, and all of it after a restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.alerts import WatchStore
+from bot.errors import InputError, NotFoundError
+from bot.state import State, open_state
+from tests.conftest import StateTarget
+
+
+def add(store: WatchStore, asset: str = "ETH", channel: str = "c1", **options: object) -> object:
+    values: dict[str, object] = {
+        "place": "g1",
+        "channel": channel,
+        "asset": asset,
+        "threshold": 5,
+        "added_by": "discord:42",
+        **options,
+    }
+    return store.add(**values)  # type: ignore[arg-type]
+
+
+def test_a_watch_is_kept_with_who_added_it_and_seen_after_a_restart(
+    state: State, state_target: StateTarget
+) -> None:
+    add(WatchStore(state), "ETH", window="4h", direction="down")
+
+    reopened = open_state(*state_target)
+    try:
+        [watch] = WatchStore(reopened).all()
+    finally:
+        reopened.close()
+
+    assert (watch.asset, watch.threshold, watch.window, watch.direction) == ("ETH", 5, "4h", "down")
+    assert watch.added_by == "discord:42" and watch.channel == "c1" and watch.disabled is None
+    assert watch.describe() == "ETH 5% down within 4h"
+
+
+def test_adding_the_same_asset_and_window_again_replaces_the_watch(state: State) -> None:
+    store = WatchStore(state)
+    add(store, threshold=5)
+    add(store, threshold=8)
+    add(store, window="1h")
+
+    watches = sorted(store.in_channel("c1"), key=lambda w: w.window)
+
+    assert [(w.window, w.threshold) for w in watches] == [("1h", 5), ("24h", 8)]
+
+
+def test_a_server_has_at_most_its_limit_of_watches(state: State) -> None:
+    store = WatchStore(state, per_server=3)
+    for asset in ("BTC", "ETH", "SOL"):
+        add(store, asset)
+
+    with pytest.raises(InputError, match="3 watches"):
+        add(store, "DOGE")
+    add(store, "ETH", threshold=9)  # replacing one is not a new one
+    add(store, "DOGE", channel="c9", place="g2")  # another server has its own limit
+
+    assert len(store.all()) == 4
+
+
+def test_removing_a_watch_and_one_that_is_not_there(state: State) -> None:
+    store = WatchStore(state)
+    add(store, "ETH")
+    add(store, "ETH", window="1h")
+    add(store, "BTC")
+
+    removed = store.remove("c1", "ETH")
+
+    assert {w.window for w in removed} == {"24h", "1h"}
+    assert [w.asset for w in store.all()] == ["BTC"]
+    with pytest.raises(NotFoundError):
+        store.remove("c1", "ETH")
+    with pytest.raises(NotFoundError):
+        store.remove("c2", "BTC")  # another channel's watch is not this channel's to remove
+
+
+def test_a_channel_the_bot_lost_stops_its_watches_and_says_why(state: State) -> None:
+    store = WatchStore(state)
+    add(store, "ETH")
+    add(store, "BTC")
+    add(store, "SOL", channel="c2")
+
+    assert store.disable_channel("c1", "the bot can no longer post here (Missing Access)") == 2
+
+    assert [w.asset for w in store.enabled()] == ["SOL"]
+    assert {w.disabled for w in store.in_channel("c1")} == {
+        "the bot can no longer post here (Missing Access)"
+    }
+    add(store, "ETH")  # added again: it runs again
+    assert {w.asset for w in store.enabled()} == {"SOL", "ETH"}

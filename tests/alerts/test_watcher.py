@@ -1,0 +1,173 @@
+"""The watcher against a local exchange speaking Binance's API (tests/exchange_fake.py) whose
+prices follow a scripted path: a crossing posts once, with the move from the exchange's candles
+and the explanation `ask` gives; a flapping price posts once; a further step posts again; an
+exchange that answers 429 or garbage posts nothing wrong; a restart re-posts nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.alerts import WatchStore
+from bot.alerts.watcher import NO_LIVE, Watcher
+from bot.services import Services
+from bot.state import open_state
+from tests.conftest import MakeServices
+from tests.exchange_fake import FakeExchange
+
+START = datetime(2025, 11, 5, 6, tzinfo=UTC)  # the fake's day; its candles end at its clock
+MINUTE = 60_000
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class Market:
+    """The fake exchange's prices and clock, moved by the test."""
+
+    def __init__(self, fake: FakeExchange) -> None:
+        self.fake = fake
+        self.now = START
+        fake.now_ms = ms(START)
+        for symbol, price in (("ETH", 3000.0), ("BTC", 100_000.0), ("SOL", 160.0)):
+            fake.paths[symbol] = [(ms(START - timedelta(days=2)), price)]
+
+    def at(self, minutes: float, eth: float | None = None) -> None:
+        """Move the clock to START + minutes; ETH trades at `eth` from then on."""
+        self.now = START + timedelta(minutes=minutes)
+        self.fake.now_ms = ms(self.now)
+        if eth is not None:
+            self.fake.paths["ETH"].append((self.fake.now_ms, eth))
+
+
+@pytest.fixture
+def binance() -> Iterator[FakeExchange]:
+    with FakeExchange("binance") as fake:
+        yield fake
+
+
+@pytest.fixture
+def market(binance: FakeExchange) -> Market:
+    return Market(binance)
+
+
+@pytest.fixture
+def services(make_services: MakeServices, binance: FakeExchange) -> Iterator[Services]:
+    built = make_services(
+        seed=True,
+        exchanges=["binance"],
+        exchange_urls={"binance": binance.base_url},
+        live_timeout=10,
+    )
+    yield built
+    assert built.market.live is not None
+    built.market.live.close()
+
+
+@pytest.fixture
+def watcher(services: Services, market: Market) -> Watcher:
+    store = WatchStore(services.state)
+    store.add(place="g", channel="c", asset="ETH", threshold=5, window="1h", added_by="discord:7")
+    return Watcher(services, store, clock=lambda: market.now)
+
+
+def test_a_crossing_posts_once_with_the_move_and_its_explanation(
+    watcher: Watcher, market: Market, binance: FakeExchange
+) -> None:
+    market.at(10, eth=2950)
+    assert watcher.check() == []  # -1.7%: under the threshold
+
+    market.at(20, eth=2820)  # -6% within the hour
+    [alert] = watcher.check()
+
+    assert alert.move_pct == pytest.approx(-6.0, abs=0.01)
+    assert alert.watch.asset == "ETH" and alert.level == 1
+    assert "ETH is down 6.0% in 1h" in alert.headline()
+    assert alert.answer.question == "why did ETH fall 6.0% on 5 Nov 2025?"
+    assert alert.source.startswith("Binance ETH/USDT 5m")
+    assert alert.chart is not None and alert.chart.startswith(b"\x89PNG")
+    assert binance.made("/api/v3/klines")[-1].query["interval"] == "5m"
+    market.at(21)
+    assert watcher.check() == []  # the same move: not posted twice
+
+
+def test_a_price_flapping_around_the_threshold_posts_once(watcher: Watcher, market: Market) -> None:
+    posted = []
+    for i in range(8):
+        market.at(10 + i, eth=2845 if i % 2 else 2855)  # -5.17% / -4.83%
+        posted += watcher.check()
+
+    assert len(posted) == 1
+
+
+def test_a_move_that_keeps_going_posts_at_each_further_step_and_both_ways(
+    watcher: Watcher, market: Market
+) -> None:
+    levels = []
+    for minutes, price in ((10, 2840), (15, 2760), (20, 2690), (25, 2700), (30, 2680)):
+        market.at(minutes, eth=price)
+        levels += [(round(a.move_pct), a.level) for a in watcher.check()]
+    market.at(120, eth=3000)  # back up +12% from the low in the next hour: a new move, up
+    market.at(150)
+    levels += [(round(a.move_pct), a.level) for a in watcher.check()]
+
+    assert levels == [(-5, 1), (-10, 2), (12, 2)]
+
+
+def test_one_request_per_asset_and_window_however_many_channels_watch_it(
+    services: Services, watcher: Watcher, market: Market, binance: FakeExchange
+) -> None:
+    for channel in ("c2", "c3", "c4"):
+        watcher.store.add(
+            place="g", channel=channel, asset="ETH", threshold=5, window="1h", added_by="x"
+        )
+    market.at(20, eth=2800)
+    before = len(binance.made("/api/v3/klines"))
+
+    posted = watcher.check()
+
+    assert len(posted) == 4  # one post in each channel
+    assert len(binance.made("/api/v3/klines")) - before == 1
+
+
+@pytest.mark.parametrize("mode", ["429", "garbage"])
+def test_an_exchange_that_fails_posts_nothing_and_records_nothing(
+    watcher: Watcher, market: Market, binance: FakeExchange, services: Services, mode: str
+) -> None:
+    market.at(20, eth=2800)
+    binance.set_mode(mode)
+
+    assert watcher.check() == []
+    assert services.state.alert_rows() == []
+
+
+def test_after_a_restart_a_posted_move_is_not_posted_again(
+    watcher: Watcher, market: Market, services: Services
+) -> None:
+    market.at(20, eth=2800)
+    [alert] = watcher.check()
+    watcher.posted(alert, "c:1")
+
+    state = open_state(services.settings.data_dir, None)  # what a restarted bot opens
+    try:
+        again = Watcher(services, WatchStore(state), clock=lambda: market.now)
+        market.at(22)
+        assert again.check() == []
+        market.at(24, eth=2650)  # -11.7%: the next step is news again
+        assert [a.level for a in again.check()] == [2]
+    finally:
+        state.close()
+
+
+def test_without_live_prices_the_watcher_says_so_and_posts_nothing(
+    make_services: MakeServices,
+) -> None:
+    offline = make_services("offline", seed=False)
+    WatchStore(offline.state).add(place="g", channel="c", asset="ETH", threshold=0.5, added_by="x")
+    watcher = Watcher(offline)
+
+    assert watcher.status() == NO_LIVE
+    assert watcher.check() == []
