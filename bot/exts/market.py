@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import AnyBot
+from bot.exts import asset_choices
 from bot.exts.errors import defer
 from bot.market.history import parse_day
 from bot.render import CONTENT_LIMIT, escape_markdown, price_embed, shorten
@@ -77,10 +78,7 @@ class Market(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Tickers and names from the asset alias table, best match first."""
-        return [
-            app_commands.Choice(name=f"{a.symbol} - {a.name}"[:100], value=a.symbol)
-            for a in self.bot.services.assets.suggest(current)
-        ]
+        return asset_choices(self.bot.services.assets, current)
 
 
 async def setup(bot: AnyBot) -> None:

@@ -17,6 +17,7 @@ from discord.ext import commands, tasks
 from bot.alerts import WatchStore
 from bot.alerts.watcher import Alert, Watcher
 from bot.client import AnyBot
+from bot.exts import asset_choices
 from bot.exts.admin import is_admin
 from bot.exts.errors import defer
 from bot.render import alert_content, answer_embed, escape_markdown, watches_text
@@ -120,10 +121,7 @@ class Watches(commands.GroupCog, group_name="watch"):
     async def asset_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=f"{a.symbol} - {a.name}"[:100], value=a.symbol)
-            for a in self.bot.services.assets.suggest(current)
-        ]
+        return asset_choices(self.bot.services.assets, current)
 
 
 class AlertPoster(commands.Cog):

@@ -378,9 +378,10 @@ def _ticker(symbol: str, pair: str, client: Any, raw: dict[str, Any]) -> Ticker 
     )
 
 
-def _bars(rows: Any) -> list[Bar]:
-    """Candles that make sense (positive prices, low <= open, close <= high); others dropped."""
-    bars = []
+def _ohlc(rows: Any) -> list[tuple[datetime, float, float, float, float, float]]:
+    """Candle rows that make sense (a plausible time, positive prices, low <= open, close <=
+    high) as (time, open, high, low, close, volume); others dropped."""
+    found = []
     for row in rows if isinstance(rows, list) else []:
         values = [_number(x) for x in row[:6]] if isinstance(row, list | tuple) else []
         if len(values) < 6 or any(v is None for v in values):
@@ -389,23 +390,19 @@ def _bars(rows: Any) -> list[Bar]:
         moment = _moment(stamp)
         if moment is None or min(o, h, low, c) <= 0 or not low <= min(o, c) <= max(o, c) <= h:
             continue
-        bars.append(Bar(moment.date(), o, h, low, c, volume))
-    return bars
+        found.append((moment, o, h, low, c, volume))
+    return found
+
+
+def _bars(rows: Any) -> list[Bar]:
+    return [Bar(m.date(), o, h, low, c, v) for m, o, h, low, c, v in _ohlc(rows)]
 
 
 def _candles(rows: Any) -> list[Candle]:
-    """Intraday candles that make sense, oldest first (as `_bars` checks them)."""
-    found = []
-    for row in rows if isinstance(rows, list) else []:
-        values = [_number(x) for x in row[:5]] if isinstance(row, list | tuple) else []
-        if len(values) < 5 or any(v is None for v in values):
-            continue
-        stamp, o, h, low, c = (float(v or 0) for v in values)
-        moment = _moment(stamp)
-        if moment is None or min(o, h, low, c) <= 0 or not low <= min(o, c) <= max(o, c) <= h:
-            continue
-        found.append(Candle(moment, o, h, low, c))
-    return sorted(found, key=lambda candle: candle.at)
+    """Intraday candles, oldest first."""
+    return sorted(
+        (Candle(m, o, h, low, c) for m, o, h, low, c, _ in _ohlc(rows)), key=lambda x: x.at
+    )
 
 
 def _open_interest_usd(interest: Any, funding: dict[str, Any]) -> float | None:

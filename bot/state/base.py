@@ -178,12 +178,14 @@ class State:
 
     def add_feed_row(self, key: str, row: Row) -> bool:
         """Store a feed under `key`; False (changing nothing) when one is stored there."""
-        statement = self._insert(feeds).values(key=key, seq=self._clock(), **_known(row))
+        return self._insert_new(feeds.c.key, key=key, seq=self._clock(), **_known(row))
+
+    def _insert_new(self, column: Any, **values: Any) -> bool:
+        """Insert a row unless its value in `column` (unique) is taken; whether it was."""
+        statement = self._insert(column.table).values(**values)
         with self._write() as db:
             added = db.execute(
-                statement.on_conflict_do_nothing(index_elements=[feeds.c.key]).returning(
-                    feeds.c.key
-                )
+                statement.on_conflict_do_nothing(index_elements=[column]).returning(column)
             ).first()
         return added is not None
 
@@ -259,14 +261,7 @@ class State:
     def add_alert_row(self, row: Row) -> bool:
         """Record an alert; False (storing nothing) when its id is there already: another host
         fired the same alert first."""
-        statement = self._insert(alerts).values(**row)
-        with self._write() as db:
-            added = db.execute(
-                statement.on_conflict_do_nothing(index_elements=[alerts.c.id]).returning(
-                    alerts.c.id
-                )
-            ).first()
-        return added is not None
+        return self._insert_new(alerts.c.id, **row)
 
     def update_alert_row(self, alert_id: str, **values: Any) -> None:
         with self._write() as db:
