@@ -24,6 +24,7 @@ def replay_section(services: Any) -> None:
     print(f"== alerts replayed, {FIRST} to {LAST} (daily bars; quality corpus, point in time)")
     totals: Counter[str] = Counter()
     future = 0
+    news_days = set(services.retriever.dates)
     timings: list[float] = []
     for symbol in services.market.history.symbols():
         info = services.assets.assets.get(symbol)
@@ -34,6 +35,9 @@ def replay_section(services: Any) -> None:
         for alert in replay(services, symbol, FIRST, LAST, threshold):
             counts["alerts"] += 1
             counts["explained" if alert.explained else "unexplained"] += 1
+            if alert.day in news_days:  # the corpus has news from that very day
+                counts["covered"] += 1
+                counts["covered explained"] += alert.explained
             cutoff = alert.at
             for citation in alert.answer.citations:
                 published = datetime.fromisoformat(citation.published_at)
@@ -51,6 +55,12 @@ def replay_section(services: Any) -> None:
     print(
         f"   all: {totals['alerts']} alerts, {totals['explained']} explained ({share:.0%}), "
         f"{totals['unexplained']} unexplained; citations newer than their alert: {future}"
+    )
+    covered = totals["covered"]
+    print(
+        f"   on days the corpus has news from: {covered} alerts, "
+        f"{totals['covered explained']} explained"
+        + (f" ({totals['covered explained'] / covered:.0%})" if covered else "")
     )
     if timings:
         print(f"   explaining one alert: {sum(timings) / len(timings):.0f} ms on average\n")
@@ -102,6 +112,8 @@ def live_section(services: Any, rounds: int = 12) -> None:
                     fake.now_ms = _ms(moment)
                     started = time.perf_counter()
                     posted = watcher.check()
+                    for alert in posted:
+                        watcher.posted(alert, f"{alert.watch.channel}:bench")
                     if posted:
                         work.append(time.perf_counter() - started)
                         delays.append((moment - crossing).total_seconds())

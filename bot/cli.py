@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -66,7 +67,13 @@ def _settings() -> Settings:
         overrides["offline"] = True
     if State.data_dir is not None:
         overrides["data_dir"] = State.data_dir
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:  # a setting out of range: which one, and why, in a line
+        problems = "; ".join(
+            f"MARKETBOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise UserError(f"A setting is wrong: {problems}") from None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -161,7 +168,12 @@ def _print_report(report: Any, as_json: bool) -> None:
             )
             for problem in f.problems:
                 _say(f"  - {problem}")
-        print(f"{report.stored} articles stored ({report.chunks} chunks) in {report.seconds:.1f} s")
+        from bot.render import counted
+
+        print(
+            f"{counted(report.stored, 'article')} stored ({counted(report.chunks, 'chunk')}) "
+            f"in {report.seconds:.1f} s"
+        )
     if report.failed:
         raise typer.Exit(1)
 
@@ -451,6 +463,14 @@ Channel = Annotated[
 ]
 
 
+def _channel(channel: str) -> str:
+    """A Discord channel's id, or the console's own channel."""
+    channel = channel.strip()
+    if channel != "console" and not (channel.isascii() and channel.isdigit()):
+        raise UserError("--channel is a Discord channel's id (digits) or `console`.")
+    return channel
+
+
 def _watch_store(settings: Settings) -> Any:
     from bot.alerts import WatchStore
     from bot.services import state_for
@@ -467,10 +487,21 @@ def watch_add(
     channel: Channel = "console",
     server: Annotated[str, typer.Option(help="The channel's server id (for its limit).")] = "",
 ) -> None:
-    """Watch an asset: post the explanation when it moves past the threshold."""
+    """Watch an asset: post the explanation when it moves past the threshold (a Discord
+    channel's watches are posted by the running bot, the console's by `watch run`)."""
+    from bot.alerts.watcher import check_watchable
+    from bot.render import watch_added_text
+
     settings = _settings()
-    symbol = _market(settings).symbol(asset)
-    watch = _watch_store(settings).add(
+    channel = _channel(channel)
+    market = _market(settings)
+    symbol = market.symbol(asset)
+    check_watchable(market.assets, symbol)
+    if channel != "console" and not server.isdigit():
+        raise UserError("A Discord channel's watch needs its server: --server ID (for the limit).")
+    store = _watch_store(settings)
+    previous = store.find(channel, symbol, window)
+    watch = store.add(
         place=server or channel,
         channel=channel,
         asset=symbol,
@@ -479,7 +510,7 @@ def watch_add(
         direction=direction,
         added_by="cli",
     )
-    _say(f"Watching {watch.describe()} in {watch.channel}.")
+    _say(watch_added_text(watch, previous, f"in {watch.channel}"))
 
 
 @watch_app.command("list")
@@ -500,13 +531,14 @@ def watch_list(
     if as_json:
         print(_json([dataclasses.asdict(w) for w in watches]))
         return
-    if settings.offline or not settings.exchanges:
+    if not [e for e in settings.exchanges if not settings.offline or e in settings.exchange_urls]:
         _say(NO_LIVE)
     for w in watches:
         stopped = f" (stopped: {w.disabled})" if w.disabled else ""
         _say(f"{w.channel}: {w.describe()}, added by {w.added_by} on {w.added_at[:10]}{stopped}")
     if not watches:
-        _say("No watches yet: `marketbot watch add ETH 5`.")
+        where = f" in {channel}" if channel else ""
+        _say(f"No watches{where}: `marketbot watch add ETH 5` adds one.")
 
 
 @watch_app.command("remove")
@@ -517,7 +549,9 @@ def watch_remove(
 ) -> None:
     """Stop watching an asset in a channel."""
     settings = _settings()
-    removed = _watch_store(settings).remove(channel, _market(settings).symbol(asset), window)
+    removed = _watch_store(settings).remove(
+        _channel(channel), _market(settings).symbol(asset), window
+    )
     for watch in removed:
         _say(f"Stopped watching {watch.describe()} in {watch.channel}.")
 
@@ -526,29 +560,39 @@ def watch_remove(
 def watch_run(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
 ) -> None:
-    """The watcher without Discord: read the watched prices every MARKETBOT_WATCH_SECONDS and
-    print what would be posted (and updated when news comes in)."""
+    """The watcher without Discord, for the console's watches (`watch add ... ` without
+    --channel): read their prices every MARKETBOT_WATCH_SECONDS and print what is posted (and
+    updated when news comes in). Discord channels' watches are the running bot's."""
     import time
 
     from bot.alerts.watcher import Watcher
-    from bot.render import alert_text
+    from bot.render import alert_text, counted
 
     settings = _settings()
     services = _services(settings)
-    watcher = Watcher(services, _watch_store(settings))
+    watcher = Watcher(
+        services, _watch_store(settings), serves=lambda w: not w.channel.isdigit(), name="console"
+    )
     status = watcher.status()
     if status:
         _complain(status)
         raise typer.Exit(1)
     while True:
+        printed = 0
         for alert in watcher.check():
             _say(f"--- to {alert.watch.channel} ---\n{alert_text(alert)}\n")
             watcher.posted(alert, f"{alert.watch.channel}:printed")
+            printed += 1
         for alert in watcher.updates():
+            printed += 1
             _say(f"--- update of the {alert.watch.asset} alert in {alert.watch.channel} ---")
             _say(f"{alert_text(alert)}\n")
             watcher.updated(alert)
         if once:
+            if not printed:
+                served = [w for w in watcher.store.enabled() if watcher.serves(w)]
+                watches = counted(len(served), "console watch", "console watches")
+                _say(f"No alert this round ({watches}).")
             return
         time.sleep(settings.watch_seconds)
 
@@ -580,11 +624,15 @@ def alerts_replay(
             print(_json(alert.to_json()), flush=True)
             continue
         verb = "up" if alert.move_pct > 0 else "down"
+        since = f" since {alert.since:%-d %b}" if alert.since else ""
         _say(
-            f"=== {alert.day}: {alert.asset} {verb} {abs(alert.move_pct):.1f}% (close to close) ==="
+            f"=== {alert.day}: {alert.asset} {verb} {abs(alert.move_pct):.1f}% "
+            f"(close to close{since}) ==="
         )
-        _say(answer_text(alert.answer) + "\n")
-    _complain(f"{fired} alerts, {explained} explained, {fired - explained} unexplained")
+        _say(answer_text(alert.answer, today=alert.day) + "\n")
+    from bot.render import counted
+
+    _complain(f"{counted(fired, 'alert')}, {explained} explained, {fired - explained} unexplained")
 
 
 @app.command()

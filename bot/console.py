@@ -133,7 +133,7 @@ def watch_reply(services: Any, rest: str) -> str:
     """/watch add|list|remove, on the console's own channel ("console")."""
     from bot.alerts import WatchStore
     from bot.alerts.watcher import Watcher
-    from bot.render import watches_text
+    from bot.render import watch_added_text, watches_text
 
     store = WatchStore(services.state, services.settings.max_watches)
     action, *words = rest.split() or ["list"]
@@ -141,19 +141,31 @@ def watch_reply(services: Any, rest: str) -> str:
     if action == "list":
         return watches_text(store.in_channel("console"), Watcher(services).status())
     if action == "add" and len(words) >= 2:
-        window = next((w for w in words[2:] if w.lower() in ("1h", "4h", "24h")), None)
-        direction = next((w for w in words[2:] if w.lower() in ("up", "down", "both")), None)
+        from bot.alerts.watcher import check_watchable
+
+        options = [w.lower() for w in words[2:]]
+        window = next((w for w in options if w in ("1h", "4h", "24h")), None)
+        direction = next((w for w in options if w in ("up", "down", "both")), None)
+        unknown = [w for w in options if w not in (window, direction)]
+        if unknown or len(options) > 2:
+            raise InputError(
+                f"Not a window (1h, 4h, 24h) or a direction (up, down, both): "
+                f"{' '.join(unknown or options)[:40]}"
+            )
+        symbol = services.market.symbol(words[0])
+        check_watchable(services.assets, symbol)
+        previous = store.find("console", symbol, window)
         watch = store.add(
             place="console",
             channel="console",
-            asset=services.market.symbol(words[0]),
+            asset=symbol,
             threshold=words[1],
             window=window,
             direction=direction,
             added_by="console",
         )
-        note = Watcher(services).status()
-        return f"Watching {watch.describe()}." + (f"\n{note}" if note else "")
+        note = Watcher(services).status() or "`marketbot watch run` posts its alerts here."
+        return f"{watch_added_text(watch, previous)}\n{note}"
     if action == "remove" and words:
         window = words[1] if len(words) > 1 else None
         removed = store.remove("console", services.market.symbol(words[0]), window)

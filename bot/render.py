@@ -53,6 +53,11 @@ _MARKDOWN = re.compile(
 ZWSP = "\u200b"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 article", "2 articles"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def escape_markdown(text: str, *, markers: bool = False, bullets: bool = False) -> str:
     """Text that Discord shows as it is written: no link, mention, heading or formatting of
     its own, no control or bidi character. With `markers`, our [n] citation markers stay as
@@ -153,9 +158,7 @@ def answer_text(answer: Answer, today: date | None = None) -> str:
     sources and how fresh the newest of them is."""
     lines = [explanation(answer)]
     if answer.figures:
-        lines += ["", "Figures:"] + [
-            f"{f.label}: {f.text}" for f in answer.figures
-        ]
+        lines += ["", "Figures:"] + [f"{f.label}: {f.text}" for f in answer.figures]
     if answer.citations:
         lines += ["", "Sources:"] + [citation_line(c) for c in answer.citations]
         lines += ["", f"{freshness(answer, today)} · {origin(answer)}"]
@@ -450,17 +453,32 @@ def alert_content(alert: Alert, updated: str | None = None) -> str:
     return shorten(content, CONTENT_LIMIT)
 
 
-def watches_text(watches: Sequence[Watch], status: str | None = None) -> str:
-    """/watch list: each watch with who added it, and why it stopped if it did."""
+def watch_added_text(watch: Watch, previous: Watch | None, where: str = "here") -> str:
+    """What /watch add did: a new watch, or the one it changed (and what it was)."""
+    if previous is None:
+        return f"Watching {watch.describe()} {where}."
+    was = previous.describe() + (" (stopped)" if previous.disabled else "")
+    return f"Changed the watch {where}: it was {was}; now {watch.describe()}."
+
+
+def watches_text(
+    watches: Sequence[Watch], status: str | None = None, limit: int | None = None
+) -> str:
+    """/watch list: each watch with who added it, and why it stopped if it did; within
+    `limit` characters, whole lines only."""
     lines = [status] if status else []
     for w in watches:
         line = f"- {w.describe()}, added by {who(w.added_by)} on {w.added_at[:10]}"
         if w.disabled:
-            line += f" (stopped: {inline_markdown(w.disabled, 200)})"
+            line += f" (stopped: {inline_markdown(w.disabled, 200)}; /watch add starts it again)"
         lines.append(line)
     if not watches:
         lines.append("No watches here yet: /watch add asset threshold [window]")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    while limit is not None and len(text) > limit and len(lines) > 1:
+        lines.pop()
+        text = "\n".join([*lines, f"(and {len(watches) - len(lines) + bool(status)} more)"])
+    return text
 
 
 def who(added_by: str) -> str:

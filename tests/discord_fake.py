@@ -92,6 +92,9 @@ class FakeDiscord:
     # Channels the bot has lost access to (removed from them, or its permissions taken):
     # Discord answers a post there 403 Missing Access.
     forbidden_channels: set[str] = field(default_factory=set)
+    # Channels where the bot may post but not attach files (no Attach Files permission):
+    # Discord answers a post with files there 403 Missing Permissions.
+    no_files_channels: set[str] = field(default_factory=set)
     _next_id: int = 1500000000000000000
 
     def made(self, method: str, fragment: str) -> list[Request]:
@@ -264,6 +267,13 @@ class FakeDiscord:
         channel = re.match(r"/channels/(\d+)", path)
         if channel and channel[1] in self.forbidden_channels:
             return _error("Missing Access", 50001, 403)
+        if (
+            channel
+            and channel[1] in self.no_files_channels
+            and media == "multipart/form-data"
+            and (body or {}).get("files")
+        ):
+            return _error("Missing Permissions", 50013, 403)
         if channel and request.method == "GET" and path == channel[0]:
             return _error("Unknown Channel", 10003, 404)  # only the server's channel exists
         if path.startswith("/channels/") and path.endswith("/messages"):

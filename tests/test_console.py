@@ -153,3 +153,53 @@ def test_a_reply_follows_up_the_last_answer_keeping_its_asset_and_moving_its_day
     assert day_after is not None
     assert day_after.startswith("and the day after? (ETH, 5 Nov 2025)")
     assert "ETH rose" in day_after and "5 Nov 2025" in day_after
+
+
+def test_watch_adds_lists_and_removes_the_consoles_watches(make_services: MakeServices) -> None:
+    services = make_services(seed=False)
+
+    added = handle_line(services, "/watch add ether 5 4h down")
+    listed = handle_line(services, "/watch list")
+    removed = handle_line(services, "/watch remove ETH")
+    after = handle_line(services, "/watch list")
+
+    assert added is not None and added.startswith("Watching ETH 5% down within 4h")
+    assert listed is not None and "ETH 5% down within 4h, added by console" in listed
+    assert "No live prices" in listed  # offline: said, and nothing is posted
+    assert removed == "Stopped watching ETH 5% down within 4h."
+    assert after is not None and "No watches here yet" in after
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/watch add ETH 5 2h upward", "Not a window (1h, 4h, 24h) or a direction"),
+        ("/watch add ETH 0.1", "between 0.5% and 50%"),
+        ("/watch add FLOOPCOIN 5", "I don't know the asset"),
+        ("/watch add SPY 3", "SPY can't be watched: the live exchanges trade crypto only"),
+        ("/watch remove ETH", "This channel does not watch ETH"),
+        ("/watch sideways", "Try /watch add ETH 5"),
+    ],
+)
+def test_a_watch_it_cannot_add_says_why_and_stores_nothing(
+    make_services: MakeServices, line: str, says: str
+) -> None:
+    services = make_services(seed=False)
+
+    reply = handle_line(services, line)
+
+    assert reply is not None and says in reply
+    assert "No watches here yet" in (handle_line(services, "/watch list") or "")
+
+
+def test_adding_a_watch_again_says_what_it_changed(make_services: MakeServices) -> None:
+    services = make_services(seed=False)
+    handle_line(services, "/watch add BTC 3 1h up")
+
+    changed = handle_line(services, "/watch add BTC 4 1h")
+    other = handle_line(services, "/watch remove BTC 4h")
+
+    assert changed is not None and changed.startswith(
+        "Changed the watch here: it was BTC 3% up within 1h; now BTC 4% either way within 1h."
+    )
+    assert other == "This channel does not watch BTC over 4h."

@@ -88,14 +88,23 @@ def parse_direction(text: str | None) -> Direction:
     raise InputError("The direction is up, down or both.")
 
 
+def same_move(move: Move, last: tuple[datetime, float, int] | None) -> bool:
+    """Whether `move` goes on from the last alert (when, move %, level): the same way, over a
+    window that began before that alert (so it still holds the move that was posted)."""
+    if last is None:
+        return False
+    when, last_pct, _ = last
+    return (last_pct < 0) == (move.pct < 0) and move.start < when
+
+
 def decide(watch: Watch, move: Move, last: tuple[datetime, float, int] | None) -> int | None:
     """How many thresholds' worth a move has gone, if it is to be posted now; None if not.
 
     `last` is the watch's previous alert (when, its move in %, its level). A move is posted
-    when it first crosses the threshold; while the same move goes on (same way, within one
-    window of the last post) it is posted again only when it crosses a further step (another
-    threshold's worth), so a price flapping around the threshold posts once. Once a window
-    has passed since the last post, the window has reset and a crossing is a new move."""
+    when it first crosses the threshold; while the same move goes on (same way, over a window
+    that began before the last post) it is posted again only when it crosses a further step
+    (another threshold's worth), so a price flapping around the threshold posts once. Once the
+    window starts after the last post, the window has reset and a crossing is a new move."""
     pct = move.pct
     if not math.isfinite(pct) or pct == 0:
         return None
@@ -104,11 +113,8 @@ def decide(watch: Watch, move: Move, last: tuple[datetime, float, int] | None) -
     level = int(abs(pct) / watch.threshold + 1e-9)
     if level < 1:
         return None
-    if last is not None:
-        when, last_pct, last_level = last
-        same_way = (last_pct < 0) == (pct < 0)
-        if same_way and move.at - when < WINDOWS[watch.window] and level <= last_level:
-            return None
+    if last is not None and same_move(move, last) and level <= last[2]:
+        return None
     return level
 
 

@@ -33,6 +33,7 @@ class Replayed:
     to_price: float
     level: int
     answer: Answer
+    since: date | None = None  # the session before, when it is not the day before (a weekend)
 
     @property
     def explained(self) -> bool:
@@ -48,6 +49,7 @@ class Replayed:
             "from_price": self.from_price,
             "to_price": self.to_price,
             "level": self.level,
+            "since": (self.since or self.day - timedelta(days=1)).isoformat(),
             "explained": self.explained,
             "answer": self.answer.to_json(),
         }
@@ -80,6 +82,12 @@ def replay(
     series = services.market.history.get(symbol)
     if series is None or not series.bars:
         raise NotFoundError(f"I have no price history for {symbol}.")
+    if not any(first <= bar.day <= last for bar in series.bars):
+        raise NotFoundError(
+            f"The price history of {symbol} runs from {series.bars[0].day} to "
+            f"{series.bars[-1].day}: nothing between {first} and {last} "
+            "(`marketbot prices import` adds more)."
+        )
     watch = Watch(
         "replay",
         "replay",
@@ -113,8 +121,18 @@ def replay(
             chart=chart,
             day=bar.day,
         )
+        gap = (bar.day - before.day).days > 1
         yield Replayed(
-            symbol, at, bar.day, move.pct, span, before.close, bar.close, level, alert.answer
+            symbol,
+            at,
+            bar.day,
+            move.pct,
+            span,
+            before.close,
+            bar.close,
+            level,
+            alert.answer,
+            before.day if gap else None,
         )
 
 

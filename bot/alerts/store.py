@@ -39,8 +39,9 @@ class WatchStore:
         direction: str | None = None,
         added_by: str,
     ) -> Watch:
-        """A new watch; a channel watches an asset over a window once (a second add with a new
-        threshold or direction replaces the first)."""
+        """A new watch; a channel watches an asset over a window once: adding it again changes
+        its threshold or direction (and starts it again if it had stopped), keeping what it
+        already posted."""
         value = parse_threshold(threshold)
         span = parse_window(window)
         way: Direction = parse_direction(direction)
@@ -58,17 +59,20 @@ class WatchStore:
             "disabled": None,
         }
         same = {"channel": channel, "asset": asset, "window": span}
-        stored = self.state.add_watch_row(row, same=same, limit=self.per_server, place=place)
+        stored = self.state.add_watch_row(row, same=same, limit=self.per_server)
         if stored is None:
             raise InputError(
-                f"This server has {self.per_server} watches, the most it can have: "
+                f"This server has {self.per_server} watches running, the most it can have: "
                 "remove one first (/watch remove)."
             )
-        if stored["id"] != row["id"] or stored != row:  # one there: replace it
-            self.state.remove_watch_rows(id=str(stored["id"]))
-            again = self.state.add_watch_row(row, same=same, limit=self.per_server + 1, place=place)
-            assert again is not None
-        return _watch(row)
+        return _watch(stored)
+
+    def find(self, channel: str, asset: str, window: str | None) -> Watch | None:
+        """The channel's watch of this asset over this window (24h unless given), if any."""
+        span = parse_window(window)
+        return next(
+            (w for w in self.in_channel(channel) if w.asset == asset and w.window == span), None
+        )
 
     def remove(self, channel: str, asset: str, window: str | None = None) -> list[Watch]:
         where = {"channel": channel, "asset": asset}
@@ -76,14 +80,15 @@ class WatchStore:
             where["window"] = parse_window(window)
         removed = self.state.remove_watch_rows(**where)
         if not removed:
-            raise NotFoundError(f"This channel does not watch {asset}.")
+            over = f" over {where['window']}" if window else ""
+            raise NotFoundError(f"This channel does not watch {asset}{over}.")
         return [_watch(row) for row in removed]
 
     def disable_channel(self, channel: str, reason: str) -> int:
         return self.state.disable_watches(reason[:300], channel=channel)
 
     def last_alert(self, watch: Watch) -> tuple[datetime, float, int] | None:
-        rows = self.state.alert_rows(watch.id)
+        rows = self.state.alert_rows(watch.id, limit=1)
         if not rows:
             return None
         row = rows[0]

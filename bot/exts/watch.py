@@ -15,15 +15,28 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.alerts import WatchStore
-from bot.alerts.watcher import Alert, Watcher
+from bot.alerts.model import Watch
+from bot.alerts.watcher import Alert, Watcher, check_watchable
 from bot.client import AnyBot
 from bot.exts import asset_choices
 from bot.exts.admin import is_admin
 from bot.exts.errors import defer
-from bot.render import alert_content, answer_embed, escape_markdown, watches_text
+from bot.render import (
+    CONTENT_LIMIT,
+    alert_content,
+    answer_embed,
+    escape_markdown,
+    watch_added_text,
+    watches_text,
+)
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
+MISSING_PERMISSIONS = 50013  # Discord's code for a permission the bot lacks in a channel
+
+
+def is_discord_watch(watch: Watch) -> bool:
+    return watch.channel.isdigit()
 
 
 class NotChannelManager(app_commands.CheckFailure):
@@ -75,9 +88,12 @@ class Watches(commands.GroupCog, group_name="watch"):
         """Watch an asset in this channel: post why when it moves past the threshold."""
         await self._changing(interaction)
         symbol = self.bot.services.market.symbol(asset)
+        check_watchable(self.bot.services.assets, symbol)
         await defer(interaction, ephemeral=True)
+        store = _store(self.bot)
+        previous = await asyncio.to_thread(store.find, str(interaction.channel_id), symbol, window)
         watch = await asyncio.to_thread(
-            _store(self.bot).add,
+            store.add,
             place=str(interaction.guild_id),
             channel=str(interaction.channel_id),
             asset=symbol,
@@ -87,7 +103,7 @@ class Watches(commands.GroupCog, group_name="watch"):
             added_by=f"discord:{interaction.user.id}",
         )
         note = Watcher(self.bot.services).status()
-        text = f"Watching {watch.describe()} here." + (f"\n{note}" if note else "")
+        text = watch_added_text(watch, previous) + (f"\n{note}" if note else "")
         await interaction.edit_original_response(content=text, allowed_mentions=NONE)
 
     @app_commands.command(name="list")
@@ -95,8 +111,8 @@ class Watches(commands.GroupCog, group_name="watch"):
         """This channel's watches, who added them, and why any stopped."""
         await defer(interaction, ephemeral=True)
         watches = await asyncio.to_thread(_store(self.bot).in_channel, str(interaction.channel_id))
-        text = watches_text(watches, Watcher(self.bot.services).status())
-        await interaction.edit_original_response(content=text[:2000], allowed_mentions=NONE)
+        text = watches_text(watches, Watcher(self.bot.services).status(), limit=CONTENT_LIMIT)
+        await interaction.edit_original_response(content=text, allowed_mentions=NONE)
 
     @app_commands.command(name="remove")
     @app_commands.describe(asset="The asset watched", window="Only this window's watch")
@@ -129,7 +145,8 @@ class AlertPoster(commands.Cog):
 
     def __init__(self, bot: AnyBot) -> None:
         self.bot = bot
-        self.watcher = Watcher(bot.services, _store(bot))
+        # Discord channels only: the console's watches are `marketbot watch run`'s.
+        self.watcher = Watcher(bot.services, _store(bot), serves=is_discord_watch)
         self.round.change_interval(seconds=bot.services.settings.watch_seconds)
 
     async def cog_load(self) -> None:
@@ -152,12 +169,25 @@ class AlertPoster(commands.Cog):
     async def run_round(self) -> None:
         """Post the new alerts, then update the posted ones that news now explains."""
         try:
-            for alert in await asyncio.to_thread(self.watcher.check):
-                await self.post(alert)
-            for alert in await asyncio.to_thread(self.watcher.updates):
-                await self.update(alert)
+            alerts = await asyncio.to_thread(self.watcher.check)
         except Exception:  # the next round tries again; the bot keeps answering
             log.exception("watch round failed")
+            alerts = []
+        for alert in alerts:
+            try:
+                await self.post(alert)
+            except Exception:  # not posted: offered again next round; the others go on
+                log.exception("could not post the %s alert", alert.watch.asset)
+        try:
+            updates = await asyncio.to_thread(self.watcher.updates)
+        except Exception:
+            log.exception("watch updates failed")
+            updates = []
+        for alert in updates:
+            try:
+                await self.update(alert)
+            except Exception:
+                log.exception("could not update the %s alert", alert.watch.asset)
 
     async def _channel(self, channel_id: str) -> discord.abc.Messageable:
         channel = self.bot.get_channel(int(channel_id))
@@ -167,19 +197,17 @@ class AlertPoster(commands.Cog):
         return channel
 
     async def post(self, alert: Alert) -> None:
+        """One alert to its channel. A channel that is gone (404) or closed to the bot (403)
+        stops its watches; without Attach Files (403, 50013) the post goes without the chart;
+        anything else leaves it to the next round."""
         try:
             channel = await self._channel(alert.watch.channel)
-            files = (
-                [discord.File(io.BytesIO(alert.chart), filename=f"{alert.watch.asset}.png")]
-                if alert.chart
-                else []
-            )
-            message = await channel.send(
-                content=alert_content(alert),
-                embed=answer_embed(alert.answer),
-                files=files,
-                allowed_mentions=NONE,
-            )
+            try:
+                message = await self._send(channel, alert, chart=True)
+            except discord.Forbidden as error:
+                if error.code != MISSING_PERMISSIONS or not alert.chart:
+                    raise
+                message = await self._send(channel, alert, chart=False)
         except (discord.Forbidden, discord.NotFound) as error:
             why = f"the bot can no longer post here ({escape_markdown(error.text or '')[:100]})"
             await asyncio.to_thread(self.watcher.channel_gone, alert.watch.channel, why)
@@ -188,6 +216,21 @@ class AlertPoster(commands.Cog):
             log.warning("could not post the %s alert", alert.watch.asset, exc_info=True)
             return
         await asyncio.to_thread(self.watcher.posted, alert, f"{alert.watch.channel}:{message.id}")
+
+    async def _send(
+        self, channel: discord.abc.Messageable, alert: Alert, *, chart: bool
+    ) -> discord.Message:
+        files = (
+            [discord.File(io.BytesIO(alert.chart), filename=f"{alert.watch.asset}.png")]
+            if alert.chart and chart
+            else []
+        )
+        return await channel.send(
+            content=alert_content(alert),
+            embed=answer_embed(alert.answer),
+            files=files,
+            allowed_mentions=NONE,
+        )
 
     async def update(self, alert: Alert) -> None:
         assert alert.message is not None

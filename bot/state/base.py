@@ -215,20 +215,28 @@ class State:
         with self.engine.connect() as db:
             return [dict(row._mapping) for row in db.execute(query)]
 
-    def add_watch_row(self, row: Row, *, same: Row, limit: int, place: str) -> Row | None:
-        """Store a watch unless one matching `same` (column: value) exists, or `place` has
-        `limit` watches already; the stored row, or the one in the way (an existing match), or
-        None (over the limit). One transaction: two hosts adding at once cannot both pass."""
+    def _serialise(self, db: Connection, key: str) -> None:
+        """Make the transaction on `db` the only one holding `key` until it ends (SQLite's
+        BEGIN IMMEDIATE already makes every writing transaction the only one)."""
+
+    def add_watch_row(self, row: Row, *, same: Row, limit: int) -> Row | None:
+        """Store a watch: a watch matching `same` (column: value) is updated in place (its
+        alerts kept, so a move already posted is not posted again); a new one is refused
+        (None) when its place has `limit` running watches. One transaction, serialised per
+        place: two hosts adding at once cannot both pass the limit."""
         with self._write() as db:
+            self._serialise(db, f"watches:{row['place']}")
             match = db.execute(
-                select(*(watches.c[n] for n in WATCH_COLUMNS))
-                .where(*(watches.c[k] == v for k, v in same.items()))
-                .with_for_update()
-            ).first()
+                select(watches.c.id).where(*(watches.c[k] == v for k, v in same.items()))
+            ).scalar()
             if match is not None:
-                return dict(match._mapping)
+                changed = {k: v for k, v in row.items() if k != "id"}
+                db.execute(update(watches).where(watches.c.id == match).values(**changed))
+                return {**row, "id": match}
             count = db.execute(
-                select(func.count()).select_from(watches).where(watches.c.place == place)
+                select(func.count())
+                .select_from(watches)
+                .where(watches.c.place == row["place"], watches.c.disabled.is_(None))
             ).scalar_one()
             if count >= limit:
                 return None
@@ -267,15 +275,25 @@ class State:
         with self._write() as db:
             db.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
-    def alert_rows(self, watch_id: str | None = None, *, since: str | None = None) -> list[Row]:
+    def alert_rows(
+        self, watch_id: str | None = None, *, since: str | None = None, limit: int | None = None
+    ) -> list[Row]:
         """Alerts, newest first: of one watch, or all; `since` an ISO time."""
         query = select(*(alerts.c[n] for n in ALERT_COLUMNS)).order_by(alerts.c.at.desc())
         if watch_id is not None:
             query = query.where(alerts.c.watch_id == watch_id)
         if since is not None:
             query = query.where(alerts.c.at >= since)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as db:
             return [dict(row._mapping) for row in db.execute(query)]
+
+    def prune_alerts(self, before: str) -> None:
+        """Forget alerts older than `before` (an ISO time): the rule needs the last one of a
+        move, and only within a window of it."""
+        with self._write() as db:
+            db.execute(delete(alerts).where(alerts.c.at < before))
 
     # Leases.
 

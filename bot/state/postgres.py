@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
@@ -114,6 +114,11 @@ class PostgresState(State):
 
     def _insert(self, table: Any) -> Any:
         return insert(table)
+
+    def _serialise(self, db: Connection, key: str) -> None:
+        # Under READ COMMITTED a row lock on rows that do not exist yet locks nothing: a lock
+        # on the key itself, released when the transaction ends.
+        db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
     def _clock(self) -> ColumnElement[float]:
         return epoch_seconds(func.extract("epoch", func.clock_timestamp()))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Double, Integer, MetaData, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import (
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -103,5 +112,7 @@ alerts = Table(
     Column("explained", Integer, nullable=False, default=0),
     Column("updated_at", Text),
 )
+
+Index("alerts_by_watch", alerts.c.watch_id, alerts.c.at)
 
 ALERT_COLUMNS = tuple(c.name for c in alerts.columns)

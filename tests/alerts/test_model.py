@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts.model import (
+    WINDOWS,
     Move,
     Watch,
     decide,
@@ -27,7 +28,8 @@ def watch(threshold: float = 5, window: str = "24h", direction: str = "both") ->
 
 def move(pct: float, minutes: float = 0, window: str = "24h") -> Move:
     at = T0 + timedelta(minutes=minutes)
-    return Move("ETH", window, at - timedelta(hours=24), at, 100.0, 100.0 * (1 + pct / 100), "x")
+    start = at - WINDOWS[window]
+    return Move("ETH", window, start, at, 100.0, 100.0 * (1 + pct / 100), "x")
 
 
 def run(w: Watch, path: list[tuple[float, float]]) -> list[tuple[float, int]]:
@@ -73,6 +75,21 @@ def test_once_the_window_has_reset_a_crossing_is_a_new_move() -> None:
 
     assert run(one_hour, path) == [(0, 1), (61, 1)]
     assert run(watch(), path) == [(0, 1)]  # within the 24h window: the same move
+
+
+def test_a_window_that_reaches_back_before_the_post_is_still_the_same_move() -> None:
+    """Read from candles, a window's start is the open of the candle holding it, up to a
+    candle earlier: a window that still holds the move already posted must not post it again."""
+    one_hour = watch(window="1h")
+    posted_at = T0
+    first = Move("ETH", "1h", T0 - timedelta(minutes=62), posted_at, 100.0, 94.0, "x")
+    later_at = T0 + timedelta(hours=1)
+    # One window on, but its candle began 2 minutes before the post: the drop is still in it.
+    later = Move("ETH", "1h", posted_at - timedelta(minutes=2), later_at, 100.0, 94.0, "x")
+    level = decide(one_hour, first, None)
+
+    assert level == 1
+    assert decide(one_hour, later, (posted_at, first.pct, level)) is None
 
 
 def test_a_threshold_of_a_fraction_posts_at_its_multiples() -> None:

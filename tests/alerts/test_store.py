@@ -3,6 +3,8 @@ one watch per channel, asset and window, stopped channels, and all of it after a
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from bot.alerts import WatchStore
@@ -93,3 +95,23 @@ def test_a_channel_the_bot_lost_stops_its_watches_and_says_why(state: State) -> 
     }
     add(store, "ETH")  # added again: it runs again
     assert {w.asset for w in store.enabled()} == {"SOL", "ETH"}
+
+
+def test_hosts_adding_at_once_never_pass_the_servers_limit(state: State) -> None:
+    store = WatchStore(state, per_server=3)
+    assets = ["BTC", "ETH", "SOL", "DOGE", "ADA", "AVAX", "LINK", "LTC"]
+
+    def one(asset: str) -> str:
+        try:
+            add(store, asset)
+            return "added"
+        except InputError:
+            return "refused"
+
+    with ThreadPoolExecutor(len(assets)) as pool:
+        results = list(pool.map(one, assets))
+    with ThreadPoolExecutor(6) as pool:  # the same watch six times at once: one watch
+        list(pool.map(lambda _: add(store, "XRP", channel="c7", place="g7"), range(6)))
+
+    assert results.count("added") == 3 and len(store.in_channel("c1")) == 3
+    assert len(store.in_channel("c7")) == 1

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.alerts import WatchStore
-from bot.alerts.watcher import NO_LIVE, Watcher
+from bot.alerts.watcher import NO_LIVE, Alert, Watcher
 from bot.services import Services
 from bot.state import open_state
 from tests.conftest import MakeServices
@@ -41,6 +41,14 @@ class Market:
         self.fake.now_ms = ms(self.now)
         if eth is not None:
             self.fake.paths["ETH"].append((self.fake.now_ms, eth))
+
+
+def posted(watcher: Watcher) -> list[Alert]:
+    """One round as a poster runs it: each alert posted (here: taken) and marked so."""
+    alerts = watcher.check()
+    for alert in alerts:
+        watcher.posted(alert, f"{alert.watch.channel}:{alert.id}")
+    return alerts
 
 
 @pytest.fixture
@@ -78,10 +86,10 @@ def test_a_crossing_posts_once_with_the_move_and_its_explanation(
     watcher: Watcher, market: Market, binance: FakeExchange
 ) -> None:
     market.at(10, eth=2950)
-    assert watcher.check() == []  # -1.7%: under the threshold
+    assert posted(watcher) == []  # -1.7%: under the threshold
 
     market.at(20, eth=2820)  # -6% within the hour
-    [alert] = watcher.check()
+    [alert] = posted(watcher)
 
     assert alert.move_pct == pytest.approx(-6.0, abs=0.01)
     assert alert.watch.asset == "ETH" and alert.level == 1
@@ -91,16 +99,16 @@ def test_a_crossing_posts_once_with_the_move_and_its_explanation(
     assert alert.chart is not None and alert.chart.startswith(b"\x89PNG")
     assert binance.made("/api/v3/klines")[-1].query["interval"] == "5m"
     market.at(21)
-    assert watcher.check() == []  # the same move: not posted twice
+    assert posted(watcher) == []  # the same move: not posted twice
 
 
 def test_a_price_flapping_around_the_threshold_posts_once(watcher: Watcher, market: Market) -> None:
-    posted = []
+    seen = []
     for i in range(8):
         market.at(10 + i, eth=2845 if i % 2 else 2855)  # -5.17% / -4.83%
-        posted += watcher.check()
+        seen += posted(watcher)
 
-    assert len(posted) == 1
+    assert len(seen) == 1
 
 
 def test_a_move_that_keeps_going_posts_at_each_further_step_and_both_ways(
@@ -109,10 +117,10 @@ def test_a_move_that_keeps_going_posts_at_each_further_step_and_both_ways(
     levels = []
     for minutes, price in ((10, 2840), (15, 2760), (20, 2690), (25, 2700), (30, 2680)):
         market.at(minutes, eth=price)
-        levels += [(round(a.move_pct), a.level) for a in watcher.check()]
+        levels += [(round(a.move_pct), a.level) for a in posted(watcher)]
     market.at(120, eth=3000)  # back up +12% from the low in the next hour: a new move, up
     market.at(150)
-    levels += [(round(a.move_pct), a.level) for a in watcher.check()]
+    levels += [(round(a.move_pct), a.level) for a in posted(watcher)]
 
     assert levels == [(-5, 1), (-10, 2), (12, 2)]
 
@@ -127,10 +135,11 @@ def test_one_request_per_asset_and_window_however_many_channels_watch_it(
     market.at(20, eth=2800)
     before = len(binance.made("/api/v3/klines"))
 
-    posted = watcher.check()
+    alerts = posted(watcher)
 
-    assert len(posted) == 4  # one post in each channel
-    assert len(binance.made("/api/v3/klines")) - before == 1
+    assert len(alerts) == 4  # one post in each channel
+    asked = [r.query["symbol"] for r in binance.made("/api/v3/klines")[before:]]
+    assert sorted(asked) == ["BTCUSDT", "ETHUSDT"]  # ETH once, and BTC once to compare
 
 
 @pytest.mark.parametrize("mode", ["429", "garbage"])
@@ -148,16 +157,16 @@ def test_after_a_restart_a_posted_move_is_not_posted_again(
     watcher: Watcher, market: Market, services: Services
 ) -> None:
     market.at(20, eth=2800)
-    [alert] = watcher.check()
+    [alert] = posted(watcher)
     watcher.posted(alert, "c:1")
 
     state = open_state(services.settings.data_dir, None)  # what a restarted bot opens
     try:
         again = Watcher(services, WatchStore(state), clock=lambda: market.now)
         market.at(22)
-        assert again.check() == []
+        assert posted(again) == []
         market.at(24, eth=2650)  # -11.7%: the next step is news again
-        assert [a.level for a in again.check()] == [2]
+        assert [a.level for a in posted(again)] == [2]
     finally:
         state.close()
 
@@ -170,4 +179,86 @@ def test_without_live_prices_the_watcher_says_so_and_posts_nothing(
     watcher = Watcher(offline)
 
     assert watcher.status() == NO_LIVE
+    assert posted(watcher) == []
+
+
+def test_an_alert_that_was_not_posted_is_offered_again_and_once_posted_never(
+    watcher: Watcher, market: Market
+) -> None:
+    market.at(20, eth=2820)
+    [first] = watcher.check()  # the post failed: nobody called posted()
+
+    market.at(21)
+    [again] = watcher.check()
+    watcher.posted(again, "c:1")
+    market.at(22)
+
+    assert again.id == first.id and again.move_pct == first.move_pct
     assert watcher.check() == []
+
+
+def test_one_alert_that_cannot_be_explained_does_not_lose_the_others(
+    watcher: Watcher, market: Market, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watcher.store.add(place="g", channel="c", asset="SOL", threshold=5, window="1h", added_by="x")
+    ask = services.ask
+
+    def failing(question: str, **options: object) -> object:
+        if "ETH" in question:
+            raise RuntimeError("the store went away")
+        return ask(question, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services, "ask", failing)
+    market.at(20, eth=2820)
+    market.fake.paths["SOL"].append((market.fake.now_ms, 150.0))  # -6.25%
+
+    assert [a.watch.asset for a in posted(watcher)] == ["SOL"]
+    monkeypatch.setattr(services, "ask", ask)
+    market.at(21)
+    assert [a.watch.asset for a in posted(watcher)] == ["ETH"]  # recorded, explained now
+
+
+def test_the_headline_gives_btcs_move_over_the_same_window(
+    watcher: Watcher, market: Market
+) -> None:
+    market.fake.paths["BTC"].append((ms(START + timedelta(minutes=15)), 99_000.0))  # -1%
+    market.at(20, eth=2820)
+
+    [alert] = posted(watcher)
+
+    assert alert.benchmark == ("BTC", pytest.approx(-1.0, abs=0.01))
+    assert "ETH is down 6.0% in 1h; BTC −1.0%: past" in alert.headline()
+
+
+def test_adding_a_watch_again_keeps_what_it_posted(watcher: Watcher, market: Market) -> None:
+    market.at(20, eth=2820)
+    assert len(posted(watcher)) == 1
+
+    watcher.store.add(
+        place="g",
+        channel="c",
+        asset="ETH",
+        threshold=5,
+        window="1h",
+        direction="down",
+        added_by="discord:8",
+    )
+    market.at(22)
+
+    assert posted(watcher) == []
+    [watch] = watcher.store.all()
+    assert watch.direction == "down" and watch.added_by == "discord:8"
+
+
+def test_a_24h_move_seen_just_after_midnight_is_asked_about_the_day_it_happened(
+    services: Services, market: Market
+) -> None:
+    store = WatchStore(services.state)
+    store.add(place="g", channel="c", asset="ETH", threshold=5, window="24h", added_by="x")
+    watcher = Watcher(services, store, clock=lambda: market.now)
+    market.fake.paths["ETH"].append((ms(START + timedelta(hours=2)), 2820.0))
+    market.at(18 * 60 + 30)  # 00:30 on 6 Nov: the window is mostly 5 Nov
+
+    [alert] = posted(watcher)
+
+    assert alert.answer.question == "why did ETH fall 6.0% on 5 Nov 2025?"

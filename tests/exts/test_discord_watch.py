@@ -310,7 +310,7 @@ async def test_a_watch_past_the_servers_limit_is_refused_with_a_clear_message(
 
     assert refused.private
     assert refused.content == (
-        "This server has 2 watches, the most it can have: remove one first (/watch remove)."
+        "This server has 2 watches running, the most it can have: remove one first (/watch remove)."
     )
     assert sorted(w.asset for w in WatchStore(services.state).all()) == ["BTC", "ETH"]
 
@@ -372,7 +372,8 @@ async def test_a_crossing_posts_one_message_with_the_headline_the_answer_and_a_c
         await poster_of(client).run_round()
 
     assert post.public
-    assert post.json["content"].startswith("**ETH is down 6.0% in 1h: past this channel's 5% ")
+    headline = "**ETH is down 6.0% in 1h; BTC +0.0%: past this channel's 5% "
+    assert post.json["content"].startswith(headline)
     [embed] = post.json["embeds"]
     assert embed["title"] and embed["description"]
     [image] = post.json["files"]
@@ -381,6 +382,24 @@ async def test_a_crossing_posts_one_message_with_the_headline_the_answer_and_a_c
     assert discord_api.violations == []
     assert len(discord_api.made("POST", POSTS)) == 1  # the same move: not posted again
     assert discord_api.made("PATCH", f"{POSTS}/") == []
+
+
+async def test_without_attach_files_the_alert_is_posted_without_its_chart(
+    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+) -> None:
+    services = live_services(seed=True)
+    discord_api.no_files_channels.add(CHANNEL_ID)
+    async with on_discord(services, market) as client:
+        await add_eth_watch(discord_api, client)
+        market.at(20, eth=2820)
+        await poster_of(client).run_round()
+
+    tried, sent = discord_api.made("POST", POSTS)
+    assert tried.json.get("files")  # refused: 403 Missing Permissions
+    assert not sent.json.get("files") and sent.json["embeds"]
+    assert sent.json["content"].startswith("**ETH is down 6.0% in 1h")
+    [watch] = WatchStore(services.state).all()
+    assert watch.disabled is None  # the channel is not lost: it lacks one permission
 
 
 # 5. A lost channel
@@ -419,7 +438,10 @@ async def test_a_channel_the_bot_lost_stops_its_watches_and_says_why(
 
     [watch] = WatchStore(services.state).all()
     assert watch.disabled is not None and why in watch.disabled
-    assert f"(stopped: the bot can no longer post here ({why}))" in listed.content
+    assert (
+        f"(stopped: the bot can no longer post here ({why}); /watch add starts it again)"
+        in listed.content
+    )
     assert len(discord_api.made("POST", posts)) == posts_tried
     assert len(discord_api.made("GET", f"/channels/{channel_id}")) == 1 - posts_tried
     assert discord_api.shown_publicly() == []
