@@ -487,8 +487,10 @@ def watch_add(
     channel: Channel = "console",
     server: Annotated[str, typer.Option(help="The channel's server id (for its limit).")] = "",
 ) -> None:
-    """Watch an asset: post the explanation when it moves past the threshold (a Discord
-    channel's watches are posted by the running bot, the console's by `watch run`)."""
+    """Watch an asset: post why when it moves past the threshold.
+
+    A Discord channel's watches are posted by the running bot, the console's by `watch run`.
+    """
     from bot.alerts.watcher import check_watchable
     from bot.render import watch_added_text
 
@@ -560,9 +562,11 @@ def watch_remove(
 def watch_run(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
 ) -> None:
-    """The watcher without Discord, for the console's watches (`watch add ... ` without
-    --channel): read their prices every MARKETBOT_WATCH_SECONDS and print what is posted (and
-    updated when news comes in). Discord channels' watches are the running bot's."""
+    """Run the console's watches: print each alert (and its update) as it fires.
+
+    Reads the prices of the watches added without --channel every MARKETBOT_WATCH_SECONDS.
+    Discord channels' watches are posted by the running bot.
+    """
     import time
 
     from bot.alerts.watcher import Watcher
@@ -607,8 +611,10 @@ def alerts_replay(
     direction: Annotated[str, typer.Option(help="up, down or both.")] = "both",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
 ) -> None:
-    """The alerts a watch would have fired over stored prices, each explained only from news
-    published before it; a summary on stderr."""
+    """The alerts a watch would have fired over stored prices, explained as at each one.
+
+    Only news published before an alert explains it; at most 400 days; a summary on stderr.
+    """
     from bot.alerts.replay import replay
     from bot.market.history import parse_day
     from bot.render import answer_text

@@ -114,6 +114,11 @@ class Services:
                 # ... and says it fell too (the lead corrects that if it did not); "and the
                 # day after?" claims nothing of the next day.
                 parsed = replace(parsed, direction=before.direction)
+        if parsed.watch_request:
+            # "Ping me if ETH drops 5%": what /watch does; said instead of explaining a move.
+            answer = self.composer.watch_hint(parsed)
+            elapsed = (time.perf_counter() - started) * 1000
+            return replace(answer, timings_ms={"total": round(elapsed, 2)})
         if parsed.advice:
             # Declined with the figures only: the price now, no move, no quote.
             figures, _ = self.market.for_answer(

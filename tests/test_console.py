@@ -203,3 +203,26 @@ def test_adding_a_watch_again_says_what_it_changed(make_services: MakeServices) 
         "Changed the watch here: it was BTC 3% up within 1h; now BTC 4% either way within 1h."
     )
     assert other == "This channel does not watch BTC over 4h."
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("ping me if ETH drops 5%", "/watch add asset:ETH threshold:5"),
+        ("alert me when bitcoin pumps 10%", "/watch add asset:BTC threshold:10"),
+        ("can you set up an alert for SOL?", "/watch add asset:SOL threshold:5"),
+    ],
+)
+def test_asking_to_be_alerted_points_to_watch_instead_of_explaining_a_move(
+    seeded: Services, line: str, command: str
+) -> None:
+    reply = handle_line(seeded, line)
+
+    assert reply is not None and command in reply
+    assert "[1]" not in reply  # no quote passed off as the answer
+
+
+def test_a_why_question_that_says_when_is_still_answered(seeded: Services) -> None:
+    reply = handle_line(seeded, "why did ETH fall when bitcoin dropped 7%?")
+
+    assert reply is not None and "/watch add" not in reply and "[1]" in reply

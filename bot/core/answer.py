@@ -137,6 +137,7 @@ class Templates:
         self.no_sources = load("no_sources.txt")
         self.no_sources_empty = load("no_sources_empty.txt")  # no article at all (by then)
         self.advice = load("advice.txt")
+        self.watch_hint = load("watch_hint.txt")
         self.unexplained = load("answer_unexplained.txt")
 
 
@@ -201,6 +202,15 @@ class ExtractiveComposer:
         next to "should I buy" reads as the answer to it)."""
         asset = question.assets[0] if question.assets else "BTC"
         text = self.templates.advice.format(example=f"why did {asset} move this week?")
+        return Answer(
+            question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
+        )
+
+    def watch_hint(self, question: Question) -> Answer:
+        """A request to be told of a move to come: how to set that up, not a quote."""
+        asset = question.assets[0] if question.assets else "ETH"
+        threshold = f"{question.claimed_pct:g}" if question.claimed_pct else "5"
+        text = self.templates.watch_hint.format(asset=asset, threshold=threshold)
         return Answer(
             question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
         )

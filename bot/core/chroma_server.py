@@ -134,7 +134,7 @@ class LocalChromaServer:
         its files are its own, and another one may not be started beside it."""
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            info = read_info(self.files)
+            info = self._own_info()
             if info is None or not _alive(int(info.get("pid", 0))):
                 return None
             port = int(info.get("port", 0))
@@ -148,9 +148,21 @@ class LocalChromaServer:
                 )
             time.sleep(0.2)
 
+    def _own_info(self) -> dict[str, Any] | None:
+        """The server file, if it describes a server of this store: a data dir copied while
+        its server ran carries the other store's file, whose server must not be used."""
+        info = read_info(self.files)
+        if info is None:
+            return None
+        try:
+            same = Path(str(info.get("path", ""))).resolve() == self.path.resolve()
+        except (OSError, ValueError):
+            same = False
+        return info if same else None
+
     def _start(self) -> int:
         """Start a supervisor and wait until its server answers; its port."""
-        previous = read_info(self.files) or {}
+        previous = self._own_info() or {}
         self._wait_for_owner_to_leave(previous)
         self.files.info.unlink(missing_ok=True)
         command = [

@@ -90,6 +90,12 @@ CALL = re.compile(
     r"what (?:should|do) (?:i|we) (?:buy|sell|do))",
     re.IGNORECASE,
 )
+# Asking to be told of a move to come: that is a watch (/watch add), not a question.
+WATCH_REQUEST = re.compile(
+    r"\b(?:(?:alert|notify|ping|warn|dm|message|tell)\s+(?:me|us)\s+(?:when|if|once)|"
+    r"let\s+(?:me|us)\s+know\s+(?:when|if|once)|set\s+(?:up\s+)?an?\s+(?:price\s+)?alert)\b",
+    re.IGNORECASE,
+)
 # Asking for a level or a forecast: advice unless the question asks why something happened
 # ("why did the price target get cut?" is an explanation of news).
 ADVICE = re.compile(
@@ -140,6 +146,7 @@ class Question:
     # A coin-like subject the asset table does not know ("why did FLOOPCOIN crash?").
     unknown_asset: str | None = None
     advice: bool = False  # asks for a call, a level or a prediction, not an explanation
+    watch_request: bool = False  # asks to be alerted of a move to come ("ping me if ETH...")
     # Answered as at a past moment (an alert's, a replay's): only news published strictly
     # before it may be retrieved or cited. An aware UTC datetime; None: all the news.
     news_before: datetime | None = None
@@ -180,6 +187,7 @@ def parse(
         asked_on=today,
         unknown_asset=_unknown_asset(text, assets, direction),
         advice=_asks_advice(text),
+        watch_request=bool(WATCH_REQUEST.search(text)),
         news_before=news_before,
     )
 
