@@ -499,8 +499,10 @@ def watch_add(
     market = _market(settings)
     symbol = market.symbol(asset)
     check_watchable(market.assets, symbol)
-    if channel != "console" and not server.isdigit():
+    if channel != "console" and not (server.isascii() and server.isdigit()):
         raise UserError("A Discord channel's watch needs its server: --server ID (for the limit).")
+    if channel == "console" and server:
+        raise UserError("--server goes with a Discord --channel; the console has no server.")
     store = _watch_store(settings)
     previous = store.find(channel, symbol, window)
     watch = store.add(
@@ -569,7 +571,7 @@ def watch_run(
     """
     import time
 
-    from bot.alerts.watcher import Watcher
+    from bot.alerts.watcher import NO_LIVE, Watcher
     from bot.render import alert_text, counted
 
     settings = _settings()
@@ -578,9 +580,11 @@ def watch_run(
         services, _watch_store(settings), serves=lambda w: not w.channel.isdigit(), name="console"
     )
     status = watcher.status()
-    if status:
+    if status == NO_LIVE:
         _complain(status)
         raise typer.Exit(1)
+    if status:
+        _complain(status)
     while True:
         printed = 0
         for alert in watcher.check():

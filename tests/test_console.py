@@ -222,7 +222,24 @@ def test_asking_to_be_alerted_points_to_watch_instead_of_explaining_a_move(
     assert "[1]" not in reply  # no quote passed off as the answer
 
 
-def test_a_why_question_that_says_when_is_still_answered(seeded: Services) -> None:
-    reply = handle_line(seeded, "why did ETH fall when bitcoin dropped 7%?")
+@pytest.mark.parametrize(
+    "line",
+    [
+        "why did ETH fall when bitcoin dropped 7%?",
+        "tell me once more why ETH fell 14%",
+        "let me know if ETH fell 14% because of the liquidations",
+        "can you tell me when ETH dropped 14%?",
+    ],
+)
+def test_a_question_about_a_past_move_that_says_when_or_if_is_still_answered(
+    seeded: Services, line: str
+) -> None:
+    reply = handle_line(seeded, line)
 
     assert reply is not None and "/watch add" not in reply and "[1]" in reply
+
+
+def test_asking_to_be_alerted_of_a_stock_says_it_cannot_be_watched(seeded: Services) -> None:
+    reply = handle_line(seeded, "alert me if SPY drops 80%")
+
+    assert reply is not None and "SPY can't be watched" in reply and "threshold:80" not in reply

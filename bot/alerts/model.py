@@ -89,7 +89,7 @@ def parse_direction(text: str | None) -> Direction:
 
 
 def same_move(move: Move, last: tuple[datetime, float, int] | None) -> bool:
-    """Whether `move` goes on from the last alert (when, move %, level): the same way, over a
+    """Whether `move` goes on from the last alert the same way (when, move %, level): over a
     window that began before that alert (so it still holds the move that was posted)."""
     if last is None:
         return False
@@ -100,7 +100,8 @@ def same_move(move: Move, last: tuple[datetime, float, int] | None) -> bool:
 def decide(watch: Watch, move: Move, last: tuple[datetime, float, int] | None) -> int | None:
     """How many thresholds' worth a move has gone, if it is to be posted now; None if not.
 
-    `last` is the watch's previous alert (when, its move in %, its level). A move is posted
+    `last` is the watch's previous alert the same way (when, its move in %, its level). A
+    move is posted
     when it first crosses the threshold; while the same move goes on (same way, over a window
     that began before the last post) it is posted again only when it crosses a further step
     (another threshold's worth), so a price flapping around the threshold posts once. Once the
@@ -113,8 +114,11 @@ def decide(watch: Watch, move: Move, last: tuple[datetime, float, int] | None) -
     level = int(abs(pct) / watch.threshold + 1e-9)
     if level < 1:
         return None
-    if last is not None and same_move(move, last) and level <= last[2]:
-        return None
+    # The steps already posted, counted in today's threshold (it may have been changed).
+    if last is not None and same_move(move, last):
+        posted = int(abs(last[1]) / watch.threshold + 1e-9)
+        if level <= posted:
+            return None
     return level
 
 

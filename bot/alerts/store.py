@@ -87,8 +87,11 @@ class WatchStore:
     def disable_channel(self, channel: str, reason: str) -> int:
         return self.state.disable_watches(reason[:300], channel=channel)
 
-    def last_alert(self, watch: Watch) -> tuple[datetime, float, int] | None:
-        rows = self.state.alert_rows(watch.id, limit=1)
+    def last_alert(
+        self, watch: Watch, falling: bool | None = None
+    ) -> tuple[datetime, float, int] | None:
+        """The watch's newest alert (of a fall, or of a rise, when `falling` says which)."""
+        rows = self.state.alert_rows(watch.id, limit=1, falling=falling)
         if not rows:
             return None
         row = rows[0]

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXPLAIN_WITHIN = timedelta(hours=6)  # an unexplained alert is updated once if news comes
-RETRY_WITHIN = timedelta(minutes=15)  # an alert that could not be posted is tried again
+RETRY_WITHIN = timedelta(minutes=15)  # an alert that could not be posted is tried again,
+RETRY_AFTER = timedelta(minutes=3)  # once it is this old: its host had time to post it
 KEEP_ALERTS = timedelta(days=7)  # the rule needs the last alert of a move, within a window
 MAX_PAIRS = 60  # (asset, window) pairs read per round: the request rate's bound
 NO_LIVE = "No live prices (offline, or no exchange configured): watches post nothing."
@@ -126,7 +127,7 @@ class Watcher:
         """What keeps the watches from posting, said once in /watch list."""
         if not self.live:
             return NO_LIVE
-        pairs = {(w.asset, w.window) for w in self.store.enabled()}
+        pairs = {(w.asset, w.window) for w in self._watches()}
         if len(pairs) > MAX_PAIRS:
             return (
                 f"{len(pairs)} assets and windows are watched; each round reads the first "
@@ -162,7 +163,7 @@ class Watcher:
             if move is None:  # no data this round (an exchange down, rate limited, stale)
                 continue
             for watch in groups[(asset, window)]:
-                last = self.store.last_alert(watch)
+                last = self.store.last_alert(watch, falling=move.pct < 0)
                 level = decide(watch, move, last)
                 if level is None:
                     continue
@@ -193,13 +194,16 @@ class Watcher:
         return fired
 
     def _unposted(self, now: datetime) -> list[Alert]:
-        """Alerts recorded but not posted (the post failed, the process died), recent ones."""
+        """Alerts recorded but not posted (the post failed, the process died): those older
+        than RETRY_AFTER, so that one a host is posting now is not taken by another, and
+        younger than RETRY_WITHIN, so that an old move is not posted late."""
         since = (now - RETRY_WITHIN).isoformat(timespec="seconds")
+        settled = (now - RETRY_AFTER).isoformat(timespec="seconds")
         watches = {w.id: w for w in self._watches()}
         found = []
         for row in self.services.state.alert_rows(since=since):
             watch = watches.get(str(row["watch_id"]))
-            if watch is not None and row["message"] is None:
+            if watch is not None and row["message"] is None and str(row["at"]) <= settled:
                 alert = self._explained(watch, row, again=False)
                 if alert is not None:
                     found.append(alert)
@@ -283,7 +287,9 @@ class Watcher:
         """Posted alerts that no news explained, within EXPLAIN_WITHIN, that news now does:
         each to be edited once (the caller calls `updated`). Asked again only when the store
         has changed since the last time, and by one host at a time."""
-        revision = self.services.store.revision()
+        retriever = self.services.retriever
+        retriever.catch_up()  # news another process added, now, not at the next refresh
+        revision = retriever.revision
         if revision == self._asked_at_revision:
             return []
         with self.services.state.lease(
@@ -291,17 +297,27 @@ class Watcher:
         ) as mine:
             if not mine:
                 return []
-            self._asked_at_revision = revision
-            return self._updates()
+            found, complete = self._updates()
+            if complete:  # every pending alert asked: the next change asks again
+                self._asked_at_revision = revision
+            return found
 
-    def _updates(self) -> list[Alert]:
+    def update_failed(self, alert: Alert) -> None:
+        """The edit did not go through: the next round asks again."""
+        self._asked_at_revision = None
+
+    def _updates(self) -> tuple[list[Alert], bool]:
         now = self.clock()
+        complete = True
         since = (now - EXPLAIN_WITHIN).isoformat(timespec="seconds")
         watches = {w.id: w for w in self._watches()}
         found = []
         for row in self.services.state.alert_rows(since=since):
             watch = watches.get(str(row["watch_id"]))
-            if watch is None or row["explained"] or row["updated_at"] or not row["message"]:
+            message = str(row["message"] or "")
+            if watch is None or row["explained"] or row["updated_at"] or ":" not in message:
+                continue
+            if message.startswith("refused:"):  # never posted: nothing to edit
                 continue
             try:
                 alert = self.explain(
@@ -315,10 +331,11 @@ class Watcher:
                 )
             except Exception:
                 log.exception("could not explain the %s alert again", watch.asset)
+                complete = False
                 continue
             if alert.explained:
                 found.append(replace(alert, message=str(row["message"])))
-        return found
+        return found, complete
 
     def updated(self, alert: Alert) -> None:
         self.services.state.update_alert_row(

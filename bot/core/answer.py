@@ -138,6 +138,7 @@ class Templates:
         self.no_sources_empty = load("no_sources_empty.txt")  # no article at all (by then)
         self.advice = load("advice.txt")
         self.watch_hint = load("watch_hint.txt")
+        self.watch_hint_not_crypto = load("watch_hint_not_crypto.txt")
         self.unexplained = load("answer_unexplained.txt")
 
 
@@ -208,9 +209,16 @@ class ExtractiveComposer:
 
     def watch_hint(self, question: Question) -> Answer:
         """A request to be told of a move to come: how to set that up, not a quote."""
-        asset = question.assets[0] if question.assets else "ETH"
-        threshold = f"{question.claimed_pct:g}" if question.claimed_pct else "5"
-        text = self.templates.watch_hint.format(asset=asset, threshold=threshold)
+        crypto = [
+            a for a in question.assets if getattr(self.assets.assets.get(a), "kind", "") == "crypto"
+        ]
+        asset = crypto[0] if crypto else "ETH"
+        claimed = min(max(question.claimed_pct or 5.0, 0.5), 50.0)
+        threshold = f"{claimed:g}"
+        if question.assets and not crypto:
+            text = self.templates.watch_hint_not_crypto.format(asset=question.assets[0])
+        else:
+            text = self.templates.watch_hint.format(asset=asset, threshold=threshold)
         return Answer(
             question=question.text, status="no_sources", answer=text.strip(), assets=question.assets
         )

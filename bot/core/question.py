@@ -187,7 +187,7 @@ def parse(
         asked_on=today,
         unknown_asset=_unknown_asset(text, assets, direction),
         advice=_asks_advice(text),
-        watch_request=bool(WATCH_REQUEST.search(text)),
+        watch_request=_asks_to_watch(text),
         news_before=news_before,
     )
 
@@ -214,6 +214,22 @@ def _asked_about(text: str, assets: AssetTable, about_a_move: bool) -> tuple[str
         if symbol:
             return (symbol,)
     return ()
+
+
+# A move told in the past: a question about it, even when it says "tell me if" or "when".
+_PAST_MOVE = re.compile(
+    r"\b(?:fell|dropped|rose|jumped|crashed|dumped|pumped|tanked|surged|plunged|spiked|"
+    r"slid|soared|sank|rallied|did|was|were|has|had)\b|\b(?:once more|again|news)\b",
+    re.IGNORECASE,
+)
+
+
+def _asks_to_watch(text: str) -> bool:
+    """"Ping me if ETH drops 5%": to be told of a move to come. Not a question about one that
+    happened ("tell me if ETH fell 14% because of...", "why did ETH fall after...")."""
+    return bool(WATCH_REQUEST.search(text)) and not (
+        _WHY.search(text) or _PAST_MOVE.search(text)
+    )
 
 
 def _asks_advice(text: str) -> bool:

@@ -219,6 +219,17 @@ class HybridRetriever:
         (called by the store on every write this process makes)."""
         self._stale = True
 
+    def catch_up(self) -> None:
+        """Load now whatever another process wrote, not at the next refresh."""
+        with self._lock:
+            self._checked_at = -math.inf
+        self.load()
+
+    @property
+    def revision(self) -> str | None:
+        """The store revision the in-memory views were loaded at."""
+        return self._revision
+
     def load(self) -> None:
         with self._lock:
             now = time.monotonic()

@@ -66,6 +66,9 @@ class Watches(commands.GroupCog, group_name="watch"):
         self.bot = bot
         super().__init__()
 
+    def _status(self) -> str | None:
+        return Watcher(self.bot.services, serves=is_discord_watch).status()
+
     async def _changing(self, interaction: discord.Interaction) -> None:
         if not may_change_watches(interaction):
             raise NotChannelManager
@@ -102,7 +105,7 @@ class Watches(commands.GroupCog, group_name="watch"):
             direction=direction,
             added_by=f"discord:{interaction.user.id}",
         )
-        note = Watcher(self.bot.services).status()
+        note = await asyncio.to_thread(self._status)
         text = watch_added_text(watch, previous) + (f"\n{note}" if note else "")
         await interaction.edit_original_response(content=text, allowed_mentions=NONE)
 
@@ -111,7 +114,8 @@ class Watches(commands.GroupCog, group_name="watch"):
         """This channel's watches, who added them, and why any stopped."""
         await defer(interaction, ephemeral=True)
         watches = await asyncio.to_thread(_store(self.bot).in_channel, str(interaction.channel_id))
-        text = watches_text(watches, Watcher(self.bot.services).status(), limit=CONTENT_LIMIT)
+        status = await asyncio.to_thread(self._status)
+        text = watches_text(watches, status, limit=CONTENT_LIMIT)
         await interaction.edit_original_response(content=text, allowed_mentions=NONE)
 
     @app_commands.command(name="remove")
@@ -212,7 +216,12 @@ class AlertPoster(commands.Cog):
             why = f"the bot can no longer post here ({escape_markdown(error.text or '')[:100]})"
             await asyncio.to_thread(self.watcher.channel_gone, alert.watch.channel, why)
             return
-        except discord.HTTPException:
+        except discord.HTTPException as error:
+            if 400 <= error.status < 500 and error.status != 429:
+                # Refused for good (AutoMod, a locked thread): not tried again every round.
+                log.warning("Discord refused the %s alert: %s", alert.watch.asset, error)
+                await asyncio.to_thread(self.watcher.posted, alert, f"refused:{error.status}")
+                return
             log.warning("could not post the %s alert", alert.watch.asset, exc_info=True)
             return
         await asyncio.to_thread(self.watcher.posted, alert, f"{alert.watch.channel}:{message.id}")
@@ -248,6 +257,7 @@ class AlertPoster(commands.Cog):
             log.info("could not update the %s alert: %s", alert.watch.asset, error)
         except discord.HTTPException:
             log.warning("could not update the %s alert", alert.watch.asset, exc_info=True)
+            self.watcher.update_failed(alert)
             return
         await asyncio.to_thread(self.watcher.updated, alert)
 

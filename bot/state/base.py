@@ -227,19 +227,23 @@ class State:
         with self._write() as db:
             self._serialise(db, f"watches:{row['place']}")
             match = db.execute(
-                select(watches.c.id).where(*(watches.c[k] == v for k, v in same.items()))
-            ).scalar()
+                select(watches.c.id, watches.c.place, watches.c.disabled).where(
+                    *(watches.c[k] == v for k, v in same.items())
+                )
+            ).first()
+            here = match is not None and match.disabled is None and match.place == row["place"]
+            if not here:  # one more running watch in this place
+                count = db.execute(
+                    select(func.count())
+                    .select_from(watches)
+                    .where(watches.c.place == row["place"], watches.c.disabled.is_(None))
+                ).scalar_one()
+                if count >= limit:
+                    return None
             if match is not None:
                 changed = {k: v for k, v in row.items() if k != "id"}
-                db.execute(update(watches).where(watches.c.id == match).values(**changed))
-                return {**row, "id": match}
-            count = db.execute(
-                select(func.count())
-                .select_from(watches)
-                .where(watches.c.place == row["place"], watches.c.disabled.is_(None))
-            ).scalar_one()
-            if count >= limit:
-                return None
+                db.execute(update(watches).where(watches.c.id == match.id).values(**changed))
+                return {**row, "id": match.id}
             db.execute(watches.insert().values(**row))
         return row
 
@@ -276,12 +280,20 @@ class State:
             db.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
     def alert_rows(
-        self, watch_id: str | None = None, *, since: str | None = None, limit: int | None = None
+        self,
+        watch_id: str | None = None,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        falling: bool | None = None,
     ) -> list[Row]:
-        """Alerts, newest first: of one watch, or all; `since` an ISO time."""
+        """Alerts, newest first: of one watch, or all; `since` an ISO time; of falls or of
+        rises only when `falling` says which."""
         query = select(*(alerts.c[n] for n in ALERT_COLUMNS)).order_by(alerts.c.at.desc())
         if watch_id is not None:
             query = query.where(alerts.c.watch_id == watch_id)
+        if falling is not None:
+            query = query.where(alerts.c.move_pct < 0 if falling else alerts.c.move_pct > 0)
         if since is not None:
             query = query.where(alerts.c.at >= since)
         if limit is not None:

@@ -115,3 +115,17 @@ def test_hosts_adding_at_once_never_pass_the_servers_limit(state: State) -> None
 
     assert results.count("added") == 3 and len(store.in_channel("c1")) == 3
     assert len(store.in_channel("c7")) == 1
+
+
+def test_starting_a_stopped_watch_again_counts_against_the_limit(state: State) -> None:
+    store = WatchStore(state, per_server=2)
+    add(store, "ETH")
+    add(store, "BTC")
+    store.disable_channel("c1", "the bot can no longer post here")
+    add(store, "SOL", channel="c2")
+    add(store, "DOGE", channel="c2")
+
+    with pytest.raises(InputError, match="2 watches running"):
+        add(store, "ETH")  # would be a third running watch
+
+    assert len(store.enabled()) == 2

@@ -142,7 +142,7 @@ def test_one_request_per_asset_and_window_however_many_channels_watch_it(
     assert sorted(asked) == ["BTCUSDT", "ETHUSDT"]  # ETH once, and BTC once to compare
 
 
-@pytest.mark.parametrize("mode", ["429", "garbage"])
+@pytest.mark.parametrize("mode", ["429", "garbage", "slow"])
 def test_an_exchange_that_fails_posts_nothing_and_records_nothing(
     watcher: Watcher, market: Market, binance: FakeExchange, services: Services, mode: str
 ) -> None:
@@ -189,9 +189,11 @@ def test_an_alert_that_was_not_posted_is_offered_again_and_once_posted_never(
     [first] = watcher.check()  # the post failed: nobody called posted()
 
     market.at(21)
+    assert watcher.check() == []  # its host may still be posting it: not taken yet
+    market.at(24)
     [again] = watcher.check()
     watcher.posted(again, "c:1")
-    market.at(22)
+    market.at(25)
 
     assert again.id == first.id and again.move_pct == first.move_pct
     assert watcher.check() == []
@@ -214,7 +216,7 @@ def test_one_alert_that_cannot_be_explained_does_not_lose_the_others(
 
     assert [a.watch.asset for a in posted(watcher)] == ["SOL"]
     monkeypatch.setattr(services, "ask", ask)
-    market.at(21)
+    market.at(24)
     assert [a.watch.asset for a in posted(watcher)] == ["ETH"]  # recorded, explained now
 
 
@@ -262,3 +264,50 @@ def test_a_24h_move_seen_just_after_midnight_is_asked_about_the_day_it_happened(
     [alert] = posted(watcher)
 
     assert alert.answer.question == "why did ETH fall 6.0% on 5 Nov 2025?"
+
+
+def test_another_host_does_not_take_an_alert_this_one_is_posting(
+    watcher: Watcher, market: Market, services: Services
+) -> None:
+    market.at(20, eth=2820)
+    [alert] = watcher.check()  # host A: about to post it
+
+    state = open_state(services.settings.data_dir, None)  # host B, the same shared state
+    try:
+        other = Watcher(services, WatchStore(state), clock=lambda: market.now)
+        market.at(21)
+        assert other.check() == []
+        watcher.posted(alert, "c:1")
+        market.at(30)
+        assert other.check() == []  # posted: never again
+    finally:
+        state.close()
+
+
+def test_a_price_flipping_either_side_of_the_window_open_posts_each_way_once(
+    services: Services, market: Market
+) -> None:
+    store = WatchStore(services.state)
+    store.add(place="g", channel="c", asset="ETH", threshold=0.5, window="1h", added_by="x")
+    watcher = Watcher(services, store, clock=lambda: market.now)
+    seen = []
+    for i in range(8):
+        market.at(10 + 2 * i, eth=3016 if i % 2 == 0 else 2984)  # +0.53% / -0.53%
+        seen += posted(watcher)
+
+    assert [round(a.move_pct, 2) for a in seen] == [0.53, -0.53]
+
+
+def test_a_changed_threshold_counts_the_posted_steps_in_the_new_one(
+    watcher: Watcher, market: Market
+) -> None:
+    market.at(20, eth=2820)  # -6%: posted at 5%
+    assert len(posted(watcher)) == 1
+
+    watcher.store.add(place="g", channel="c", asset="ETH", threshold=2, window="1h", added_by="x")
+    market.at(22)
+    assert posted(watcher) == []  # -6% was posted: three 2% steps already
+
+    watcher.store.add(place="g", channel="c", asset="ETH", threshold=10, window="1h", added_by="x")
+    market.at(24, eth=2660)  # -11.3%: past 10% for the first time
+    assert [a.level for a in posted(watcher)] == [1]
