@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +27,8 @@ app = typer.Typer(
     no_args_is_help=False,
     help="marketbot: explains market moves from a cited corpus of news.",
 )
-out = Console()
+# Piped, rich would cut tables to 80 columns: a pipe gets the whole rows (COLUMNS still wins).
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250)
 err = Console(stderr=True)
 
 
@@ -234,7 +236,9 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             style="yellow" if a.flags else None,
         )
     out.print(table)
-    out.print(f"{len(articles)} articles")
+    from bot.render import counted
+
+    out.print(counted(len(articles), "article"))
 
 
 @app.command()
@@ -418,7 +422,9 @@ def feeds_list(
             style="red" if row["last_error"] else None,
         )
     out.print(table)
-    out.print(f"{len(rows)} feeds")
+    from bot.render import counted
+
+    out.print(counted(len(rows), "feed"))
 
 
 @feeds_app.command("remove")
