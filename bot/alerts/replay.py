@@ -100,17 +100,19 @@ def replay(
         "",
     )
     watcher = Watcher(services)
-    previous_alert: tuple[datetime, float, int] | None = None
+    # The last alert each way, as the watcher keeps them (a day's window never holds the day
+    # before's alert, so with daily bars every day is a new move).
+    previous: dict[bool, tuple[datetime, float, int]] = {}
     for before, bar in pairwise(series.bars):
         if not first <= bar.day <= last or before.close <= 0:
             continue
         start = _midnight(before.day + timedelta(days=1))
         at = _midnight(bar.day + timedelta(days=1))
         move = Move(symbol, span, start, at, before.close, bar.close, f"{series.source}")
-        level = decide(watch, move, previous_alert)
+        level = decide(watch, move, previous.get(move.pct < 0))
         if level is None:
             continue
-        previous_alert = (at, move.pct, level)
+        previous[move.pct < 0] = (at, move.pct, level)
         alert = watcher.explain(
             watch,
             move.pct,
