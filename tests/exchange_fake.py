@@ -526,3 +526,27 @@ _KRAKEN_ROUTES = {
     ("GET", "/0/public/Ticker"): FakeExchange.kraken_ticker,
     ("GET", "/0/public/OHLC"): FakeExchange.kraken_ohlc,
 }
+
+
+def ms(moment: datetime) -> int:
+    """A time as exchanges write it: milliseconds since the epoch."""
+    return int(moment.timestamp() * 1000)
+
+
+class ScriptedMarket:
+    """A fake exchange's intraday prices and clock, moved by a test: ETH, BTC and SOL flat
+    for two days before `start`, then whatever `at` says."""
+
+    def __init__(self, fake: FakeExchange, start: datetime) -> None:
+        self.fake = fake
+        self.start = self.now = start
+        fake.now_ms = ms(start)
+        for symbol, price in (("ETH", 3000.0), ("BTC", 100_000.0), ("SOL", 160.0)):
+            fake.paths[symbol] = [(ms(start - timedelta(days=2)), price)]
+
+    def at(self, minutes: float, eth: float | None = None) -> None:
+        """Move the clock to `start` + minutes; ETH trades at `eth` from then on."""
+        self.now = self.start + timedelta(minutes=minutes)
+        self.fake.now_ms = ms(self.now)
+        if eth is not None:
+            self.fake.paths["ETH"].append((self.fake.now_ms, eth))

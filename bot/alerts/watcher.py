@@ -215,20 +215,27 @@ class Watcher:
         """The alert of a recorded row, explained; None (tried again next round) if that
         failed: one alert's failure never loses the others."""
         try:
-            alert = self.explain(
-                watch,
-                float(row["move_pct"]),
-                datetime.fromisoformat(str(row["at"])),
-                int(row["level"]),
-                str(row["id"]),
-                source,
-                window_start=datetime.fromisoformat(str(row["window_start"])),
-            )
+            alert = self._explain_row(watch, row, source)
         except Exception:
             log.exception("could not explain the %s alert", watch.asset)
             return None
         self.services.state.update_alert_row(alert.id, explained=int(alert.explained))
         return replace(alert, **extra)
+
+    def _explain_row(
+        self, watch: Watch, row: dict[str, Any], source: str = "", chart: bool = True
+    ) -> Alert:
+        """`explain` for an alert as the state recorded it."""
+        return self.explain(
+            watch,
+            float(row["move_pct"]),
+            datetime.fromisoformat(str(row["at"])),
+            int(row["level"]),
+            str(row["id"]),
+            source,
+            chart=chart,
+            window_start=datetime.fromisoformat(str(row["window_start"])),
+        )
 
     def move(self, asset: str, window: str, now: datetime) -> Move | None:
         live = self.services.market.live
@@ -320,15 +327,7 @@ class Watcher:
             if message.startswith("refused:"):  # never posted: nothing to edit
                 continue
             try:
-                alert = self.explain(
-                    watch,
-                    float(row["move_pct"]),
-                    datetime.fromisoformat(str(row["at"])),
-                    int(row["level"]),
-                    str(row["id"]),
-                    chart=False,
-                    window_start=datetime.fromisoformat(str(row["window_start"])),
-                )
+                alert = self._explain_row(watch, row, chart=False)
             except Exception:
                 log.exception("could not explain the %s alert again", watch.asset)
                 complete = False

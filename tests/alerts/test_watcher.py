@@ -15,32 +15,9 @@ from bot.alerts.watcher import NO_LIVE, Alert, Watcher
 from bot.services import Services
 from bot.state import open_state
 from tests.conftest import MakeServices
-from tests.exchange_fake import FakeExchange
+from tests.exchange_fake import FakeExchange, ScriptedMarket, ms
 
 START = datetime(2025, 11, 5, 6, tzinfo=UTC)  # the fake's day; its candles end at its clock
-MINUTE = 60_000
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-class Market:
-    """The fake exchange's prices and clock, moved by the test."""
-
-    def __init__(self, fake: FakeExchange) -> None:
-        self.fake = fake
-        self.now = START
-        fake.now_ms = ms(START)
-        for symbol, price in (("ETH", 3000.0), ("BTC", 100_000.0), ("SOL", 160.0)):
-            fake.paths[symbol] = [(ms(START - timedelta(days=2)), price)]
-
-    def at(self, minutes: float, eth: float | None = None) -> None:
-        """Move the clock to START + minutes; ETH trades at `eth` from then on."""
-        self.now = START + timedelta(minutes=minutes)
-        self.fake.now_ms = ms(self.now)
-        if eth is not None:
-            self.fake.paths["ETH"].append((self.fake.now_ms, eth))
 
 
 def posted(watcher: Watcher) -> list[Alert]:
@@ -58,8 +35,8 @@ def binance() -> Iterator[FakeExchange]:
 
 
 @pytest.fixture
-def market(binance: FakeExchange) -> Market:
-    return Market(binance)
+def market(binance: FakeExchange) -> ScriptedMarket:
+    return ScriptedMarket(binance, START)
 
 
 @pytest.fixture
@@ -76,14 +53,14 @@ def services(make_services: MakeServices, binance: FakeExchange) -> Iterator[Ser
 
 
 @pytest.fixture
-def watcher(services: Services, market: Market) -> Watcher:
+def watcher(services: Services, market: ScriptedMarket) -> Watcher:
     store = WatchStore(services.state)
     store.add(place="g", channel="c", asset="ETH", threshold=5, window="1h", added_by="discord:7")
     return Watcher(services, store, clock=lambda: market.now)
 
 
 def test_a_crossing_posts_once_with_the_move_and_its_explanation(
-    watcher: Watcher, market: Market, binance: FakeExchange
+    watcher: Watcher, market: ScriptedMarket, binance: FakeExchange
 ) -> None:
     market.at(10, eth=2950)
     assert posted(watcher) == []  # -1.7%: under the threshold
@@ -102,7 +79,9 @@ def test_a_crossing_posts_once_with_the_move_and_its_explanation(
     assert posted(watcher) == []  # the same move: not posted twice
 
 
-def test_a_price_flapping_around_the_threshold_posts_once(watcher: Watcher, market: Market) -> None:
+def test_a_price_flapping_around_the_threshold_posts_once(
+    watcher: Watcher, market: ScriptedMarket
+) -> None:
     seen = []
     for i in range(8):
         market.at(10 + i, eth=2845 if i % 2 else 2855)  # -5.17% / -4.83%
@@ -112,7 +91,7 @@ def test_a_price_flapping_around_the_threshold_posts_once(watcher: Watcher, mark
 
 
 def test_a_move_that_keeps_going_posts_at_each_further_step_and_both_ways(
-    watcher: Watcher, market: Market
+    watcher: Watcher, market: ScriptedMarket
 ) -> None:
     levels = []
     for minutes, price in ((10, 2840), (15, 2760), (20, 2690), (25, 2700), (30, 2680)):
@@ -126,7 +105,7 @@ def test_a_move_that_keeps_going_posts_at_each_further_step_and_both_ways(
 
 
 def test_one_request_per_asset_and_window_however_many_channels_watch_it(
-    services: Services, watcher: Watcher, market: Market, binance: FakeExchange
+    services: Services, watcher: Watcher, market: ScriptedMarket, binance: FakeExchange
 ) -> None:
     for channel in ("c2", "c3", "c4"):
         watcher.store.add(
@@ -144,7 +123,7 @@ def test_one_request_per_asset_and_window_however_many_channels_watch_it(
 
 @pytest.mark.parametrize("mode", ["429", "garbage", "slow"])
 def test_an_exchange_that_fails_posts_nothing_and_records_nothing(
-    watcher: Watcher, market: Market, binance: FakeExchange, services: Services, mode: str
+    watcher: Watcher, market: ScriptedMarket, binance: FakeExchange, services: Services, mode: str
 ) -> None:
     market.at(20, eth=2800)
     binance.set_mode(mode)
@@ -154,7 +133,7 @@ def test_an_exchange_that_fails_posts_nothing_and_records_nothing(
 
 
 def test_after_a_restart_a_posted_move_is_not_posted_again(
-    watcher: Watcher, market: Market, services: Services
+    watcher: Watcher, market: ScriptedMarket, services: Services
 ) -> None:
     market.at(20, eth=2800)
     [alert] = posted(watcher)
@@ -183,7 +162,7 @@ def test_without_live_prices_the_watcher_says_so_and_posts_nothing(
 
 
 def test_an_alert_that_was_not_posted_is_offered_again_and_once_posted_never(
-    watcher: Watcher, market: Market
+    watcher: Watcher, market: ScriptedMarket
 ) -> None:
     market.at(20, eth=2820)
     [first] = watcher.check()  # the post failed: nobody called posted()
@@ -200,7 +179,7 @@ def test_an_alert_that_was_not_posted_is_offered_again_and_once_posted_never(
 
 
 def test_one_alert_that_cannot_be_explained_does_not_lose_the_others(
-    watcher: Watcher, market: Market, services: Services, monkeypatch: pytest.MonkeyPatch
+    watcher: Watcher, market: ScriptedMarket, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     watcher.store.add(place="g", channel="c", asset="SOL", threshold=5, window="1h", added_by="x")
     ask = services.ask
@@ -221,7 +200,7 @@ def test_one_alert_that_cannot_be_explained_does_not_lose_the_others(
 
 
 def test_the_headline_gives_btcs_move_over_the_same_window(
-    watcher: Watcher, market: Market
+    watcher: Watcher, market: ScriptedMarket
 ) -> None:
     market.fake.paths["BTC"].append((ms(START + timedelta(minutes=15)), 99_000.0))  # -1%
     market.at(20, eth=2820)
@@ -232,7 +211,9 @@ def test_the_headline_gives_btcs_move_over_the_same_window(
     assert "ETH is down 6.0% in 1h; BTC −1.0%: past" in alert.headline()
 
 
-def test_adding_a_watch_again_keeps_what_it_posted(watcher: Watcher, market: Market) -> None:
+def test_adding_a_watch_again_keeps_what_it_posted(
+    watcher: Watcher, market: ScriptedMarket
+) -> None:
     market.at(20, eth=2820)
     assert len(posted(watcher)) == 1
 
@@ -253,7 +234,7 @@ def test_adding_a_watch_again_keeps_what_it_posted(watcher: Watcher, market: Mar
 
 
 def test_a_24h_move_seen_just_after_midnight_is_asked_about_the_day_it_happened(
-    services: Services, market: Market
+    services: Services, market: ScriptedMarket
 ) -> None:
     store = WatchStore(services.state)
     store.add(place="g", channel="c", asset="ETH", threshold=5, window="24h", added_by="x")
@@ -267,7 +248,7 @@ def test_a_24h_move_seen_just_after_midnight_is_asked_about_the_day_it_happened(
 
 
 def test_another_host_does_not_take_an_alert_this_one_is_posting(
-    watcher: Watcher, market: Market, services: Services
+    watcher: Watcher, market: ScriptedMarket, services: Services
 ) -> None:
     market.at(20, eth=2820)
     [alert] = watcher.check()  # host A: about to post it
@@ -285,7 +266,7 @@ def test_another_host_does_not_take_an_alert_this_one_is_posting(
 
 
 def test_a_price_flipping_either_side_of_the_window_open_posts_each_way_once(
-    services: Services, market: Market
+    services: Services, market: ScriptedMarket
 ) -> None:
     store = WatchStore(services.state)
     store.add(place="g", channel="c", asset="ETH", threshold=0.5, window="1h", added_by="x")
@@ -299,7 +280,7 @@ def test_a_price_flipping_either_side_of_the_window_open_posts_each_way_once(
 
 
 def test_a_changed_threshold_counts_the_posted_steps_in_the_new_one(
-    watcher: Watcher, market: Market
+    watcher: Watcher, market: ScriptedMarket
 ) -> None:
     market.at(20, eth=2820)  # -6%: posted at 5%
     assert len(posted(watcher)) == 1

@@ -75,6 +75,15 @@ def story(
     return Document(page_content=body, metadata=metadata)
 
 
+def ether_and_solana(ingestor: Ingestor) -> list[Article]:
+    """Two unrelated stories, stored as one input."""
+    return ingest(
+        ingestor,
+        story("Ether slides as longs unwind", ETHER, ETHER_URL),
+        story("Solana halts block production", SOLANA, "https://news.example/sol"),
+    )
+
+
 def ingest(ingestor: Ingestor, *documents: Document, by: str = "test") -> list[Article]:
     """Ingest documents as one input file; the stored articles, in the input's order."""
     report = ingestor.ingest_results(
@@ -127,11 +136,7 @@ def test_an_article_without_a_link_or_outlet_reads_back_without_them(
 def test_the_chunks_of_an_article_hold_its_whole_text_and_only_its_own(
     store: ChromaStore, ingestor: Ingestor
 ) -> None:
-    ether, sol = ingest(
-        ingestor,
-        story("Ether slides as longs unwind", ETHER, ETHER_URL),
-        story("Solana halts block production", SOLANA, "https://news.example/sol"),
-    )
+    ether, sol = ether_and_solana(ingestor)
 
     texts = current_chunks(store, ether)
 
@@ -260,11 +265,7 @@ def test_an_abandoned_update_leaves_the_version_it_was_replacing(
 def test_forgetting_an_article_removes_it_its_chunks_and_its_link_and_nothing_else(
     store: ChromaStore, ingestor: Ingestor
 ) -> None:
-    ether, sol = ingest(
-        ingestor,
-        story("Ether slides as longs unwind", ETHER, ETHER_URL),
-        story("Solana halts block production", SOLANA, "https://news.example/sol"),
-    )
+    ether, sol = ether_and_solana(ingestor)
     before = store.revision()
     changes: list[str] = []
     store.on_change(lambda: changes.append(store.revision()))
@@ -294,11 +295,7 @@ def test_forgetting_nothing_changes_nothing(store: ChromaStore, ingestor: Ingest
 def test_a_reader_learns_what_was_added_changed_and_removed_since_it_looked(
     store: ChromaStore, ingestor: Ingestor
 ) -> None:
-    ether, sol = ingest(
-        ingestor,
-        story("Ether slides as longs unwind", ETHER, ETHER_URL),
-        story("Solana halts block production", SOLANA, "https://news.example/sol"),
-    )
+    ether, sol = ether_and_solana(ingestor)
     everything = {ether.id, sol.id}
 
     # A fresh reader gets every complete article; an up-to-date one gets nothing.
@@ -409,11 +406,7 @@ def test_a_new_store_is_neither_seeded_nor_marked_current_until_told(
 def test_the_nearest_chunks_to_a_question_are_its_articles_best_first(
     store: ChromaStore, ingestor: Ingestor, embeddings: MiniLMEmbeddings
 ) -> None:
-    ether, sol = ingest(
-        ingestor,
-        story("Ether slides as longs unwind", ETHER, ETHER_URL),
-        story("Solana halts block production", SOLANA, "https://news.example/sol"),
-    )
+    ether, sol = ether_and_solana(ingestor)
     owners = {cid: owner for cid, owner, _ in store.chunks_of([ether.id, sol.id])}
 
     hits = store.dense(embeddings.encode(["why did solana's network stop?"])[0], k=3)

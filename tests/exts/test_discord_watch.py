@@ -24,7 +24,7 @@ from bot.exts.watch import NotChannelManager
 from bot.services import Services
 from tests.conftest import MakeServices
 from tests.discord_fake import CHANNEL_ID, FakeDiscord, ask_interaction, logged_in
-from tests.exchange_fake import FakeExchange
+from tests.exchange_fake import FakeExchange, ScriptedMarket
 
 START = datetime(2025, 11, 5, 6, tzinfo=UTC)  # the fake exchange's day
 MEMBER_PERMISSIONS = 2248473465835073  # the fake's default: no Manage Channels, no Administrator
@@ -37,28 +37,6 @@ POSTS = f"/channels/{CHANNEL_ID}/messages"
 ETH_5 = {"asset": "eth", "threshold": 5.0, "window": "1h"}
 
 
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-class Market:
-    """The fake exchange's prices and clock, moved by the test."""
-
-    def __init__(self, fake: FakeExchange, start: datetime = START) -> None:
-        self.fake = fake
-        self.start = self.now = start
-        fake.now_ms = ms(start)
-        for symbol, price in (("ETH", 3000.0), ("BTC", 100_000.0), ("SOL", 160.0)):
-            fake.paths[symbol] = [(ms(start - timedelta(days=2)), price)]
-
-    def at(self, minutes: float, eth: float | None = None) -> None:
-        """Move the clock to the start + minutes; ETH trades at `eth` from then on."""
-        self.now = self.start + timedelta(minutes=minutes)
-        self.fake.now_ms = ms(self.now)
-        if eth is not None:
-            self.fake.paths["ETH"].append((self.fake.now_ms, eth))
-
-
 @pytest.fixture
 def binance() -> Iterator[FakeExchange]:
     with FakeExchange("binance") as fake:
@@ -66,8 +44,8 @@ def binance() -> Iterator[FakeExchange]:
 
 
 @pytest.fixture
-def market(binance: FakeExchange) -> Market:
-    return Market(binance)
+def market(binance: FakeExchange) -> ScriptedMarket:
+    return ScriptedMarket(binance, START)
 
 
 @pytest.fixture
@@ -95,7 +73,7 @@ def live_services(
 
 
 @asynccontextmanager
-async def on_discord(services: Services, market: Market) -> AsyncIterator[Any]:
+async def on_discord(services: Services, market: ScriptedMarket) -> AsyncIterator[Any]:
     """The bot logged in to the fake, in its server; its alert poster on the market's clock."""
     async with logged_in(services) as client:
         poster_of(client).watcher.clock = lambda: market.now
@@ -172,7 +150,7 @@ async def answer(fake: FakeDiscord, client: Any, payload: dict[str, Any]) -> Sho
 
 
 async def test_a_member_without_manage_channels_is_refused_privately_and_nothing_is_stored(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False)
     async with on_discord(services, market) as client:
@@ -185,7 +163,7 @@ async def test_a_member_without_manage_channels_is_refused_privately_and_nothing
 
 
 async def test_a_member_who_manages_the_channel_adds_a_watch_privately_under_their_id(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False)
     async with on_discord(services, market) as client:
@@ -215,7 +193,7 @@ async def test_a_member_who_manages_the_channel_adds_a_watch_privately_under_the
 
 
 async def test_a_bot_admin_without_manage_channels_may_add_a_watch(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False)
     async with on_discord(services, market) as client:
@@ -227,7 +205,7 @@ async def test_a_bot_admin_without_manage_channels_may_add_a_watch(
 
 
 async def test_remove_is_refused_to_a_member_and_allowed_to_a_channel_manager(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False)
     manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
@@ -257,7 +235,7 @@ async def test_remove_is_refused_to_a_member_and_allowed_to_a_channel_manager(
 
 
 async def test_any_member_lists_the_watches_with_who_added_them_as_a_mention_that_pings_nobody(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False)
     async with on_discord(services, market) as client:
@@ -292,7 +270,7 @@ async def test_watch_list_is_offered_to_every_member_not_only_to_channel_manager
 
 
 async def test_a_watch_past_the_servers_limit_is_refused_with_a_clear_message(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=False, max_watches=2)
     async with on_discord(services, market) as client:
@@ -322,7 +300,7 @@ async def test_a_watch_past_the_servers_limit_is_refused_with_a_clear_message(
 @pytest.mark.parametrize(("typed", "first"), [("eth", "ETH"), ("Ethereum", "ETH"), ("$sol", "SOL")])
 async def test_the_asset_is_suggested_from_the_alias_table_as_the_user_types(
     live_services: Callable[..., Services],
-    market: Market,
+    market: ScriptedMarket,
     discord_api: FakeDiscord,
     subcommand: str,
     typed: str,
@@ -355,7 +333,7 @@ async def add_eth_watch(fake: FakeDiscord, client: Any, channel_id: str = CHANNE
 
 
 async def test_a_crossing_posts_one_message_with_the_headline_the_answer_and_a_chart(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=True)
     async with on_discord(services, market) as client:
@@ -385,7 +363,7 @@ async def test_a_crossing_posts_one_message_with_the_headline_the_answer_and_a_c
 
 
 async def test_without_attach_files_the_alert_is_posted_without_its_chart(
-    live_services: Callable[..., Services], market: Market, discord_api: FakeDiscord
+    live_services: Callable[..., Services], market: ScriptedMarket, discord_api: FakeDiscord
 ) -> None:
     services = live_services(seed=True)
     discord_api.no_files_channels.add(CHANNEL_ID)
@@ -412,7 +390,7 @@ async def test_without_attach_files_the_alert_is_posted_without_its_chart(
 )
 async def test_a_channel_the_bot_lost_stops_its_watches_and_says_why(
     live_services: Callable[..., Services],
-    market: Market,
+    market: ScriptedMarket,
     discord_api: FakeDiscord,
     channel_id: str,
     why: str,
@@ -455,7 +433,7 @@ async def test_an_unexplained_alert_is_edited_once_when_news_that_explains_it_co
 ) -> None:
     # The news comes in now (pasted text is dated when it is ingested), so the move is now too:
     # the scripted path runs over the last hour.
-    market = Market(binance, utcnow().replace(second=0, microsecond=0) - timedelta(hours=1))
+    market = ScriptedMarket(binance, utcnow().replace(second=0, microsecond=0) - timedelta(hours=1))
     services = live_services(seed=False)  # an empty corpus: nothing explains the fall yet
     async with on_discord(services, market) as client:
         await add_eth_watch(discord_api, client)
