@@ -299,9 +299,11 @@ class Ask(commands.Cog):
         if addressed and (not question or not await self.within_limit(message, guild_id)):
             return  # a mention alone; or over the limit, counted before any work
         # Replies carry the message they answer; fetch it only when the bot is addressed.
-        earlier = await self.earlier_question(message, fetch=addressed)
-        if not addressed and earlier is None:
+        replied = await self.replied_answer(message, fetch=addressed)
+        if not addressed and replied is None:
             return
+        # Nothing awaited on this path before the hint's once-gate: of replies arriving
+        # together, the first is the one told.
         if not question:  # a reply whose text Discord withheld (or with none, an image)
             if not self.bot.intents.message_content and self.bot.limits.once(
                 "hint", message.author.id, HINT_EVERY
@@ -310,6 +312,7 @@ class Ask(commands.Cog):
             return
         if not addressed and not await self.within_limit(message, guild_id):
             return
+        earlier = await self.question_of(replied) if replied is not None else None
         await self.answer_message(message, question, earlier, guild_id)
 
     async def within_limit(self, message: discord.Message, guild_id: int | None) -> bool:
@@ -360,8 +363,10 @@ class Ask(commands.Cog):
         else:
             await reply_to(message, **parts)
 
-    async def earlier_question(self, message: discord.Message, *, fetch: bool) -> str | None:
-        """The question of the bot's answer this message replies to, if it is one."""
+    async def replied_answer(
+        self, message: discord.Message, *, fetch: bool
+    ) -> discord.Message | None:
+        """The bot's answer this message replies to, if it is one."""
         reference = message.reference
         if reference is None or reference.message_id is None:
             return None
@@ -375,6 +380,11 @@ class Ask(commands.Cog):
             return None
         if not replied.embeds or not replied.embeds[0].title:
             return None
+        return replied
+
+    async def question_of(self, replied: discord.Message) -> str:
+        """The question an answer of the bot's answered: in full when it is on record, else
+        the embed's title."""
         for row in replied.components:  # the full question, when the answer is on record
             for item in getattr(row, "children", ()):
                 found = re.fullmatch(r"mb:src:([0-9a-f]{12})", getattr(item, "custom_id", "") or "")
@@ -383,7 +393,7 @@ class Ask(commands.Cog):
                     stored = await asyncio.to_thread(answers.get, found.group(1))
                     if stored is not None:
                         return str(stored.question)
-        return replied.embeds[0].title
+        return str(replied.embeds[0].title)
 
 
 async def setup(bot: AnyBot) -> None:
